@@ -1,0 +1,65 @@
+"""Load a config file (YAML or JSON) into its frozen model, chosen by its ``kind`` field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tradewind.config.base import FrozenModel
+from tradewind.config.errors import ConfigError
+from tradewind.config.imports import ImportSpec
+from tradewind.config.synthetic import SyntheticConfig
+from tradewind.config.universe import UniverseConfig
+
+AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec
+
+CONFIG_KINDS: dict[str, type[FrozenModel]] = {
+    "universe": UniverseConfig,
+    "synthetic": SyntheticConfig,
+    "import": ImportSpec,
+}
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+
+
+def parse_config(data: Any, source: str = "<config>") -> FrozenModel:
+    """Validate already-parsed data; ``source`` names where it came from in errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
+        )
+    kind = data.get("kind")
+    if kind not in CONFIG_KINDS:
+        kinds = ", ".join(sorted(CONFIG_KINDS))
+        raise ConfigError(f"{source}: kind: expected one of {kinds}, got {kind!r}")
+    try:
+        return CONFIG_KINDS[kind].model_validate(data)
+    except ValidationError as err:
+        raise ConfigError.from_validation(source, err) from None
+
+
+def load_config[T: FrozenModel](path: str | Path, expect: type[T] | None = None) -> T:
+    """Read and validate ``path``; with ``expect``, insist on that kind of config."""
+    p = Path(path)
+    model = parse_config(_read(p), str(p))
+    if expect is not None and not isinstance(model, expect):
+        want = expect.model_fields["kind"].default
+        raise ConfigError(f"{p}: kind: expected {want!r}, got {model.kind!r}")  # type: ignore[attr-defined]
+    return model  # type: ignore[return-value]

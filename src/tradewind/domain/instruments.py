@@ -1,0 +1,58 @@
+"""Instruments of the security master."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_SYMBOL = re.compile(r"^[A-Z0-9]{2,12}_[A-Z0-9]{2,12}$")
+
+
+class AssetClass(StrEnum):
+    FX = "fx"
+    METAL = "metal"
+    CFD = "cfd"
+    CRYPTO = "crypto"
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentId:
+    """An OANDA-style symbol such as ``EUR_USD``: base and quote joined by an underscore."""
+
+    symbol: str
+
+    def __post_init__(self) -> None:
+        if not _SYMBOL.match(self.symbol):
+            raise ValueError(
+                f"instrument symbol {self.symbol!r} is not of the form BASE_QUOTE (e.g. EUR_USD)"
+            )
+
+    @property
+    def base(self) -> str:
+        return self.symbol.split("_", 1)[0]
+
+    @property
+    def quote(self) -> str:
+        return self.symbol.split("_", 1)[1]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Static reference data for one tradable instrument (OANDA's field meanings)."""
+
+    id: InstrumentId
+    asset_class: AssetClass
+    base_currency: str
+    quote_currency: str
+    pip_location: int  # the pip is 10**pip_location, e.g. -4 for EUR_USD, -2 for USD_JPY
+    display_precision: int  # decimal places of a displayed price
+    trade_units_precision: int  # decimal places allowed in a unit count
+    min_trade_size: float
+
+    @property
+    def pip(self) -> float:
+        return 10.0**self.pip_location

@@ -1,0 +1,80 @@
+"""Market data types: timeframes, price sides and bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class PriceSide(StrEnum):
+    MID = "mid"
+    BID = "bid"
+    ASK = "ask"
+
+
+_SECONDS: dict[str, int] = {
+    "S5": 5, "S10": 10, "S15": 15, "S30": 30,
+    "M1": 60, "M2": 120, "M4": 240, "M5": 300, "M10": 600, "M15": 900, "M30": 1800,
+    "H1": 3600, "H2": 7200, "H3": 10800, "H4": 14400, "H6": 21600, "H8": 28800, "H12": 43200,
+    "D": 86400,
+}  # fmt: skip
+
+
+class Timeframe(StrEnum):
+    """Bar periods, named as OANDA names its candle granularities.
+
+    Every bar's timestamp is its open time in UTC and lies on the timeframe's grid: a whole
+    multiple of the period since the Unix epoch (daily bars open at 00:00 UTC).
+    """
+
+    S5 = "S5"
+    S10 = "S10"
+    S15 = "S15"
+    S30 = "S30"
+    M1 = "M1"
+    M2 = "M2"
+    M4 = "M4"
+    M5 = "M5"
+    M10 = "M10"
+    M15 = "M15"
+    M30 = "M30"
+    H1 = "H1"
+    H2 = "H2"
+    H3 = "H3"
+    H4 = "H4"
+    H6 = "H6"
+    H8 = "H8"
+    H12 = "H12"
+    D = "D"
+
+    @property
+    def seconds(self) -> int:
+        return _SECONDS[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Timeframe:
+        try:
+            return cls(text.strip().upper())
+        except ValueError:
+            names = ", ".join(t.value for t in cls)
+            raise ValueError(f"unknown timeframe {text!r}; expected one of {names}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLCV bar; ``ts`` is the bar's open time, timezone-aware UTC."""
+
+    instrument: str
+    timeframe: Timeframe
+    ts: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    side: PriceSide = PriceSide.MID
+
+    def __post_init__(self) -> None:
+        if self.ts.tzinfo is None or self.ts.utcoffset() != UTC.utcoffset(None):
+            raise ValueError(f"bar timestamp {self.ts!r} must be timezone-aware UTC")

@@ -1,0 +1,145 @@
+"""The security master and run store: SQLAlchemy 2 models. Alembic migrations create them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tradewind.storage.types import UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+
+
+class InstrumentRow(Base):
+    __tablename__ = "instruments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32), unique=True)
+    asset_class: Mapped[str] = mapped_column(String(16))
+    base_currency: Mapped[str] = mapped_column(String(12))
+    quote_currency: Mapped[str] = mapped_column(String(12))
+    pip_location: Mapped[int] = mapped_column(SmallInteger)
+    display_precision: Mapped[int] = mapped_column(SmallInteger)
+    trade_units_precision: Mapped[int] = mapped_column(SmallInteger)
+    min_trade_size: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
+class VendorRow(Base):
+    __tablename__ = "data_vendors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    synthetic: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConfigRow(Base):
+    """Every config a run or an import used, by fingerprint (SHA-256 of canonical JSON)."""
+
+    __tablename__ = "configs"
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class IngestBatchRow(Base):
+    """One import of one source. Written in the same transaction as its bars and quarantine."""
+
+    __tablename__ = "ingest_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    source_kind: Mapped[str] = mapped_column(String(16))  # csv | parquet | synthetic | oanda
+    checksum: Mapped[str] = mapped_column(String(64), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    timeframe: Mapped[str] = mapped_column(String(4))
+    side: Mapped[str] = mapped_column(String(3))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("data_vendors.id"))
+    config_fingerprint: Mapped[str] = mapped_column(ForeignKey("configs.fingerprint"))
+    status: Mapped[str] = mapped_column(String(16))
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    inserted: Mapped[int] = mapped_column(BigInteger, default=0)
+    skipped_duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    conflicts: Mapped[int] = mapped_column(BigInteger, default=0)
+    overwritten: Mapped[int] = mapped_column(BigInteger, default=0)
+    quarantined: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_ts: Mapped[datetime | None]
+    last_ts: Mapped[datetime | None]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class QuarantineRow(Base):
+    """A rejected input row, kept verbatim with the reason and where it came from."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(16))  # invalid | conflict
+    line: Mapped[int | None] = mapped_column(BigInteger)  # 1-based line (CSV) or row (Parquet)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]]
+    __table_args__ = (Index("ix_quarantine_batch_line", "batch_id", "line"),)
+
+
+class BarRow(Base):
+    """OHLCV bars. The primary key is the range-scan order: instrument, timeframe, side, time."""
+
+    __tablename__ = "bars"
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(4), primary_key=True)
+    side: Mapped[str] = mapped_column(String(3), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("data_vendors.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))
+    __table_args__ = (
+        CheckConstraint("side IN ('mid', 'bid', 'ask')", name="side"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class RunRow(Base):
+    """A unit of work (synthesis, backtest, training, ...) and the config it ran with."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    config_fingerprint: Mapped[str] = mapped_column(ForeignKey("configs.fingerprint"), index=True)
+    code_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
