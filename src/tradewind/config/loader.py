@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -14,6 +14,8 @@ from tradewind.config.errors import ConfigError
 from tradewind.config.imports import ImportSpec
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
+
+T = TypeVar("T", bound=FrozenModel)
 
 AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec
 
@@ -55,7 +57,7 @@ def parse_config(data: Any, source: str = "<config>") -> FrozenModel:
         raise ConfigError.from_validation(source, err) from None
 
 
-def load_config[T: FrozenModel](path: str | Path, expect: type[T] | None = None) -> T:
+def load_config(path: str | Path, expect: type[T] | None = None) -> T:
     """Read and validate ``path``; with ``expect``, insist on that kind of config."""
     p = Path(path)
     model = parse_config(_read(p), str(p))
