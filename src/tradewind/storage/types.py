@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime
@@ -31,23 +31,25 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: Tradewind stores UTC instants only")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            delta = value - EPOCH
-            return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return value
+        us = datetime_to_us(value)
+        return us if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return datetime.fromtimestamp(0, UTC) + _micros(int(value))
+            return us_to_datetime(int(value))
         return value.astimezone(UTC)
 
 
-def _micros(n: int) -> Any:
-    from datetime import timedelta
+def us_to_datetime(us: int) -> datetime:
+    """Unix epoch microseconds -> aware UTC datetime, exactly (no float rounding)."""
+    return EPOCH + timedelta(microseconds=us)
 
-    return timedelta(microseconds=n)
+
+def datetime_to_us(value: datetime) -> int:
+    """Aware datetime -> Unix epoch microseconds, exactly."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: Tradewind stores UTC instants only")
+    delta = value.astimezone(UTC) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

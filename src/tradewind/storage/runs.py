@@ -1,0 +1,72 @@
+"""The run store: every unit of work records the config fingerprint and code it ran with."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.orm import Session
+
+import tradewind
+from tradewind.config.base import FrozenModel
+from tradewind.storage.catalog import store_config
+from tradewind.storage.schema import RunRow
+
+
+@cache
+def code_version() -> str:
+    """Package version plus the git commit when running from a checkout (``+dirty`` if edited)."""
+    here = Path(tradewind.__file__).resolve().parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return tradewind.__version__
+    return f"{tradewind.__version__}+g{sha}{'.dirty' if dirty else ''}"
+
+
+def start_run(engine: Engine, kind: str, config: FrozenModel, name: str = "") -> str:
+    """Record a run as ``running`` in its own transaction, so a crash leaves a visible trace."""
+    run_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        fp = store_config(conn, config)
+        conn.execute(
+            RunRow.__table__.insert().values(
+                id=run_id, kind=kind, name=name, config_fingerprint=fp, code_version=code_version(),
+                status="running", started_at=datetime.now(UTC), metrics={}, message="",
+            )
+        )  # fmt: skip
+    return run_id
+
+
+def finish_run(
+    engine: Engine, run_id: str, status: str, metrics: dict[str, Any], message: str = ""
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(RunRow).where(RunRow.id == run_id).values(
+                status=status, finished_at=datetime.now(UTC), metrics=metrics, message=message[:2000]
+            )
+        )  # fmt: skip
+
+
+def get_run(conn: Connection, run_id: str) -> RunRow | None:
+    return Session(conn).scalars(select(RunRow).where(RunRow.id == run_id)).one_or_none()
+
+
+def list_runs(conn: Connection, kind: str | None = None, limit: int = 50) -> list[RunRow]:
+    q = select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)
+    if kind:
+        q = q.where(RunRow.kind == kind)
+    return list(Session(conn).scalars(q))
