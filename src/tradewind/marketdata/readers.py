@@ -142,10 +142,13 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
             read_options=pacsv.ReadOptions(use_threads=threads, encoding="utf-8"),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types=types, include_columns=wanted, null_values=_NULLS,
-                strings_can_be_null=True, quoted_strings_can_be_null=True,
+                column_types=types,
+                include_columns=wanted,
+                null_values=_NULLS,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
-        )  # fmt: skip
+        )
 
     try:
         try:
@@ -164,11 +167,13 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
     skipped = {int(r.number) for r in bad_rows}
     lines = texts.data_lines(table.num_rows, skipped)
     malformed = [
-        (int(r.number),
-         f"malformed row: expected {r.expected_columns} fields, got {r.actual_columns}",
-         {"text": r.text})
+        (
+            int(r.number),
+            f"malformed row: expected {r.expected_columns} fields, got {r.actual_columns}",
+            {"text": r.text},
+        )
         for r in bad_rows
-    ]  # fmt: skip
+    ]
     bars, issues, unparsed = _series(table, cols, spec, lines)
 
     def raw_rows(idx: npt.NDArray[np.int64]) -> list[dict[str, Any]]:

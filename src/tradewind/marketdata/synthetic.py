@@ -59,9 +59,33 @@ _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 _WEEKEND = (4 * _DAY + 21 * 3600, 6 * _DAY + 21 * 3600)  # Fri 21:00 .. Sun 21:00, from Monday
 # Relative volatility by UTC hour 0..23 (shape only; normalised below so mean(v**2) == 1).
 _HOURLY = np.array(
-    [0.70, 0.80, 0.85, 0.80, 0.75, 0.75, 0.90, 1.20, 1.40, 1.30, 1.15, 1.10,
-     1.30, 1.50, 1.50, 1.35, 1.10, 0.90, 0.80, 0.75, 0.65, 0.50, 0.50, 0.60]
-)  # fmt: skip
+    [
+        0.70,
+        0.80,
+        0.85,
+        0.80,
+        0.75,
+        0.75,
+        0.90,
+        1.20,
+        1.40,
+        1.30,
+        1.15,
+        1.10,
+        1.30,
+        1.50,
+        1.50,
+        1.35,
+        1.10,
+        0.90,
+        0.80,
+        0.75,
+        0.65,
+        0.50,
+        0.50,
+        0.60,
+    ]
+)
 _HOURLY_VAR = _HOURLY**2 / np.mean(_HOURLY**2)
 
 F64 = NDArray[np.float64]

@@ -96,10 +96,16 @@ def store_series(
         vendor_id = catalog.vendor_id(conn, source.vendor, synthetic=source.synthetic)
         fp = catalog.store_config(conn, config)
         batch_id = batches.open_batch(
-            conn, source=source.name, source_kind=source.kind, checksum=source.checksum,
-            instrument_id=key.instrument_id, timeframe=timeframe.value, side=side.value,
-            vendor_id=vendor_id, config_fingerprint=fp,
-        )  # fmt: skip
+            conn,
+            source=source.name,
+            source_kind=source.kind,
+            checksum=source.checksum,
+            instrument_id=key.instrument_id,
+            timeframe=timeframe.value,
+            side=side.value,
+            vendor_id=vendor_id,
+            config_fingerprint=fp,
+        )
         merged = merge_bars(conn, key, good, vendor_id, batch_id, policy)
         items += [
             QuarantineItem(
@@ -111,19 +117,33 @@ def store_series(
         first = us_to_datetime(int(good.ts[0])) if len(good) else None
         last = us_to_datetime(int(good.ts[-1])) if len(good) else None
         report = ImportReport(
-            batch_id=batch_id, source=source.name, instrument=instrument,
-            timeframe=timeframe.value, side=side.value, rows_read=len(bars) + len(extra or []),
-            inserted=merged.inserted, skipped_duplicates=merged.duplicates,
-            conflicts=len(merged.conflicts), overwritten=merged.overwritten,
-            quarantined=len(items) - len(merged.conflicts), first_ts=first, last_ts=last,
+            batch_id=batch_id,
+            source=source.name,
+            instrument=instrument,
+            timeframe=timeframe.value,
+            side=side.value,
+            rows_read=len(bars) + len(extra or []),
+            inserted=merged.inserted,
+            skipped_duplicates=merged.duplicates,
+            conflicts=len(merged.conflicts),
+            overwritten=merged.overwritten,
+            quarantined=len(items) - len(merged.conflicts),
+            first_ts=first,
+            last_ts=last,
             seconds=time.perf_counter() - started,
-        )  # fmt: skip
+        )
         batches.close_batch(
-            conn, batch_id, rows_read=report.rows_read, inserted=report.inserted,
-            skipped_duplicates=report.skipped_duplicates, conflicts=report.conflicts,
-            overwritten=report.overwritten, quarantined=report.quarantined,
-            first_ts=first, last_ts=last,
-        )  # fmt: skip
+            conn,
+            batch_id,
+            rows_read=report.rows_read,
+            inserted=report.inserted,
+            skipped_duplicates=report.skipped_duplicates,
+            conflicts=report.conflicts,
+            overwritten=report.overwritten,
+            quarantined=report.quarantined,
+            first_ts=first,
+            last_ts=last,
+        )
     return report
 
 
@@ -136,6 +156,16 @@ def import_file(engine: Engine, path: str | Path, spec: ImportSpec) -> ImportRep
     extra = [QuarantineItem(line, reason, raw) for line, reason, raw in parsed.malformed]
     source = Source(str(Path(path).resolve()), parsed.source_kind, parsed.checksum, spec.vendor)
     return store_series(
-        engine, source, spec, spec.instrument, spec.timeframe, spec.side, parsed.bars,
-        parsed.issues, parsed.raw_rows, extra, spec.on_conflict, started,
-    )  # fmt: skip
+        engine,
+        source,
+        spec,
+        spec.instrument,
+        spec.timeframe,
+        spec.side,
+        parsed.bars,
+        parsed.issues,
+        parsed.raw_rows,
+        extra,
+        spec.on_conflict,
+        started,
+    )

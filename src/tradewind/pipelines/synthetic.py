@@ -27,12 +27,16 @@ def side_series(df: pd.DataFrame, side: PriceSide) -> BarSeries:
     """Mid bars as generated, or bid/ask half a spread below/above them."""
     shift = {PriceSide.MID: 0.0, PriceSide.BID: -0.5, PriceSide.ASK: 0.5}[side]
     half = df["spread"].to_numpy() * shift
-    ts = df["ts"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    ts = (
+        df["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").view(np.int64)
+    )
     cols = {c: df[c].to_numpy(dtype=np.float64) + half for c in ("open", "high", "low", "close")}
     return BarSeries(
-        ts=ts, volume=df["volume"].to_numpy(dtype=np.float64),
-        line=np.arange(1, len(df) + 1, dtype=np.int64), **cols,
-    )  # fmt: skip
+        ts=ts,
+        volume=df["volume"].to_numpy(dtype=np.float64),
+        line=np.arange(1, len(df) + 1, dtype=np.int64),
+        **cols,
+    )
 
 
 def synthesize_to_db(
@@ -50,8 +54,13 @@ def synthesize_to_db(
         for side in sides:
             bars = side_series(df, side)
             issues = validate_bars(bars, cfg.timeframe, RowIssues(len(bars)))
-            source = Source(f"synthetic:{cfg.fingerprint[:12]}:{side.value}", "synthetic",
-                            cfg.fingerprint, VENDOR, synthetic=True)  # fmt: skip
+            source = Source(
+                f"synthetic:{cfg.fingerprint[:12]}:{side.value}",
+                "synthetic",
+                cfg.fingerprint,
+                VENDOR,
+                synthetic=True,
+            )
             raw = _raw(df)
             reports.append(
                 store_series(
@@ -92,11 +101,17 @@ def synthesize_to_file(cfg: SyntheticConfig, out: Path, side: PriceSide = PriceS
     """Write one side to CSV or Parquet (by extension) with a ``spread`` column; returns rows."""
     df = generate_bars(cfg)
     bars = side_series(df, side)
-    table = pa.table({
-        "time": pa.array(bars.ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
-        "open": bars.open, "high": bars.high, "low": bars.low, "close": bars.close,
-        "volume": bars.volume, "spread": df["spread"].to_numpy(),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "time": pa.array(bars.ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "open": bars.open,
+            "high": bars.high,
+            "low": bars.low,
+            "close": bars.close,
+            "volume": bars.volume,
+            "spread": df["spread"].to_numpy(),
+        }
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".parquet", ".pq"):
         pq.write_table(table, out)

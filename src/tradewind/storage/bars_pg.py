@@ -42,14 +42,26 @@ def insert_new(
     """COPY straight into bars; None if a concurrent writer got there first (then merge)."""
     tf, side = key.timeframe.value.encode(), key.side.value.encode()
     fields = [
-        ("instrument_id", "int4"), ("timeframe", f"text:{len(tf)}"), ("side", f"text:{len(side)}"),
-        ("ts", "timestamptz"), *_VALUES, ("vendor_id", "int4"), ("batch_id", "int4"),
-    ]  # fmt: skip
+        ("instrument_id", "int4"),
+        ("timeframe", f"text:{len(tf)}"),
+        ("side", f"text:{len(side)}"),
+        ("ts", "timestamptz"),
+        *_VALUES,
+        ("vendor_id", "int4"),
+        ("batch_id", "int4"),
+    ]
     payload = pgcopy.encode(
         fields,
-        {"instrument_id": key.instrument_id, "timeframe": tf, "side": side, "ts": bars.ts,
-         **_values(bars), "vendor_id": vendor_id, "batch_id": batch_id},
-    )  # fmt: skip
+        {
+            "instrument_id": key.instrument_id,
+            "timeframe": tf,
+            "side": side,
+            "ts": bars.ts,
+            **_values(bars),
+            "vendor_id": vendor_id,
+            "batch_id": batch_id,
+        },
+    )
     names = ", ".join(n for n, _ in fields)
     savepoint = conn.begin_nested()
     try:

@@ -35,10 +35,15 @@ def insert_new(
     i, tf, sd = _key(key)
     n = len(bars)
     rows = zip(
-        [i] * n, [tf] * n, [sd] * n, bars.ts.tolist(),
-        *(getattr(bars, f).tolist() for f in VALUE_FIELDS), [vendor_id] * n, [batch_id] * n,
+        [i] * n,
+        [tf] * n,
+        [sd] * n,
+        bars.ts.tolist(),
+        *(getattr(bars, f).tolist() for f in VALUE_FIELDS),
+        [vendor_id] * n,
+        [batch_id] * n,
         strict=True,
-    )  # fmt: skip
+    )
     cur = _cursor(conn)
     cur.executemany(
         f"INSERT INTO bars (instrument_id, timeframe, side, ts, {_COLS}, vendor_id, batch_id) "

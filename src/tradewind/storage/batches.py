@@ -48,11 +48,16 @@ def add_quarantine(conn: Connection, batch_id: int, items: Sequence[QuarantineIt
         conn.execute(
             insert(QuarantineRow),
             [
-                {"batch_id": batch_id, "category": q.category, "line": q.line,
-                 "reason": q.reason, "raw": q.raw}
+                {
+                    "batch_id": batch_id,
+                    "category": q.category,
+                    "line": q.line,
+                    "reason": q.reason,
+                    "raw": q.raw,
+                }
                 for q in items
             ],
-        )  # fmt: skip
+        )
 
 
 def list_quarantine(
@@ -103,7 +108,7 @@ def summarize_bars(conn: Connection) -> list[SeriesSummary]:
             func.count(),
             func.min(BarRow.ts),
             func.max(BarRow.ts),
-        )  # fmt: skip
+        )
         .join(InstrumentRow, InstrumentRow.id == BarRow.instrument_id)
         .join(VendorRow, VendorRow.id == BarRow.vendor_id)
         .group_by(

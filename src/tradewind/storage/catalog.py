@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from tradewind.config.base import FrozenModel, fingerprint
 from tradewind.domain import AssetClass, Instrument, InstrumentId

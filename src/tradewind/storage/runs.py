@@ -25,12 +25,18 @@ def code_version() -> str:
     try:
         sha = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return tradewind.__version__
     return f"{tradewind.__version__}+g{sha}{'.dirty' if dirty else ''}"
@@ -43,10 +49,17 @@ def start_run(engine: Engine, kind: str, config: FrozenModel, name: str = "") ->
         fp = store_config(conn, config)
         conn.execute(
             RunRow.__table__.insert().values(
-                id=run_id, kind=kind, name=name, config_fingerprint=fp, code_version=code_version(),
-                status="running", started_at=datetime.now(UTC), metrics={}, message="",
+                id=run_id,
+                kind=kind,
+                name=name,
+                config_fingerprint=fp,
+                code_version=code_version(),
+                status="running",
+                started_at=datetime.now(UTC),
+                metrics={},
+                message="",
             )
-        )  # fmt: skip
+        )
     return run_id
 
 
@@ -55,10 +68,15 @@ def finish_run(
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
-            update(RunRow).where(RunRow.id == run_id).values(
-                status=status, finished_at=datetime.now(UTC), metrics=metrics, message=message[:2000]
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(
+                status=status,
+                finished_at=datetime.now(UTC),
+                metrics=metrics,
+                message=message[:2000],
             )
-        )  # fmt: skip
+        )
 
 
 def get_run(conn: Connection, run_id: str) -> RunRow | None:

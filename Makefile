@@ -1,0 +1,64 @@
+# Tradewind: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+CONSTRAINTS := constraints.txt
+
+.PHONY: demo test unit integration lint format bench install install-dev lock clean help
+
+help:
+	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
+	@echo "make test   - set up .venv with dev extras and run lint + the full test suite"
+	@echo "make bench  - run the benchmarks (results in bench/RESULTS.md)"
+	@echo "make lint   - ruff + import-linter;  make format - ruff format"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
+	@touch $@
+
+$(DEV_STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tradewind demo
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: lint
+	$(BIN)/pytest -n 2 --dist loadfile
+
+unit: $(DEV_STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(DEV_STAMP)
+	$(BIN)/pytest tests/integration
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench.run
+
+# Re-pin every dependency to what resolves today (then commit constraints.txt).
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .tradewind .pytest_cache .ruff_cache .hypothesis

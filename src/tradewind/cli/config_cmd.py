@@ -1,0 +1,79 @@
+"""`tradewind config ...`: validate and store configs by fingerprint; list and show them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tradewind.cli.context import emit_json, one_line_errors, out, ready_engine
+from tradewind.config import UniverseConfig, load_config
+from tradewind.storage import catalog
+
+app = typer.Typer(help="Configs: validate, store by fingerprint, list, show.", no_args_is_help=True)
+
+
+@app.command("push")
+@one_line_errors
+def push(
+    file: Annotated[Path, typer.Argument(help="A YAML or JSON config.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Validate FILE and store it under its fingerprint (a universe also updates instruments)."""
+    cfg = load_config(file)
+    with ready_engine().begin() as conn:
+        fp = catalog.store_config(conn, cfg)
+        touched = 0
+        if isinstance(cfg, UniverseConfig):
+            touched = catalog.upsert_instruments(conn, [s.to_domain() for s in cfg.instruments])
+    kind = cfg.model_dump()["kind"]
+    if as_json:
+        emit_json({"fingerprint": fp, "kind": kind, "file": str(file), "instruments": touched})
+    else:
+        out.print(f"{kind} config {fp[:12]} stored ({file})")
+
+
+@app.command("ls")
+@one_line_errors
+def ls(
+    kind: Annotated[str | None, typer.Option(help="Only configs of this kind.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Stored configs, newest first."""
+    with ready_engine().connect() as conn:
+        rows = catalog.list_configs(conn, kind)
+    if as_json:
+        emit_json(
+            {
+                "configs": [
+                    {
+                        "fingerprint": r.fingerprint,
+                        "kind": r.kind,
+                        "name": r.name,
+                        "created_at": r.created_at,
+                    }
+                    for r in rows
+                ]
+            }
+        )
+        return
+    t = Table("fingerprint", "kind", "name", "stored")
+    for r in rows:
+        t.add_row(r.fingerprint[:12], r.kind, r.name, f"{r.created_at:%Y-%m-%d %H:%M:%S}")
+    out.print(t if rows else "no configs stored yet")
+
+
+@app.command("show")
+@one_line_errors
+def show(
+    fingerprint: Annotated[str, typer.Argument(help="A fingerprint or a unique prefix of one.")],
+) -> None:
+    """Print a stored config as JSON."""
+    with ready_engine().connect() as conn:
+        row = catalog.get_config(conn, fingerprint)
+    print(
+        json.dumps({"fingerprint": row.fingerprint, "config": row.body}, indent=2, sort_keys=True)
+    )

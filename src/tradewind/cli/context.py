@@ -1,0 +1,112 @@
+"""The composition root's wiring: settings -> engine, and the one-line error contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache, wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from tradewind.config import ConfigError, Settings
+from tradewind.marketdata.columns import ImportFileError
+from tradewind.storage import migrate
+from tradewind.storage.bars import ConflictAbort
+from tradewind.storage.catalog import UnknownInstrument
+from tradewind.storage.engine import make_engine
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True)
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 1."""
+
+
+@cache
+def settings() -> Settings:
+    try:
+        return Settings()
+    except (ValidationError, ValueError) as exc:
+        raise CliError(f"settings: {exc}") from None
+
+
+@cache
+def engine() -> Engine:
+    return make_engine(settings().resolved_database_url)
+
+
+def ready_engine() -> Engine:
+    """The engine, once the database is at the code's schema revision."""
+    eng = engine()
+    current, head = migrate.current_revision(eng), migrate.head_revision(eng)
+    if current != head:
+        where = settings().database_display
+        state = (
+            "not initialised" if current is None else f"at revision {current}, code wants {head}"
+        )
+        raise CliError(f"database {where} is {state}: run `tradewind init`")
+    return eng
+
+
+_EXPECTED = (
+    CliError,
+    ConfigError,
+    ImportFileError,
+    UnknownInstrument,
+    ConflictAbort,
+    LookupError,
+)
+
+
+def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into ``error: ...`` on stderr and exit 1, with no traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except _EXPECTED as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            fail(f"database {settings().database_display}: {_first_line(exc.orig or exc)}")
+        except SQLAlchemyError as exc:
+            fail(f"database error: {_first_line(exc)}")
+        except (ValueError, OSError) as exc:
+            fail(str(exc))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, sort_keys=True) + "\n")
+
+
+@contextmanager
+def working(message: str, quiet: bool) -> Iterator[None]:
+    """A spinner on stderr while long work runs (not in --json mode, not when piped)."""
+    if quiet or not err.is_terminal:
+        yield
+        return
+    with err.status(message):
+        yield

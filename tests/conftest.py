@@ -1,0 +1,49 @@
+"""Shared fixtures: a real Postgres (see tradewind.testing.postgres) and a SQLite file.
+
+``db_url`` runs a test once per backend. Postgres comes from $TRADEWIND_TEST_DATABASE_URL if
+set, else from a throwaway server this process starts on first use and stops at exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tradewind.testing.postgres import drop_database, fresh_database, postgres_server_url
+
+INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the Postgres server for this test session (the ``postgres`` database)."""
+    return postgres_server_url()
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """URL of an empty Postgres database of its own, dropped after the test."""
+    url = fresh_database(pg_server_url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a SQLite database file under the test's tmp_path (not created yet)."""
+    return f"sqlite:///{tmp_path}/tw.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on each backend in turn; Postgres is only started if needed."""
+    fixture = {"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]
+    return str(request.getfixturevalue(fixture))

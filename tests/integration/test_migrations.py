@@ -1,0 +1,181 @@
+"""Alembic migrations and column types against real SQLite and Postgres databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.exc import StatementError
+
+from tradewind.storage.engine import make_engine
+from tradewind.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from tradewind.storage.schema import Base
+from tradewind.storage.types import UtcDateTime
+
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def _tables(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+def _schema_diff(engine: Engine) -> list[Any]:
+    """What autogenerate would change to make the database match the models; [] if nothing.
+
+    Nothing is filtered out. compare_server_default is stricter than env.py: the models
+    declare no server defaults, so a migration must not add any either.
+    """
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(ctx, Base.metadata))
+
+
+def test_upgrade_to_head_creates_every_model_table(engine: Engine) -> None:
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert _tables(engine) == MODEL_TABLES | {"alembic_version"}
+    assert current_revision(engine) == head_revision(engine) is not None
+
+
+def test_migrated_schema_matches_models(engine: Engine) -> None:
+    upgrade(engine)
+    assert _schema_diff(engine) == []
+
+
+def test_migrated_schema_has_what_autogenerate_does_not_compare(engine: Engine) -> None:
+    # Alembic's comparison skips CHECK constraints and SQLite table options.
+    upgrade(engine)
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            expected = {
+                c.name for c in table.constraints if isinstance(c, CheckConstraint) and c.name
+            }
+            actual = {c["name"] for c in insp.get_check_constraints(table.name)}
+            assert expected <= actual, table.name
+            if engine.dialect.name == "sqlite" and table.kwargs.get("sqlite_with_rowid") is False:
+                ddl = conn.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                    {"n": table.name},
+                )
+                assert "WITHOUT ROWID" in ddl.upper(), table.name
+
+
+def test_downgrade_to_base_removes_everything(engine: Engine) -> None:
+    upgrade(engine)
+    downgrade(engine, "base")
+    assert _tables(engine) <= {"alembic_version"}
+    assert current_revision(engine) is None
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            assert inspect(conn).get_sequence_names() == []
+
+
+def test_upgrade_downgrade_upgrade_round_trip(engine: Engine) -> None:
+    upgrade(engine)
+    downgrade(engine, "base")
+    upgrade(engine)
+    assert _tables(engine) == MODEL_TABLES | {"alembic_version"}
+    assert current_revision(engine) == head_revision(engine)
+    assert _schema_diff(engine) == []
+
+
+def test_second_upgrade_is_a_no_op(engine: Engine) -> None:
+    upgrade(engine)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    upgrade(engine)
+    event.remove(engine, "before_cursor_execute", _record)
+    writes = [
+        s
+        for s in statements
+        if s.lstrip().split(None, 1)[0].upper()
+        in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}
+    ]
+    assert statements, "the listener saw nothing, so this test would prove nothing"
+    assert writes == []
+    assert current_revision(engine) == head_revision(engine)
+
+
+# --------------------------------------------------------------------------- UtcDateTime
+
+_meta = MetaData()
+_instants = Table(
+    "utc_instants",
+    _meta,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=True),
+)
+
+
+@pytest.fixture
+def instants(engine: Engine) -> Iterator[Table]:
+    _meta.create_all(engine)
+    yield _instants
+    _meta.drop_all(engine)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC),
+        datetime(2024, 3, 31, 1, 30, 0, 999999, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(1969, 7, 20, 20, 17, 40, 1, tzinfo=timezone(timedelta(hours=-4))),
+    ],
+    ids=["utc", "plus-0530", "pre-epoch-minus-04"],
+)
+def test_utc_datetime_round_trips_the_instant(
+    engine: Engine, instants: Table, value: datetime
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(instants).values(id=1, at=value))
+    with engine.connect() as conn:
+        back = conn.scalar(select(instants.c.at).where(instants.c.id == 1))
+    assert back == value  # same instant
+    assert back.utcoffset() == timedelta(0)  # handed back in UTC
+    assert back.microsecond == value.astimezone(UTC).microsecond
+
+
+def test_utc_datetime_keeps_null(engine: Engine, instants: Table) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(instants).values(id=1, at=None))
+    with engine.connect() as conn:
+        assert conn.scalar(select(instants.c.at)) is None
+
+
+def test_utc_datetime_refuses_naive_values(engine: Engine, instants: Table) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), engine.begin() as conn:
+        conn.execute(insert(instants).values(id=1, at=datetime(2024, 1, 1, 12, 0)))
+    with engine.connect() as conn:
+        assert conn.scalar(select(instants.c.id)) is None  # nothing was written
