@@ -81,8 +81,10 @@ def test_kept_rows_are_valid_unique_and_ordered(raw: list[tuple]) -> None:
     kept = bars.take(~issues.bad)
     # Every row is either kept or has a reason: nothing silently dropped.
     assert len(kept) + len(issues.reasons()) == len(bars)
-    assert np.isfinite(kept.open).all() and np.isfinite(kept.volume).all()
-    assert (kept.low > 0).all() and (kept.volume >= 0).all()
+    assert np.isfinite(kept.open).all()
+    assert np.isfinite(kept.volume).all()
+    assert (kept.low > 0).all()
+    assert (kept.volume >= 0).all()
     assert (kept.high >= np.maximum(kept.open, kept.close)).all()
     assert (kept.low <= np.minimum(kept.open, kept.close)).all()
     assert (kept.ts % H == 0).all()
