@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tradewind.config import ConfigError, Settings
@@ -48,6 +51,9 @@ def engine() -> Engine:
 
 def ready_engine() -> Engine:
     """The engine, once the database is at the code's schema revision."""
+    url = make_url(settings().resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise CliError(f"no database at {url.database}: run `tradewind init` first")
     eng = engine()
     current, head = migrate.current_revision(eng), migrate.head_revision(eng)
     if current != head:
@@ -94,6 +100,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def fail(message: str) -> None:
+    if os.environ.get("TRADEWIND_DEBUG"):
+        raise
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     ``TRADEWIND_DATABASE_PASSWORD`` or the file named by ``TRADEWIND_DATABASE_PASSWORD_FILE``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TRADEWIND_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TRADEWIND_", env_file=".env", extra="ignore", frozen=True
+    )
 
     home: Path = Path(".tradewind")
     database_url: str | None = None
