@@ -239,3 +239,44 @@ def quarantine(
         raw = r.raw.get("text") if "text" in r.raw else r.raw
         t.add_row(str(r.batch_id), str(r.line), r.category, r.reason, str(raw))
     out.print(t if rows else "the quarantine is empty")
+
+
+@app.command("batches")
+@one_line_errors
+def batches_(
+    limit: Annotated[int, typer.Option(min=1, help="The newest N batches.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest batches, newest first: source, counts, config fingerprint."""
+    with ready_engine().connect() as conn:
+        rows = batches.list_batches(conn, limit)
+    fields = (
+        "id",
+        "source_kind",
+        "source",
+        "timeframe",
+        "side",
+        "rows_read",
+        "inserted",
+        "skipped_duplicates",
+        "conflicts",
+        "quarantined",
+        "config_fingerprint",
+        "finished_at",
+    )
+    if as_json:
+        emit_json({"batches": [{f: getattr(r, f) for f in fields} for r in rows]})
+        return
+    t = Table("batch", "kind", "source", "read", "inserted", "dupes", "conflicts", "quarantined")
+    for r in rows:
+        t.add_row(
+            str(r.id),
+            r.source_kind,
+            Path(r.source).name,
+            f"{r.rows_read:,}",
+            f"{r.inserted:,}",
+            f"{r.skipped_duplicates:,}",
+            f"{r.conflicts:,}",
+            f"{r.quarantined:,}",
+        )
+    out.print(t if rows else "no ingest batches yet")
