@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote, quote_plus
 
 import typer
 from pydantic import ValidationError
@@ -102,8 +103,25 @@ def _first_line(exc: BaseException) -> str:
 def fail(message: str) -> None:
     if os.environ.get("TRADEWIND_DEBUG"):
         raise
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/] {_scrub(message)}", highlight=False, soft_wrap=True, markup=True
+    )
     raise typer.Exit(1)
+
+
+def _scrub(message: str) -> str:
+    """Belt and braces: whatever raised, the database password never reaches the terminal."""
+    try:
+        s = settings()
+        secrets = [make_url(s.resolved_database_url).password]
+    except Exception:  # settings themselves failed: nothing known to scrub
+        return message
+    if s.database_password is not None:
+        secrets.append(s.database_password.get_secret_value())
+    for secret in filter(None, secrets):
+        for form in {str(secret), quote_plus(str(secret)), quote(str(secret), safe="")}:
+            message = message.replace(form, "***")
+    return message.replace("\n", " ").replace("[", "\\[")
 
 
 def emit_json(obj: Any) -> None:

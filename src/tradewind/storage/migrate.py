@@ -9,10 +9,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic's config. Migrations run on a connection we hand over (``attributes``), so no
+    URL (and no password) ever goes into Alembic's ConfigParser, which would choke on '%'."""
     cfg = Config()
     cfg.set_main_option("script_location", "tradewind.storage:migrations")
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return cfg
 
 
@@ -35,5 +36,5 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def head_revision(engine: Engine | None = None) -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

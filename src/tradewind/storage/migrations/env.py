@@ -27,8 +27,10 @@ def _run(connection: Connection) -> None:
 connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
-else:
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
+else:  # the plain `alembic` command: the database comes from TRADEWIND_* settings
+    from tradewind.config import Settings
+
+    engine = make_engine(Settings().resolved_database_url)
+    with engine.begin() as conn:
         _run(conn)
     engine.dispose()
