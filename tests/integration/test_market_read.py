@@ -41,3 +41,25 @@ def test_load_bars_by_symbol_and_range(db_url: str) -> None:
     assert (bid.close < some.close).all()
     mask = (every.ts >= some.ts[0]) & (every.ts <= some.ts[-1])
     np.testing.assert_array_equal(every.close[mask], some.close)
+
+
+def test_bars_reference_existing_rows_after_imports(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """bars has no foreign keys (bulk-load speed): the store keeps the references sound."""
+    from tradewind.config import ConflictPolicy, ImportSpec
+    from tradewind.pipelines.ingest import import_file
+    from tradewind.pipelines.synthetic import synthesize_to_file
+    from tradewind.storage.integrity import orphan_bars
+
+    eng = make_engine(db_url)
+    migrate.upgrade(eng)
+    universe = load_config("configs/universe/fx_majors.yaml", UniverseConfig)
+    with eng.begin() as conn:
+        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    synthesize_to_db(eng, SyntheticConfig(instrument="USD_JPY", bars=200, start_price=150.0))
+    path = tmp_path / "gbp.csv"
+    synthesize_to_file(SyntheticConfig(instrument="GBP_USD", bars=200, seed=2), path)
+    spec = ImportSpec(instrument="GBP_USD", timeframe=Timeframe.H1, vendor="acme")
+    import_file(eng, path, spec)
+    import_file(eng, path, spec.model_copy(update={"on_conflict": ConflictPolicy.OVERWRITE}))
+    with eng.connect() as conn:
+        assert orphan_bars(conn) == {"instrument": 0, "vendor": 0, "batch": 0}

@@ -71,7 +71,7 @@ def read_bar_file(path: str | Path, spec: ImportSpec) -> ParsedFile:
         raise ImportFileError(f"{p}: is a directory, not a file") from None
     except OSError as exc:
         raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise ImportFileError(f"{p}: the file is empty")
     checksum = hashlib.sha256(data).hexdigest()
     if fmt is FileFormat.PARQUET:
@@ -124,7 +124,8 @@ def _series(table: pa.Table, cols: dict[str, str], spec: ImportSpec, lines: npt.
 
 
 def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFile:
-    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    nl = data.find(b"\n")
+    first = (data if nl < 0 else data[:nl]).decode("utf-8-sig", errors="replace").rstrip("\r")
     header = next(csv.reader([first]))
     cols = resolve_columns(header, spec.columns, str(p), spec.volume_required)
     wanted = list(dict.fromkeys(cols.values()))

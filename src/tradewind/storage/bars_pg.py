@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 import numpy.typing as npt
 from psycopg import errors as pg_errors
 from psycopg import sql
@@ -13,23 +15,24 @@ from sqlalchemy import Connection
 from tradewind.domain import BarSeries
 from tradewind.domain.series import VALUE_FIELDS
 from tradewind.storage import pgcopy
+from tradewind.storage.types import us_to_datetime
 
 if TYPE_CHECKING:
     from tradewind.storage.bars import BarKey, Conflict
 
-CHUNK = 8 << 20
+CHUNK_ROWS = 1 << 16  # rows per COPY chunk: ~7 MB for a bars row
 _VALUES = [(f, "float8") for f in VALUE_FIELDS]
 _STAGE_FIELDS = [("line", "int8"), ("ts", "timestamptz"), *_VALUES]
 _READ_FIELDS = [("ts", "timestamptz"), *_VALUES]
 _COLS = ", ".join(VALUE_FIELDS)
 
 
-def _copy_in(conn: Connection, statement: str, payload: bytes) -> None:
+def _copy_in(conn: Connection, statement: str, chunks: Iterable[bytes | memoryview]) -> None:
+    """Stream a binary COPY payload; each chunk is encoded only when the last one is sent."""
     raw = conn.connection.driver_connection
-    view = memoryview(payload)
     with raw.cursor() as cur, cur.copy(statement) as cp:  # type: ignore[union-attr]
-        for i in range(0, len(view), CHUNK):
-            cp.write(view[i : i + CHUNK])
+        for chunk in chunks:
+            cp.write(chunk)
 
 
 def _values(bars: BarSeries) -> dict[str, npt.NDArray]:
@@ -50,7 +53,7 @@ def insert_new(
         ("vendor_id", "int4"),
         ("batch_id", "int4"),
     ]
-    payload = pgcopy.encode(
+    payload = pgcopy.encode_chunks(
         fields,
         {
             "instrument_id": key.instrument_id,
@@ -61,6 +64,7 @@ def insert_new(
             "vendor_id": vendor_id,
             "batch_id": batch_id,
         },
+        CHUNK_ROWS,
     )
     names = ", ".join(n for n, _ in fields)
     savepoint = conn.begin_nested()
@@ -81,7 +85,9 @@ def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:
         "open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL, "
         "close float8 NOT NULL, volume float8 NOT NULL) ON COMMIT DROP"
     )
-    payload = pgcopy.encode(_STAGE_FIELDS, {"line": bars.lines, "ts": bars.ts, **_values(bars)})
+    payload = pgcopy.encode_chunks(
+        _STAGE_FIELDS, {"line": bars.lines, "ts": bars.ts, **_values(bars)}, CHUNK_ROWS
+    )
     _copy_in(conn, f"COPY tw_stage (line, ts, {_COLS}) FROM STDIN (FORMAT binary)", payload)
     conn.exec_driver_sql("ANALYZE tw_stage")
     rows = conn.exec_driver_sql(
@@ -127,23 +133,70 @@ def drop_stage(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE IF EXISTS tw_stage")
 
 
+READ_PAGE = 1 << 24  # rows per aggregated read query: 128 MB a column, far below 1 GB
+
+
 def read_range(
     conn: Connection, key: BarKey, start: datetime | None, end: datetime | None
 ) -> dict[str, npt.NDArray]:
+    """Read in pages of up to READ_PAGE rows, each one row of per-column binary strings.
+
+    Each column comes back as one ``bytea``: the ``*send`` binary form of every value, 8 bytes
+    each, concatenated by ``string_agg``. One value per column instead of one message per
+    row keeps Python out of the per-row path. All aggregates of a query see the rows in the
+    same order, so the columns stay aligned; the ts order is checked, not assumed.
+    """
+    names = [n for n, _ in _READ_FIELDS]
+    aggregates = sql.SQL(", ").join(
+        sql.SQL("string_agg({}({}), ''::bytea)").format(
+            sql.SQL("timestamptz_send" if kind == "timestamptz" else "float8send"),
+            sql.Identifier(name),
+        )
+        for name, kind in _READ_FIELDS
+    )
     where = [
-        sql.SQL("instrument_id = {}").format(sql.Literal(key.instrument_id)),
-        sql.SQL("timeframe = {}").format(sql.Literal(key.timeframe.value)),
-        sql.SQL("side = {}").format(sql.Literal(key.side.value)),
+        sql.SQL("instrument_id = %(i)s"),
+        sql.SQL("timeframe = %(tf)s"),
+        sql.SQL("side = %(sd)s"),
     ]
-    if start is not None:
-        where.append(sql.SQL("ts >= {}").format(sql.Literal(start)))
+    params: dict[str, object] = _key(key)
     if end is not None:
-        where.append(sql.SQL("ts < {}").format(sql.Literal(end)))
-    query = sql.SQL(
-        "COPY (SELECT ts, open, high, low, close, volume FROM bars WHERE {} ORDER BY ts) "
-        "TO STDOUT (FORMAT binary)"
-    ).format(sql.SQL(" AND ").join(where))
+        where.append(sql.SQL("ts < %(end)s"))
+        params["end"] = end
+    first = None
+    if start is not None:
+        first = sql.SQL("ts >= %(start)s")
+        params["start"] = start
+    query = sql.SQL("SELECT {} FROM (SELECT {} FROM bars WHERE {} ORDER BY ts LIMIT {}) AS page")
+    pages: list[list[npt.NDArray]] = []
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(query) as cp:  # type: ignore[union-attr]
-        cols = pgcopy.decode(_READ_FIELDS, iter(cp))
-    return cols
+    with raw.cursor(binary=True) as cur:  # type: ignore[union-attr]
+        while True:
+            conds = [*where, first] if first is not None else where
+            q = query.format(
+                aggregates,
+                sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.SQL(" AND ").join(conds),
+                sql.Literal(READ_PAGE),
+            )
+            cur.execute(q, params)
+            row = cur.fetchone()
+            cols = [
+                pgcopy.decode_send(row[j] if row else None, kind)
+                for j, (_, kind) in enumerate(_READ_FIELDS)
+            ]
+            if any(len(c) != len(cols[0]) for c in cols):
+                raise ValueError("bar columns came back with different lengths (a NULL value?)")
+            pages.append(cols)
+            if len(cols[0]) < READ_PAGE:
+                break
+            first = sql.SQL("ts > %(after)s")
+            params["after"] = us_to_datetime(int(cols[0].max()))
+    out = [
+        np.concatenate(parts) if len(pages) > 1 else parts[0] for parts in zip(*pages, strict=True)
+    ]
+    ts = out[0]
+    if len(ts) > 1 and not bool((ts[1:] > ts[:-1]).all()):
+        order = np.argsort(ts, kind="stable")
+        out = [c[order] for c in out]
+    return dict(zip(names, out, strict=True))

@@ -28,30 +28,28 @@ def _key(key: BarKey) -> tuple[int, str, str]:
     return key.instrument_id, key.timeframe.value, key.side.value
 
 
+def _literal(value: int | str) -> str:
+    """A SQL literal for a key part or id of ours (an int, or an enum value as text)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(int(value))
+
+
 def insert_new(
     conn: Connection, key: BarKey, bars: BarSeries, vendor_id: int, batch_id: int
 ) -> int | None:
     # SQLite takes a write lock at BEGIN IMMEDIATE, so no one can have written since the check.
-    i, tf, sd = _key(key)
-    n = len(bars)
-    rows = zip(
-        [i] * n,
-        [tf] * n,
-        [sd] * n,
-        bars.ts.tolist(),
-        *(getattr(bars, f).tolist() for f in VALUE_FIELDS),
-        [vendor_id] * n,
-        [batch_id] * n,
-        strict=True,
-    )
+    # The per-batch constants are SQL literals, so each row binds only its own 6 values.
+    consts = [_literal(v) for v in (*_key(key), vendor_id, batch_id)]
+    rows = zip(bars.ts.tolist(), *(getattr(bars, f).tolist() for f in VALUE_FIELDS), strict=True)
     cur = _cursor(conn)
     cur.executemany(
-        f"INSERT INTO bars (instrument_id, timeframe, side, ts, {_COLS}, vendor_id, batch_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO bars (instrument_id, timeframe, side, vendor_id, batch_id, ts, {_COLS}) "
+        f"VALUES ({', '.join(consts)}, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     cur.close()
-    return n
+    return len(bars)
 
 
 def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:

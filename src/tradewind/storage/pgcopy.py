@@ -9,7 +9,7 @@ size, so a whole result is one structured numpy array. timestamptz is int64 micr
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -44,15 +44,45 @@ def encode(fields: Sequence[tuple[str, str]], columns: dict[str, npt.NDArray | o
 
     A column may be a scalar, repeated on every row (an instrument id, a batch id).
     """
+    return b"".join(encode_chunks(fields, columns))
+
+
+def encode_chunks(
+    fields: Sequence[tuple[str, str]],
+    columns: dict[str, npt.NDArray | object],
+    rows_per_chunk: int = 1 << 16,
+) -> Iterator[bytes | memoryview]:
+    """The payload of :func:`encode` in pieces (header, ~``rows_per_chunk`` rows each, trailer).
+
+    Rows are built chunk by chunk from a template row holding the field count, the lengths and
+    the scalar columns, so a caller can send one chunk while the server digests the last.
+    """
     dt = row_dtype(fields)
     n = max(len(v) for v in columns.values() if isinstance(v, np.ndarray))
-    rows = np.empty(n, dtype=dt)
-    rows["_n"] = len(fields)
+    template = np.zeros(1, dtype=dt)
+    template["_n"] = len(fields)
+    varying: list[tuple[str, npt.NDArray]] = []
     for name, kind in fields:
-        rows[f"_len_{name}"] = _kind(kind)[1]
+        template[f"_len_{name}"] = _kind(kind)[1]
         values = columns[name]
-        rows[name] = values - PG_EPOCH_US if kind == "timestamptz" else values
-    return HEADER + rows.tobytes() + TRAILER
+        if kind == "timestamptz":
+            values = np.asarray(values, dtype=np.int64) - PG_EPOCH_US
+        if isinstance(values, np.ndarray) and values.ndim:
+            if len(values) != n:
+                raise ValueError(f"column {name} has {len(values)} rows, expected {n}")
+            varying.append((name, values))
+        else:
+            template[name] = values
+    step = max(rows_per_chunk, 1)
+    yield HEADER
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        rows = np.empty(hi - lo, dtype=dt)
+        rows[...] = template[0]
+        for name, values in varying:
+            rows[name] = values[lo:hi]
+        yield rows.view(np.uint8).data
+    yield TRAILER
 
 
 def decode(fields: Sequence[tuple[str, str]], chunks: Iterable[bytes]) -> dict[str, npt.NDArray]:
@@ -78,3 +108,19 @@ def decode(fields: Sequence[tuple[str, str]], chunks: Iterable[bytes]) -> dict[s
         col = rows[name].astype(np.int64 if kind != "float8" else np.float64)
         out[name] = col + PG_EPOCH_US if kind == "timestamptz" else col
     return out
+
+
+def decode_send(data: bytes | memoryview | None, kind: str) -> npt.NDArray:
+    """Concatenated ``*send`` values of one 8-byte type (e.g. ``string_agg(float8send(x), '')``).
+
+    None (an aggregate over no rows) is an empty column; timestamptz comes back as Unix µs.
+    """
+    if kind not in ("int8", "float8", "timestamptz"):
+        raise ValueError(f"decode_send handles 8-byte types only, not {kind}")
+    buf = b"" if data is None else data
+    if len(buf) % 8:
+        raise ValueError(f"{kind} column of {len(buf)} bytes is not a whole number of values")
+    col = np.frombuffer(buf, dtype=_KINDS[kind]).astype(
+        np.float64 if kind == "float8" else np.int64
+    )
+    return col + PG_EPOCH_US if kind == "timestamptz" else col

@@ -109,10 +109,16 @@ class QuarantineRow(Base):
 
 
 class BarRow(Base):
-    """OHLCV bars. The primary key is the range-scan order: instrument, timeframe, side, time."""
+    """OHLCV bars. The primary key is the range-scan order: instrument, timeframe, side, time.
+
+    No foreign keys, on purpose: Postgres checks each one with a per-row trigger, which made a
+    bulk COPY about nine times slower (bench/RESULTS.md). The ids are written only by
+    ``storage.bars``, in the transaction that resolves the instrument, vendor and batch rows, and
+    those rows are never deleted; ``storage.integrity.orphan_bars`` checks it.
+    """
 
     __tablename__ = "bars"
-    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     timeframe: Mapped[str] = mapped_column(String(4), primary_key=True)
     side: Mapped[str] = mapped_column(String(3), primary_key=True)
     ts: Mapped[datetime] = mapped_column(primary_key=True)
@@ -121,8 +127,8 @@ class BarRow(Base):
     low: Mapped[float] = mapped_column(Float)
     close: Mapped[float] = mapped_column(Float)
     volume: Mapped[float] = mapped_column(Float)
-    vendor_id: Mapped[int] = mapped_column(ForeignKey("data_vendors.id"))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"))
+    vendor_id: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[int] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("side IN ('mid', 'bid', 'ask')", name="side"),
         {"sqlite_with_rowid": False},

@@ -136,15 +136,6 @@ def upgrade() -> None:
         sa.Column("vendor_id", sa.Integer(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.CheckConstraint("side IN ('mid', 'bid', 'ask')", name=op.f("ck_bars_side")),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["ingest_batches.id"], name=op.f("fk_bars_batch_id_ingest_batches")
-        ),
-        sa.ForeignKeyConstraint(
-            ["instrument_id"], ["instruments.id"], name=op.f("fk_bars_instrument_id_instruments")
-        ),
-        sa.ForeignKeyConstraint(
-            ["vendor_id"], ["data_vendors.id"], name=op.f("fk_bars_vendor_id_data_vendors")
-        ),
         sa.PrimaryKeyConstraint("instrument_id", "timeframe", "side", "ts", name=op.f("pk_bars")),
         sqlite_with_rowid=False,
     )
