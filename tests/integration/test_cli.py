@@ -313,11 +313,6 @@ def test_errors_are_one_line_and_write_nothing(
     assert db_counts(home) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a directory (or missing path) without a .csv/.parquet suffix is reported as "
-    "'cannot tell the format from ''' instead of naming the real problem",
-)
 def test_directory_without_suffix_is_named_as_a_directory(home: Path) -> None:
     (home / "incoming").mkdir()
     before = db_counts(home)

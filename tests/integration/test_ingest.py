@@ -417,11 +417,6 @@ def test_aware_offsets_are_converted_whatever_the_timezone_setting(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a naive timestamp in a column that also has offsets is read as UTC, "
-    "ignoring ImportSpec.timezone (timestamps._strings falls back to utc=True)",
-)
 def test_naive_times_next_to_aware_ones_use_the_timezone(engine: Engine, tmp_path: Path) -> None:
     rows = ["2024-02-01T05:00:00Z", "2024-02-01T01:00:00"]  # 01:00 New York = 06:00Z
     path = write_csv(tmp_path / "mixed.csv", [line(t, GOOD) for t in rows])
@@ -449,11 +444,6 @@ def test_epoch_timestamps(engine: Engine, tmp_path: Path, unit: str, scale: int)
     assert "not on the H1 grid" in reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sub-microsecond parts of timestamps are truncated, so a time 500 ns off the "
-    "grid is silently stored on the grid instead of being quarantined",
-)
 def test_sub_microsecond_off_grid_time_is_quarantined(engine: Engine, tmp_path: Path) -> None:
     ns = int(at(0).timestamp()) * 1_000_000_000 + 500
     path = write_csv(tmp_path / "ns.csv", [line(str(ns), GOOD)])
@@ -559,11 +549,6 @@ def test_unreadable_files_write_nothing(
 # --------------------------------------------------------------------------- line numbers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with a blank line before a malformed row, pyarrow's InvalidRow.number skips "
-    "blank lines, so the malformed row gets the wrong line and later rows the wrong line/text",
-)
 def test_line_numbers_survive_blank_lines_before_a_malformed_row(
     engine: Engine, tmp_path: Path
 ) -> None:

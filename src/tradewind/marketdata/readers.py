@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,10 @@ def detect_format(path: Path, spec: ImportSpec) -> FileFormat:
 
 def read_bar_file(path: str | Path, spec: ImportSpec) -> ParsedFile:
     p = Path(path)
+    if p.is_dir():
+        raise ImportFileError(f"{p}: is a directory, not a file")
+    if not p.exists():
+        raise ImportFileError(f"{p}: no such file")
     fmt = detect_format(p, spec)
     try:
         data = p.read_bytes()
@@ -165,11 +170,12 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
         raise ImportFileError(f"{p}: not a readable CSV file: {exc}") from None
 
     texts = _LineIndex(data)
-    skipped = {int(r.number) for r in bad_rows}
-    lines = texts.data_lines(table.num_rows, skipped)
+    # pyarrow numbers rows among the non-empty lines; map those numbers to physical lines.
+    physical = {int(r.number): texts.physical(int(r.number)) for r in bad_rows}
+    lines = texts.data_lines(table.num_rows, set(physical.values()))
     malformed = [
         (
-            int(r.number),
+            physical[int(r.number)],
             f"malformed row: expected {r.expected_columns} fields, got {r.actual_columns}",
             {"text": r.text},
         )
@@ -195,13 +201,23 @@ class _LineIndex:
         if self.starts[-1] >= len(data):  # trailing newline: no line after it
             self.starts, self.ends = self.starts[:-1], self.ends[:-1]
 
-    def data_lines(self, n_rows: int, skipped: set[int]) -> npt.NDArray[np.int64]:
+    @cached_property
+    def nonempty(self) -> npt.NDArray[np.int64]:
+        """1-based numbers of the lines that are not blank (a lone CR counts as blank)."""
         length = self.ends - self.starts
         cr_only = (length == 1) & (
             np.frombuffer(self.data, np.uint8)[np.minimum(self.starts, len(self.data) - 1)] == 13
         )
-        nonempty = np.flatnonzero((length > 0) & ~cr_only) + 1  # 1-based line numbers
-        candidates = nonempty[1:]  # the first non-empty line is the header
+        return np.flatnonzero((length > 0) & ~cr_only) + 1
+
+    def physical(self, nth_nonempty: int) -> int:
+        """The line number of the n-th non-blank line (1-based), as pyarrow counts rows."""
+        if 1 <= nth_nonempty <= len(self.nonempty):
+            return int(self.nonempty[nth_nonempty - 1])
+        return nth_nonempty
+
+    def data_lines(self, n_rows: int, skipped: set[int]) -> npt.NDArray[np.int64]:
+        candidates = self.nonempty[1:]  # the first non-empty line is the header
         if skipped:
             candidates = candidates[~np.isin(candidates, list(skipped))]
         if len(candidates) == n_rows:
