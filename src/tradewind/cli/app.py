@@ -9,7 +9,6 @@ import typer
 
 from tradewind.cli import config_cmd, data
 from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
-from tradewind.cli.demo import run_demo
 from tradewind.config import UniverseConfig, load_config
 from tradewind.storage import catalog, migrate
 
@@ -76,6 +75,8 @@ def load_universe(path: Path | None) -> UniverseConfig:
 @one_line_errors
 def demo(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Run the whole pipeline on the embedded default: no servers, no network."""
+    from tradewind.cli.demo import run_demo
+
     run_demo(as_json)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -13,9 +13,10 @@ from tradewind.cli.context import CliError, emit_json, one_line_errors, out, rea
 from tradewind.config import ConfigError, ImportSpec, SyntheticConfig, load_config
 from tradewind.config.imports import ColumnMap, ConflictPolicy, FileFormat
 from tradewind.domain import PriceSide, Timeframe
-from tradewind.pipelines.ingest import ImportReport, import_file
-from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
+
+if TYPE_CHECKING:
+    from tradewind.pipelines.ingest import ImportReport
 
 app = typer.Typer(
     help="Market data: synthesize, import, list, inspect the quarantine.", no_args_is_help=True
@@ -94,6 +95,8 @@ def synth(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate SYNTHETIC FX-like bars (seeded) into the database or a file."""
+    from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
+
     base = load_config(config, SyntheticConfig) if config else SyntheticConfig()
     flags = {
         "instrument": instrument,
@@ -162,6 +165,8 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Import a bar file: bad rows are quarantined with a reason; re-imports add nothing."""
+    from tradewind.pipelines.ingest import import_file
+
     if spec is not None:
         import_spec = load_config(spec, ImportSpec)
     else:
