@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
-    String,
     Table,
     select,
 )
@@ -32,14 +31,11 @@ def _table(metadata: MetaData) -> Table:
     return Table(
         TABLE,
         metadata,
-        Column("instrument_id", Integer, nullable=False),
-        Column("timeframe", String(4), nullable=False),
-        Column("side", String(3), nullable=False),
+        Column("series_id", Integer, nullable=False),
         Column("ts", DateTime(timezone=True), nullable=False),
         *(Column(c, Float, nullable=False) for c in _VALUES),
-        Column("vendor_id", Integer, nullable=False),
         Column("batch_id", Integer, nullable=False),
-        PrimaryKeyConstraint("instrument_id", "timeframe", "side", "ts"),
+        PrimaryKeyConstraint("series_id", "ts"),
         sqlite_with_rowid=False,  # as ``bars`` is on SQLite
     )
 
@@ -57,10 +53,7 @@ def load(engine: Engine, path: Path) -> int:
     else:
         df = pd.read_csv(path, parse_dates=["time"])
     df = df.drop(columns=["spread"]).rename(columns={"time": "ts"})
-    df.insert(0, "instrument_id", 1)
-    df.insert(1, "timeframe", "M1")
-    df.insert(2, "side", "mid")
-    df["vendor_id"] = 1
+    df.insert(0, "series_id", 1)
     df["batch_id"] = 1
     df.to_sql(TABLE, engine, if_exists="append", index=False)
     return len(df)
@@ -77,9 +70,7 @@ def read_year(engine: Engine, start: datetime, end: datetime) -> pd.DataFrame:
     query = (
         select(t.c.ts, *(t.c[c] for c in _VALUES))
         .where(
-            t.c.instrument_id == 1,
-            t.c.timeframe == "M1",
-            t.c.side == "mid",
+            t.c.series_id == 1,
             t.c.ts >= start,
             t.c.ts < end,
         )

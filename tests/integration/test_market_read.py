@@ -62,4 +62,4 @@ def test_bars_reference_existing_rows_after_imports(db_url: str, tmp_path) -> No
     import_file(eng, path, spec)
     import_file(eng, path, spec.model_copy(update={"on_conflict": ConflictPolicy.OVERWRITE}))
     with eng.connect() as conn:
-        assert orphan_bars(conn) == {"instrument": 0, "vendor": 0, "batch": 0}
+        assert orphan_bars(conn) == {"series": 0, "batch": 0}

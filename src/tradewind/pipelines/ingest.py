@@ -106,7 +106,7 @@ def store_series(
             vendor_id=vendor_id,
             config_fingerprint=fp,
         )
-        merged = merge_bars(conn, key, good, vendor_id, batch_id, policy)
+        merged = merge_bars(conn, key, good, batch_id, policy)
         items += [
             QuarantineItem(
                 c.line, c.reason(), {"incoming": c.incoming, "stored": c.stored}, "conflict"

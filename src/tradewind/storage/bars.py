@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.config.imports import ConflictPolicy
 from tradewind.domain import BarSeries, PriceSide, Timeframe
 from tradewind.domain.series import VALUE_FIELDS
 from tradewind.storage import bars_pg, bars_sqlite
+from tradewind.storage.schema import BarSeriesRow
 from tradewind.storage.types import UtcDateTime, us_to_datetime
 
 
@@ -68,15 +70,31 @@ class ConflictAbort(RuntimeError):
         self.conflicts = conflicts
 
 
-def _overlaps(conn: Connection, key: BarKey, bars: BarSeries) -> bool:
+def series_id(conn: Connection, key: BarKey, create: bool = False) -> int | None:
+    """The id of the series (instrument, timeframe, side); created on first write."""
+    where = (
+        (BarSeriesRow.instrument_id == key.instrument_id)
+        & (BarSeriesRow.timeframe == key.timeframe.value)
+        & (BarSeriesRow.side == key.side.value)
+    )
+    found = conn.scalar(select(BarSeriesRow.id).where(where))
+    if found is not None or not create:
+        return found
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(BarSeriesRow)
+        .values(instrument_id=key.instrument_id, timeframe=key.timeframe.value, side=key.side.value)
+        .on_conflict_do_nothing()
+    )
+    return conn.scalar(select(BarSeriesRow.id).where(where))
+
+
+def _overlaps(conn: Connection, sid: int, bars: BarSeries) -> bool:
     q = text(
-        "SELECT 1 FROM bars WHERE instrument_id = :i AND timeframe = :tf AND side = :sd "
-        "AND ts >= :lo AND ts <= :hi LIMIT 1"
+        "SELECT 1 FROM bars WHERE series_id = :sid AND ts >= :lo AND ts <= :hi LIMIT 1"
     ).bindparams(bindparam("lo", type_=UtcDateTime()), bindparam("hi", type_=UtcDateTime()))
     params = {
-        "i": key.instrument_id,
-        "tf": key.timeframe.value,
-        "sd": key.side.value,
+        "sid": sid,
         "lo": us_to_datetime(int(bars.ts.min())),
         "hi": us_to_datetime(int(bars.ts.max())),
     }
@@ -84,29 +102,26 @@ def _overlaps(conn: Connection, key: BarKey, bars: BarSeries) -> bool:
 
 
 def merge_bars(
-    conn: Connection,
-    key: BarKey,
-    bars: BarSeries,
-    vendor_id: int,
-    batch_id: int,
-    policy: ConflictPolicy,
+    conn: Connection, key: BarKey, bars: BarSeries, batch_id: int, policy: ConflictPolicy
 ) -> MergeResult:
     """Write ``bars`` (already validated, unique and sorted by ts) under ``key``."""
     if len(bars) == 0:
         return MergeResult()
     impl = bars_pg if conn.dialect.name == "postgresql" else bars_sqlite
-    if not _overlaps(conn, key, bars):
-        inserted = impl.insert_new(conn, key, bars, vendor_id, batch_id)
+    sid = series_id(conn, key, create=True)
+    assert sid is not None
+    if not _overlaps(conn, sid, bars):
+        inserted = impl.insert_new(conn, sid, bars, batch_id)
         if inserted is not None:
             return MergeResult(inserted=inserted)
-    conflicts = impl.stage(conn, key, bars)
+    conflicts = impl.stage(conn, sid, bars)
     if conflicts and policy is ConflictPolicy.FAIL:
         impl.drop_stage(conn)
         raise ConflictAbort(conflicts)
-    inserted = impl.insert_staged(conn, key, vendor_id, batch_id)
+    inserted = impl.insert_staged(conn, sid, batch_id)
     overwritten = 0
     if conflicts and policy is ConflictPolicy.OVERWRITE:
-        overwritten = impl.overwrite_staged(conn, key, vendor_id, batch_id)
+        overwritten = impl.overwrite_staged(conn, sid, batch_id)
     impl.drop_stage(conn)
     dups = len(bars) - inserted - len(conflicts)
     return MergeResult(inserted, dups, overwritten, conflicts)
@@ -119,8 +134,11 @@ def read_bars(
     end: datetime | None = None,
 ) -> BarSeries:
     """Bars with ``start <= ts < end`` (either bound optional), ordered by time."""
+    sid = series_id(conn, key)
+    if sid is None:
+        return BarSeries.empty()
     impl = bars_pg if conn.dialect.name == "postgresql" else bars_sqlite
-    cols = impl.read_range(conn, key, start, end)
+    cols = impl.read_range(conn, sid, start, end)
     return BarSeries(**{k: np.ascontiguousarray(v) for k, v in cols.items()})
 
 

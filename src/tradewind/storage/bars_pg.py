@@ -18,7 +18,7 @@ from tradewind.storage import pgcopy
 from tradewind.storage.types import us_to_datetime
 
 if TYPE_CHECKING:
-    from tradewind.storage.bars import BarKey, Conflict
+    from tradewind.storage.bars import Conflict
 
 CHUNK_ROWS = 1 << 16  # rows per COPY chunk: ~7 MB for a bars row
 _VALUES = [(f, "float8") for f in VALUE_FIELDS]
@@ -39,31 +39,12 @@ def _values(bars: BarSeries) -> dict[str, npt.NDArray]:
     return {f: getattr(bars, f) for f in VALUE_FIELDS}
 
 
-def insert_new(
-    conn: Connection, key: BarKey, bars: BarSeries, vendor_id: int, batch_id: int
-) -> int | None:
+def insert_new(conn: Connection, sid: int, bars: BarSeries, batch_id: int) -> int | None:
     """COPY straight into bars; None if a concurrent writer got there first (then merge)."""
-    tf, side = key.timeframe.value.encode(), key.side.value.encode()
-    fields = [
-        ("instrument_id", "int4"),
-        ("timeframe", f"text:{len(tf)}"),
-        ("side", f"text:{len(side)}"),
-        ("ts", "timestamptz"),
-        *_VALUES,
-        ("vendor_id", "int4"),
-        ("batch_id", "int4"),
-    ]
+    fields = [("series_id", "int4"), ("ts", "timestamptz"), *_VALUES, ("batch_id", "int4")]
     payload = pgcopy.encode_chunks(
         fields,
-        {
-            "instrument_id": key.instrument_id,
-            "timeframe": tf,
-            "side": side,
-            "ts": bars.ts,
-            **_values(bars),
-            "vendor_id": vendor_id,
-            "batch_id": batch_id,
-        },
+        {"series_id": sid, "ts": bars.ts, **_values(bars), "batch_id": batch_id},
         CHUNK_ROWS,
     )
     names = ", ".join(n for n, _ in fields)
@@ -77,7 +58,7 @@ def insert_new(
     return len(bars)
 
 
-def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:
+def stage(conn: Connection, sid: int, bars: BarSeries) -> list[Conflict]:
     from tradewind.storage.bars import conflict_rows
 
     conn.exec_driver_sql(
@@ -94,37 +75,31 @@ def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:
         "SELECT s.line, (extract(epoch FROM s.ts) * 1000000)::int8, "
         "s.open, s.high, s.low, s.close, s.volume, "
         "b.open, b.high, b.low, b.close, b.volume, b.batch_id "
-        "FROM tw_stage s JOIN bars b ON b.instrument_id = %(i)s AND b.timeframe = %(tf)s "
-        "AND b.side = %(sd)s AND b.ts = s.ts "
+        "FROM tw_stage s JOIN bars b ON b.series_id = %(sid)s AND b.ts = s.ts "
         f"WHERE (s.{_COLS.replace(', ', ', s.')}) IS DISTINCT FROM "
         f"(b.{_COLS.replace(', ', ', b.')}) ORDER BY s.line",
-        _key(key),
+        {"sid": sid},
     ).all()
     return conflict_rows([tuple(r) for r in rows])
 
 
-def _key(key: BarKey) -> dict[str, object]:
-    return {"i": key.instrument_id, "tf": key.timeframe.value, "sd": key.side.value}
-
-
-def insert_staged(conn: Connection, key: BarKey, vendor_id: int, batch_id: int) -> int:
+def insert_staged(conn: Connection, sid: int, batch_id: int) -> int:
     res = conn.exec_driver_sql(
-        f"INSERT INTO bars (instrument_id, timeframe, side, ts, {_COLS}, vendor_id, batch_id) "
-        f"SELECT %(i)s, %(tf)s, %(sd)s, ts, {_COLS}, %(v)s, %(b)s FROM tw_stage "
-        "ON CONFLICT DO NOTHING",
-        {**_key(key), "v": vendor_id, "b": batch_id},
+        f"INSERT INTO bars (series_id, ts, {_COLS}, batch_id) "
+        f"SELECT %(sid)s, ts, {_COLS}, %(b)s FROM tw_stage ON CONFLICT DO NOTHING",
+        {"sid": sid, "b": batch_id},
     )
     return int(res.rowcount)
 
 
-def overwrite_staged(conn: Connection, key: BarKey, vendor_id: int, batch_id: int) -> int:
+def overwrite_staged(conn: Connection, sid: int, batch_id: int) -> int:
     sets = ", ".join(f"{c} = s.{c}" for c in VALUE_FIELDS)
     res = conn.exec_driver_sql(
-        f"UPDATE bars b SET {sets}, vendor_id = %(v)s, batch_id = %(b)s FROM tw_stage s "
-        "WHERE b.instrument_id = %(i)s AND b.timeframe = %(tf)s AND b.side = %(sd)s "
+        f"UPDATE bars b SET {sets}, batch_id = %(b)s FROM tw_stage s "
+        "WHERE b.series_id = %(sid)s "
         f"AND b.ts = s.ts AND (s.{_COLS.replace(', ', ', s.')}) IS DISTINCT FROM "
         f"(b.{_COLS.replace(', ', ', b.')})",
-        {**_key(key), "v": vendor_id, "b": batch_id},
+        {"sid": sid, "b": batch_id},
     )
     return int(res.rowcount)
 
@@ -137,7 +112,7 @@ READ_PAGE = 1 << 24  # rows per aggregated read query: 128 MB a column, far belo
 
 
 def read_range(
-    conn: Connection, key: BarKey, start: datetime | None, end: datetime | None
+    conn: Connection, sid: int, start: datetime | None, end: datetime | None
 ) -> dict[str, npt.NDArray]:
     """Read in pages of up to READ_PAGE rows, each one row of per-column binary strings.
 
@@ -154,12 +129,8 @@ def read_range(
         )
         for name, kind in _READ_FIELDS
     )
-    where = [
-        sql.SQL("instrument_id = %(i)s"),
-        sql.SQL("timeframe = %(tf)s"),
-        sql.SQL("side = %(sd)s"),
-    ]
-    params: dict[str, object] = _key(key)
+    where = [sql.SQL("series_id = %(sid)s")]
+    params: dict[str, object] = {"sid": sid}
     if end is not None:
         where.append(sql.SQL("ts < %(end)s"))
         params["end"] = end

@@ -14,7 +14,7 @@ from tradewind.domain.series import VALUE_FIELDS
 from tradewind.storage.types import datetime_to_us
 
 if TYPE_CHECKING:
-    from tradewind.storage.bars import BarKey, Conflict
+    from tradewind.storage.bars import Conflict
 
 _COLS = ", ".join(VALUE_FIELDS)
 _DIFF = " OR ".join(f"s.{c} IS NOT b.{c}" for c in VALUE_FIELDS)
@@ -24,10 +24,6 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-def _key(key: BarKey) -> tuple[int, str, str]:
-    return key.instrument_id, key.timeframe.value, key.side.value
-
-
 def _literal(value: int | str) -> str:
     """A SQL literal for a key part or id of ours (an int, or an enum value as text)."""
     if isinstance(value, str):
@@ -35,16 +31,14 @@ def _literal(value: int | str) -> str:
     return str(int(value))
 
 
-def insert_new(
-    conn: Connection, key: BarKey, bars: BarSeries, vendor_id: int, batch_id: int
-) -> int | None:
+def insert_new(conn: Connection, sid: int, bars: BarSeries, batch_id: int) -> int | None:
     # SQLite takes a write lock at BEGIN IMMEDIATE, so no one can have written since the check.
     # The per-batch constants are SQL literals, so each row binds only its own 6 values.
-    consts = [_literal(v) for v in (*_key(key), vendor_id, batch_id)]
+    consts = [_literal(v) for v in (sid, batch_id)]
     rows = zip(bars.ts.tolist(), *(getattr(bars, f).tolist() for f in VALUE_FIELDS), strict=True)
     cur = _cursor(conn)
     cur.executemany(
-        f"INSERT INTO bars (instrument_id, timeframe, side, vendor_id, batch_id, ts, {_COLS}) "
+        f"INSERT INTO bars (series_id, batch_id, ts, {_COLS}) "
         f"VALUES ({', '.join(consts)}, ?, ?, ?, ?, ?, ?)",
         rows,
     )
@@ -52,7 +46,7 @@ def insert_new(
     return len(bars)
 
 
-def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:
+def stage(conn: Connection, sid: int, bars: BarSeries) -> list[Conflict]:
     from tradewind.storage.bars import conflict_rows
 
     cur = _cursor(conn)
@@ -72,36 +66,34 @@ def stage(conn: Connection, key: BarKey, bars: BarSeries) -> list[Conflict]:
     cur.execute(
         f"SELECT s.line, s.ts, s.open, s.high, s.low, s.close, s.volume, "
         f"b.open, b.high, b.low, b.close, b.volume, b.batch_id FROM tw_stage s "
-        "JOIN bars b ON b.instrument_id = ? AND b.timeframe = ? AND b.side = ? AND b.ts = s.ts "
+        "JOIN bars b ON b.series_id = ? AND b.ts = s.ts "
         f"WHERE {_DIFF} ORDER BY s.line",
-        _key(key),
+        (sid,),
     )
     found = cur.fetchall()
     cur.close()
     return conflict_rows(found)
 
 
-def insert_staged(conn: Connection, key: BarKey, vendor_id: int, batch_id: int) -> int:
+def insert_staged(conn: Connection, sid: int, batch_id: int) -> int:
     cur = _cursor(conn)
     cur.execute(
-        f"INSERT INTO bars (instrument_id, timeframe, side, ts, {_COLS}, vendor_id, batch_id) "
-        f"SELECT ?, ?, ?, ts, {_COLS}, ?, ? FROM tw_stage WHERE true "
-        "ON CONFLICT DO NOTHING",
-        (*_key(key), vendor_id, batch_id),
+        f"INSERT INTO bars (series_id, ts, {_COLS}, batch_id) "
+        f"SELECT ?, ts, {_COLS}, ? FROM tw_stage WHERE true ON CONFLICT DO NOTHING",
+        (sid, batch_id),
     )
     n = cur.rowcount
     cur.close()
     return int(n)
 
 
-def overwrite_staged(conn: Connection, key: BarKey, vendor_id: int, batch_id: int) -> int:
+def overwrite_staged(conn: Connection, sid: int, batch_id: int) -> int:
     sets = ", ".join(f"{c} = s.{c}" for c in VALUE_FIELDS)
     cur = _cursor(conn)
     cur.execute(
-        f"UPDATE bars AS b SET {sets}, vendor_id = ?, batch_id = ? FROM tw_stage AS s "
-        "WHERE b.instrument_id = ? AND b.timeframe = ? AND b.side = ? AND b.ts = s.ts "
-        f"AND ({_DIFF})",
-        (vendor_id, batch_id, *_key(key)),
+        f"UPDATE bars AS b SET {sets}, batch_id = ? FROM tw_stage AS s "
+        f"WHERE b.series_id = ? AND b.ts = s.ts AND ({_DIFF})",
+        (batch_id, sid),
     )
     n = cur.rowcount
     cur.close()
@@ -116,10 +108,10 @@ _READ_DTYPE = np.dtype([("ts", np.int64), *((f, np.float64) for f in VALUE_FIELD
 
 
 def read_range(
-    conn: Connection, key: BarKey, start: datetime | None, end: datetime | None
+    conn: Connection, sid: int, start: datetime | None, end: datetime | None
 ) -> dict[str, npt.NDArray]:
-    q = f"SELECT ts, {_COLS} FROM bars WHERE instrument_id = ? AND timeframe = ? AND side = ?"
-    params: list[Any] = list(_key(key))
+    q = f"SELECT ts, {_COLS} FROM bars WHERE series_id = ?"
+    params: list[Any] = [sid]
     if start is not None:
         q += " AND ts >= ?"
         params.append(datetime_to_us(start))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.storage.schema import (
     BarRow,
+    BarSeriesRow,
     IngestBatchRow,
     InstrumentRow,
     QuarantineRow,
@@ -97,23 +98,43 @@ class SeriesSummary:
 
 
 def summarize_bars(conn: Connection) -> list[SeriesSummary]:
-    """One line per stored series (instrument, timeframe, side, vendor)."""
+    """One line per stored series and vendor (the vendor of a bar is its batch's vendor)."""
+    per_batch = (
+        select(
+            BarRow.series_id,
+            BarRow.batch_id,
+            func.count().label("n"),
+            func.min(BarRow.ts).label("first"),
+            func.max(BarRow.ts).label("last"),
+        )
+        .group_by(BarRow.series_id, BarRow.batch_id)
+        .subquery()
+    )
     q = (
         select(
             InstrumentRow.symbol,
-            BarRow.timeframe,
-            BarRow.side,
+            BarSeriesRow.timeframe,
+            BarSeriesRow.side,
             VendorRow.name,
             VendorRow.synthetic,
-            func.count(),
-            func.min(BarRow.ts),
-            func.max(BarRow.ts),
+            func.sum(per_batch.c.n),
+            func.min(per_batch.c.first),
+            func.max(per_batch.c.last),
         )
-        .join(InstrumentRow, InstrumentRow.id == BarRow.instrument_id)
-        .join(VendorRow, VendorRow.id == BarRow.vendor_id)
+        .join(BarSeriesRow, BarSeriesRow.id == per_batch.c.series_id)
+        .join(InstrumentRow, InstrumentRow.id == BarSeriesRow.instrument_id)
+        .join(IngestBatchRow, IngestBatchRow.id == per_batch.c.batch_id)
+        .join(VendorRow, VendorRow.id == IngestBatchRow.vendor_id)
         .group_by(
-            InstrumentRow.symbol, BarRow.timeframe, BarRow.side, VendorRow.name, VendorRow.synthetic
+            InstrumentRow.symbol,
+            BarSeriesRow.timeframe,
+            BarSeriesRow.side,
+            VendorRow.name,
+            VendorRow.synthetic,
         )
-        .order_by(InstrumentRow.symbol, BarRow.timeframe, BarRow.side, VendorRow.name)
+        .order_by(InstrumentRow.symbol, BarSeriesRow.timeframe, BarSeriesRow.side, VendorRow.name)
     )
-    return [SeriesSummary(*row) for row in conn.execute(q).all()]
+    return [
+        SeriesSummary(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], r[7])
+        for r in conn.execute(q).all()
+    ]

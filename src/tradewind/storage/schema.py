@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -108,31 +109,41 @@ class QuarantineRow(Base):
     __table_args__ = (Index("ix_quarantine_batch_line", "batch_id", "line"),)
 
 
-class BarRow(Base):
-    """OHLCV bars. The primary key is the range-scan order: instrument, timeframe, side, time.
+class BarSeriesRow(Base):
+    """One series of bars: an instrument at a timeframe on one price side."""
 
-    No foreign keys, on purpose: Postgres checks each one with a per-row trigger, which made a
-    bulk COPY about nine times slower (bench/RESULTS.md). The ids are written only by
-    ``storage.bars``, in the transaction that resolves the instrument, vendor and batch rows, and
-    those rows are never deleted; ``storage.integrity.orphan_bars`` checks it.
+    __tablename__ = "bar_series"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    timeframe: Mapped[str] = mapped_column(String(4))
+    side: Mapped[str] = mapped_column(String(3))
+    __table_args__ = (
+        UniqueConstraint("instrument_id", "timeframe", "side", name="uq_bar_series_key"),
+        CheckConstraint("side IN ('mid', 'bid', 'ask')", name="side"),
+    )
+
+
+class BarRow(Base):
+    """OHLCV bars, keyed by series and time: the key is the range-scan order.
+
+    A narrow key (an integer series id and the time) halves the cost of the primary-key index
+    on bulk loads against (instrument, timeframe, side, time). No foreign keys, on purpose:
+    Postgres checks each with a per-row trigger, which made a bulk COPY about nine times slower
+    (bench/RESULTS.md). ``storage.bars`` is the only writer; it writes ids it resolved in the
+    same transaction from rows that are never deleted, and ``storage.integrity`` checks it.
+    The vendor of a bar is the vendor of its batch.
     """
 
     __tablename__ = "bars"
-    instrument_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    timeframe: Mapped[str] = mapped_column(String(4), primary_key=True)
-    side: Mapped[str] = mapped_column(String(3), primary_key=True)
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ts: Mapped[datetime] = mapped_column(primary_key=True)
     open: Mapped[float] = mapped_column(Float)
     high: Mapped[float] = mapped_column(Float)
     low: Mapped[float] = mapped_column(Float)
     close: Mapped[float] = mapped_column(Float)
     volume: Mapped[float] = mapped_column(Float)
-    vendor_id: Mapped[int] = mapped_column(Integer)
     batch_id: Mapped[int] = mapped_column(Integer)
-    __table_args__ = (
-        CheckConstraint("side IN ('mid', 'bid', 'ask')", name="side"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class RunRow(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 00:26:11.654850
+Create Date: 2026-11-22 01:38:04.049268
 """
 
 from collections.abc import Sequence
@@ -19,6 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bars",
+        sa.Column("series_id", sa.Integer(), nullable=False),
+        sa.Column("ts", tradewind.storage.types.UtcDateTime(), nullable=False),
+        sa.Column("open", sa.Float(), nullable=False),
+        sa.Column("high", sa.Float(), nullable=False),
+        sa.Column("low", sa.Float(), nullable=False),
+        sa.Column("close", sa.Float(), nullable=False),
+        sa.Column("volume", sa.Float(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("series_id", "ts", name=op.f("pk_bars")),
+        sqlite_with_rowid=False,
+    )
     op.create_table(
         "configs",
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
@@ -54,6 +67,21 @@ def upgrade() -> None:
         sa.Column("created_at", tradewind.storage.types.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_instruments")),
         sa.UniqueConstraint("symbol", name=op.f("uq_instruments_symbol")),
+    )
+    op.create_table(
+        "bar_series",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instrument_id", sa.Integer(), nullable=False),
+        sa.Column("timeframe", sa.String(length=4), nullable=False),
+        sa.Column("side", sa.String(length=3), nullable=False),
+        sa.CheckConstraint("side IN ('mid', 'bid', 'ask')", name=op.f("ck_bar_series_side")),
+        sa.ForeignKeyConstraint(
+            ["instrument_id"],
+            ["instruments.id"],
+            name=op.f("fk_bar_series_instrument_id_instruments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bar_series")),
+        sa.UniqueConstraint("instrument_id", "timeframe", "side", name="uq_bar_series_key"),
     )
     op.create_table(
         "ingest_batches",
@@ -123,23 +151,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_runs_kind"), ["kind"], unique=False)
 
     op.create_table(
-        "bars",
-        sa.Column("instrument_id", sa.Integer(), nullable=False),
-        sa.Column("timeframe", sa.String(length=4), nullable=False),
-        sa.Column("side", sa.String(length=3), nullable=False),
-        sa.Column("ts", tradewind.storage.types.UtcDateTime(), nullable=False),
-        sa.Column("open", sa.Float(), nullable=False),
-        sa.Column("high", sa.Float(), nullable=False),
-        sa.Column("low", sa.Float(), nullable=False),
-        sa.Column("close", sa.Float(), nullable=False),
-        sa.Column("volume", sa.Float(), nullable=False),
-        sa.Column("vendor_id", sa.Integer(), nullable=False),
-        sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.CheckConstraint("side IN ('mid', 'bid', 'ask')", name=op.f("ck_bars_side")),
-        sa.PrimaryKeyConstraint("instrument_id", "timeframe", "side", "ts", name=op.f("pk_bars")),
-        sqlite_with_rowid=False,
-    )
-    op.create_table(
         "quarantine",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
@@ -164,7 +175,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_quarantine_batch_line")
 
     op.drop_table("quarantine")
-    op.drop_table("bars")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_runs_kind"))
         batch_op.drop_index(batch_op.f("ix_runs_config_fingerprint"))
@@ -174,9 +184,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ingest_batches_checksum"))
 
     op.drop_table("ingest_batches")
+    op.drop_table("bar_series")
     op.drop_table("instruments")
     op.drop_table("data_vendors")
     with op.batch_alter_table("configs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_configs_kind"))
 
     op.drop_table("configs")
+    op.drop_table("bars")
