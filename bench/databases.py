@@ -13,9 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tradewind.config.loader import load_config
-from tradewind.config.universe import UniverseConfig
-from tradewind.storage import catalog, migrate
+from tradewind.pipelines.setup import initialise
 from tradewind.storage.engine import make_engine
 from tradewind.testing.postgres import ThrowawayPostgres, drop_database, fresh_database
 
@@ -27,10 +25,7 @@ PG_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "shared_buffer
 
 def prepare(engine: Engine) -> None:
     """Migrate to head and load the fx_majors universe into the security master."""
-    migrate.upgrade(engine)
-    universe = load_config(UNIVERSE, UniverseConfig)
-    with engine.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(engine)
 
 
 class SqliteBackend:

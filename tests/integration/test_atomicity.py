@@ -28,12 +28,13 @@ import sqlalchemy.pool
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from tradewind.config import ImportSpec, SyntheticConfig, UniverseConfig, load_config
+from tradewind.config import ImportSpec, SyntheticConfig
 from tradewind.domain import Timeframe
 from tradewind.pipelines import ingest
 from tradewind.pipelines.ingest import import_file
+from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.synthetic import synthesize_to_file
-from tradewind.storage import batches, catalog, migrate
+from tradewind.storage import batches
 from tradewind.storage.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,10 +70,7 @@ print("DONE", report.inserted, flush=True)
 
 def ready_engine(url: str) -> Engine:
     eng = make_engine(url)
-    migrate.upgrade(eng)
-    universe = load_config(UNIVERSE, UniverseConfig)
-    with eng.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(eng)
     return eng
 
 

@@ -19,12 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, text
 
-from tradewind.config import ConflictPolicy, ImportSpec, UniverseConfig, load_config
+from tradewind.config import ConflictPolicy, ImportSpec
 from tradewind.config.imports import ColumnMap
 from tradewind.domain import PriceSide, Timeframe
 from tradewind.marketdata.columns import ImportFileError
 from tradewind.pipelines.ingest import ImportReport, import_file
-from tradewind.storage import batches, catalog, migrate
+from tradewind.pipelines.setup import initialise
+from tradewind.storage import batches, catalog
 from tradewind.storage.bars import BarKey, ConflictAbort, read_bars
 from tradewind.storage.catalog import UnknownInstrument
 from tradewind.storage.engine import make_engine
@@ -47,10 +48,7 @@ Stored = tuple[datetime, float, float, float, float, float]
 def ready_engine(url: str) -> Engine:
     """Migrate the database at ``url`` and load the fx_majors universe into it."""
     eng = make_engine(url)
-    migrate.upgrade(eng)
-    universe = load_config(UNIVERSE, UniverseConfig)
-    with eng.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(eng)
     return eng
 
 

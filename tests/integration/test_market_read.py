@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from tradewind.config import SyntheticConfig, UniverseConfig, load_config
+from tradewind.config import SyntheticConfig
 from tradewind.domain import Timeframe
+from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.synthetic import synthesize_to_db
-from tradewind.storage import catalog, migrate
 from tradewind.storage.catalog import UnknownInstrument
 from tradewind.storage.engine import make_engine
 from tradewind.storage.market import bars_frame, load_bars
@@ -18,10 +18,7 @@ from tradewind.storage.market import bars_frame, load_bars
 
 def test_load_bars_by_symbol_and_range(db_url: str) -> None:
     eng = make_engine(db_url)
-    migrate.upgrade(eng)
-    universe = load_config("configs/universe/fx_majors.yaml", UniverseConfig)
-    with eng.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(eng)
     cfg = SyntheticConfig(instrument="EUR_USD", timeframe=Timeframe.H1, bars=300, seed=3)
     synthesize_to_db(eng, cfg)
     start, end = datetime(2024, 1, 3, tzinfo=UTC), datetime(2024, 1, 5, tzinfo=UTC)
@@ -51,10 +48,7 @@ def test_bars_reference_existing_rows_after_imports(db_url: str, tmp_path) -> No
     from tradewind.storage.integrity import orphan_bars
 
     eng = make_engine(db_url)
-    migrate.upgrade(eng)
-    universe = load_config("configs/universe/fx_majors.yaml", UniverseConfig)
-    with eng.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(eng)
     synthesize_to_db(eng, SyntheticConfig(instrument="USD_JPY", bars=200, start_price=150.0))
     path = tmp_path / "gbp.csv"
     synthesize_to_file(SyntheticConfig(instrument="GBP_USD", bars=200, seed=2), path)

@@ -25,10 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from tradewind.config import ConflictPolicy, ImportSpec, UniverseConfig, load_config
+from tradewind.config import ConflictPolicy, ImportSpec
 from tradewind.domain import PriceSide, Timeframe
 from tradewind.pipelines.ingest import ImportReport, import_file
-from tradewind.storage import batches, catalog, migrate
+from tradewind.pipelines.setup import initialise
+from tradewind.storage import batches, catalog
 from tradewind.storage.bars import BarKey, read_bars
 from tradewind.storage.engine import make_engine
 
@@ -174,10 +175,7 @@ def model(stored: dict[int, Values], rows: list[Row], policy: ConflictPolicy) ->
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
-    migrate.upgrade(eng)
-    universe = load_config(UNIVERSE, UniverseConfig)
-    with eng.begin() as conn:
-        catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+    initialise(eng)
     yield eng
     eng.dispose()
 

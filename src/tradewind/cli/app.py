@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,7 @@ import typer
 
 from tradewind.cli import config_cmd, data
 from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
-from tradewind.config import UniverseConfig, load_config
-from tradewind.storage import catalog, migrate
-
-DEFAULT_UNIVERSE = Path("configs/universe/fx_majors.yaml")
+from tradewind.pipelines.setup import initialise, load_universe
 
 app = typer.Typer(
     name="tradewind",
@@ -35,40 +33,20 @@ def init(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create or migrate the database and load the instrument universe."""
-    cfg = load_universe(universe)
-    eng = engine()
-    before = migrate.current_revision(eng)
-    migrate.upgrade(eng)
-    with eng.begin() as conn:
-        fp = catalog.store_config(conn, cfg)
-        catalog.upsert_instruments(conn, [s.to_domain() for s in cfg.instruments])
-    after = migrate.current_revision(eng)
-    result = {
-        "database": settings().database_display,
-        "revision_before": before,
-        "revision": after,
-        "universe": cfg.name,
-        "universe_fingerprint": fp,
-        "instruments": len(cfg.instruments),
-    }
+    r = initialise(engine(), load_universe(universe))
+    result = {"database": settings().database_display, **asdict(r)}
     if as_json:
         emit_json(result)
-    else:
-        verb = "created" if before is None else ("migrated" if before != after else "up to date")
-        out.print(
-            f"database {result['database']} {verb} (revision {after}); "
-            f"universe {cfg.name}: {len(cfg.instruments)} instruments"
-        )
-
-
-def load_universe(path: Path | None) -> UniverseConfig:
-    if path is not None:
-        return load_config(path, UniverseConfig)
-    if DEFAULT_UNIVERSE.exists():
-        return load_config(DEFAULT_UNIVERSE, UniverseConfig)
-    from tradewind.cli.demo import BUILTIN_UNIVERSE
-
-    return BUILTIN_UNIVERSE
+        return
+    verb = (
+        "created"
+        if r.revision_before is None
+        else ("migrated" if r.revision_before != r.revision else "up to date")
+    )
+    out.print(
+        f"database {result['database']} {verb} (revision {r.revision}); "
+        f"universe {r.universe}: {r.instruments} instruments"
+    )
 
 
 @app.command("demo")

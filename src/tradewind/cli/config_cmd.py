@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tradewind.cli.context import emit_json, one_line_errors, out, ready_engine
 from tradewind.config import UniverseConfig, load_config
+from tradewind.pipelines.setup import push_universe
 from tradewind.storage import catalog
 
 app = typer.Typer(help="Configs: validate, store by fingerprint, list, show.", no_args_is_help=True)
@@ -24,11 +25,14 @@ def push(
 ) -> None:
     """Validate FILE and store it under its fingerprint (a universe also updates instruments)."""
     cfg = load_config(file)
-    with ready_engine().begin() as conn:
-        fp = catalog.store_config(conn, cfg)
-        touched = 0
-        if isinstance(cfg, UniverseConfig):
-            touched = catalog.upsert_instruments(conn, [s.to_domain() for s in cfg.instruments])
+    eng = ready_engine()
+    touched = 0
+    if isinstance(cfg, UniverseConfig):
+        fp = push_universe(eng, cfg)
+        touched = len(cfg.instruments)
+    else:
+        with eng.begin() as conn:
+            fp = catalog.store_config(conn, cfg)
     kind = cfg.model_dump()["kind"]
     if as_json:
         emit_json({"fingerprint": fp, "kind": kind, "file": str(file), "instruments": touched})

@@ -58,7 +58,7 @@ def series_table(rows: list[batches.SeriesSummary], title: str | None = None) ->
     return t
 
 
-def _report_table(reports: list[ImportReport]) -> Table:
+def report_table(reports: list[ImportReport]) -> Table:
     t = Table(
         "batch", "series", "read", "inserted", "duplicates", "conflicts", "quarantined", "seconds"
     )
@@ -134,7 +134,7 @@ def synth(
             }
         )
     else:
-        out.print(_report_table(reports))
+        out.print(report_table(reports))
         out.print(f"[dim]synthetic data, config {cfg.fingerprint[:12]}[/]")
 
 
@@ -191,7 +191,7 @@ def import_(
     if as_json:
         emit_json(report.to_json())
         return
-    out.print(_report_table([report]))
+    out.print(report_table([report]))
     if report.quarantined or report.conflicts:
         out.print(f"see the rejected rows: tradewind data quarantine --batch {report.batch_id}")
 

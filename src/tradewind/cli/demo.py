@@ -4,37 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Table
-
 from tradewind.cli.context import emit_json, engine, out, settings, working
-from tradewind.cli.data import series_table
-from tradewind.config import ImportSpec, InstrumentSpec, SyntheticConfig, UniverseConfig
+from tradewind.cli.data import report_table, series_table
+from tradewind.config import ImportSpec, SyntheticConfig
 from tradewind.domain import Timeframe
 from tradewind.pipelines.ingest import import_file
+from tradewind.pipelines.setup import initialise, load_universe
 from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
-from tradewind.storage import batches, catalog, migrate
-
-BUILTIN_UNIVERSE = UniverseConfig(
-    name="demo",
-    instruments=(
-        InstrumentSpec(symbol="EUR_USD", pip_location=-4, display_precision=5),
-        InstrumentSpec(symbol="GBP_USD", pip_location=-4, display_precision=5),
-    ),
-)
+from tradewind.storage import batches
 
 
 def run_demo(as_json: bool) -> None:
-    from tradewind.cli.app import load_universe
-
     home = settings().home
     eng = engine()
     steps: dict[str, object] = {"database": settings().database_display}
+    universe = load_universe()
     with working("migrating the database", as_json):
-        migrate.upgrade(eng)
-        universe = load_universe(None)
-        with eng.begin() as conn:
-            catalog.store_config(conn, universe)
-            catalog.upsert_instruments(conn, [s.to_domain() for s in universe.instruments])
+        initialise(eng, universe)
     steps["universe"] = f"{universe.name} ({len(universe.instruments)} instruments)"
 
     # 1. Synthetic EUR_USD hourly bars straight into the security master (mid, bid, ask).
@@ -70,17 +56,7 @@ def run_demo(as_json: bool) -> None:
     out.rule("[bold]Tradewind demo[/] — all data below is SYNTHETIC")
     out.print(f"database: {steps['database']}")
     out.print(f"universe: {steps['universe']}")
-    t = Table("batch", "series", "read", "inserted", "duplicates", "quarantined")
-    for r in reports:
-        t.add_row(
-            str(r.batch_id),
-            f"{r.instrument} {r.timeframe} {r.side}",
-            f"{r.rows_read:,}",
-            f"{r.inserted:,}",
-            f"{r.skipped_duplicates:,}",
-            f"{r.quarantined:,}",
-        )
-    out.print(t)
+    out.print(report_table(reports))
     verdict = "[green]idempotent[/]" if second.inserted == 0 else "[red]NOT idempotent[/]"
     out.print(f"re-import of the same file inserted {second.inserted} bars: {verdict}")
     out.print(series_table(series, title="stored series"))

@@ -172,7 +172,10 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
     texts = _LineIndex(data)
     # pyarrow numbers rows among the non-empty lines; map those numbers to physical lines.
     physical = {int(r.number): texts.physical(int(r.number)) for r in bad_rows}
-    lines = texts.data_lines(table.num_rows, set(physical.values()))
+    if physical or texts.has_blank_lines:
+        lines = texts.data_lines(table.num_rows, set(physical.values()))
+    else:  # one row a line after the header: no need to index the whole file
+        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     malformed = [
         (
             physical[int(r.number)],
@@ -194,12 +197,29 @@ class _LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        buf = np.frombuffer(data, dtype=np.uint8)
-        nl = np.flatnonzero(buf == 10)
-        self.starts = np.r_[0, nl + 1]
-        self.ends = np.r_[nl, len(data)]
-        if self.starts[-1] >= len(data):  # trailing newline: no line after it
-            self.starts, self.ends = self.starts[:-1], self.ends[:-1]
+
+    @property
+    def has_blank_lines(self) -> bool:
+        """A blank line anywhere (a cheap substring search, no index built)."""
+        d = self.data
+        return d.startswith((b"\n", b"\r\n")) or b"\n\n" in d or b"\n\r\n" in d
+
+    @cached_property
+    def _bounds(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Start and end offsets of every line, built only when a line must be found."""
+        nl = np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 10)
+        starts, ends = np.r_[0, nl + 1], np.r_[nl, len(self.data)]
+        if starts[-1] >= len(self.data):  # trailing newline: no line after it
+            starts, ends = starts[:-1], ends[:-1]
+        return starts, ends
+
+    @property
+    def starts(self) -> npt.NDArray[np.int64]:
+        return self._bounds[0]
+
+    @property
+    def ends(self) -> npt.NDArray[np.int64]:
+        return self._bounds[1]
 
     @cached_property
     def nonempty(self) -> npt.NDArray[np.int64]:
