@@ -57,3 +57,19 @@ def test_bars_reference_existing_rows_after_imports(db_url: str, tmp_path) -> No
     import_file(eng, path, spec.model_copy(update={"on_conflict": ConflictPolicy.OVERWRITE}))
     with eng.connect() as conn:
         assert orphan_bars(conn) == {"series": 0, "batch": 0}
+
+
+def test_postgres_reads_in_pages_stay_exact(pg_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The Postgres read path pages through long ranges; tiny pages must give the same bars."""
+    from tradewind.storage import bars_pg
+
+    eng = make_engine(pg_url)
+    initialise(eng)
+    synthesize_to_db(eng, SyntheticConfig(instrument="EUR_USD", bars=1000, seed=5))
+    with eng.connect() as conn:
+        whole = load_bars(conn, "EUR_USD", "H1")
+        for page in (1, 7, 999, 1000, 1001):
+            monkeypatch.setattr(bars_pg, "READ_PAGE", page)
+            paged = load_bars(conn, "EUR_USD", "H1")
+            for name in ("ts", "open", "high", "low", "close", "volume"):
+                np.testing.assert_array_equal(getattr(paged, name), getattr(whole, name))
