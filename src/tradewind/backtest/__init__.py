@@ -1,0 +1,1 @@
+"""Backtests: a Backtrader runner behind our own adapter, a vectorised engine, metrics."""

@@ -1,0 +1,79 @@
+"""A backtest run: instruments, period, strategies, cash, sizing and the cost model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from tradewind.config.base import FrozenModel
+from tradewind.domain import Timeframe
+
+
+class FillTiming(StrEnum):
+    NEXT_OPEN = "next_open"  # decided on bar t's close, filled at bar t+1's open (default)
+    NEXT_CLOSE = "next_close"  # decided on bar t's close, filled at bar t+1's close
+
+
+class SizingMethod(StrEnum):
+    FIXED_UNITS = "fixed_units"  # value = units per position
+    FIXED_NOTIONAL = "fixed_notional"  # value = quote-currency notional per position
+    PERCENT_EQUITY = "percent_equity"  # value = fraction of equity (0.5 = 50 %)
+    VOL_TARGET = "vol_target"  # value = annualised volatility target of the position
+
+
+class Sizing(FrozenModel):
+    method: SizingMethod = SizingMethod.FIXED_UNITS
+    value: float = Field(default=1.0, gt=0)
+    vol_lookback: int = Field(default=20, ge=2)  # bars, for vol_target
+
+
+class SlippageModel(StrEnum):
+    FIXED_BPS = "fixed_bps"
+    VOLUME_SCALED = "volume_scaled"  # bps * (order units / bar volume), capped at max_bps
+
+
+class Costs(FrozenModel):
+    """Costs of trading; all zero by default. Prices pay half the spread on each side."""
+
+    commission_per_unit: float = Field(default=0.0, ge=0)
+    commission_bps: float = Field(default=0.0, ge=0)
+    spread: Literal["none", "data", "fixed"] = "none"  # data: from stored bid/ask bars
+    spread_pips: float = Field(default=0.0, ge=0)  # for spread: fixed
+    slippage: SlippageModel = SlippageModel.FIXED_BPS
+    slippage_bps: float = Field(default=0.0, ge=0)
+    slippage_max_bps: float = Field(default=50.0, ge=0)
+
+
+class StrategySpec(FrozenModel):
+    """A strategy loaded by name from strategies/ (or a path), with its parameters."""
+
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BacktestConfig(FrozenModel):
+    kind: Literal["backtest"] = "backtest"
+    name: str = Field(min_length=1)
+    instruments: tuple[str, ...] = Field(min_length=1)
+    timeframe: Timeframe
+    side: Literal["mid", "bid", "ask"] = "mid"
+    start: datetime | None = None  # UTC; None = from the first stored bar
+    end: datetime | None = None  # UTC, exclusive; None = to the last stored bar
+    features: str = "configs/features/default.yaml"  # a `kind: features` config
+    strategies: tuple[StrategySpec, ...] = Field(min_length=1)
+    cash: float = Field(default=100_000.0, gt=0)
+    sizing: Sizing = Sizing()
+    costs: Costs = Costs()
+    fill: FillTiming = FillTiming.NEXT_OPEN
+    benchmark: str | None = None  # an instrument whose buy-and-hold returns give beta
+
+    @model_validator(mode="after")
+    def _check(self) -> BacktestConfig:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        if len(set(self.instruments)) != len(self.instruments):
+            raise ValueError("an instrument is listed twice")
+        return self
