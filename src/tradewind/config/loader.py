@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from tradewind.config.backtest import BacktestConfig
 from tradewind.config.base import FrozenModel
 from tradewind.config.errors import ConfigError
 from tradewind.config.imports import ImportSpec
@@ -17,12 +18,13 @@ from tradewind.config.universe import UniverseConfig
 
 T = TypeVar("T", bound=FrozenModel)
 
-AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec
+AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "universe": UniverseConfig,
     "synthetic": SyntheticConfig,
     "import": ImportSpec,
+    "backtest": BacktestConfig,
 }
 
 
