@@ -160,3 +160,63 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
+    data_start: Mapped[datetime | None]  # the data range the run used (migration 0002)
+    data_end: Mapped[datetime | None]
+
+
+class BacktestResultRow(Base):
+    """One strategy's outcome within a backtest run."""
+
+    __tablename__ = "backtest_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    strategy: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]]
+    instruments: Mapped[dict[str, Any]]  # {"symbols": [...]} (JSON objects keep both DBs simple)
+    metrics: Mapped[dict[str, Any]]
+
+
+class BacktestFillRow(Base):
+    __tablename__ = "backtest_fills"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_results.id", ondelete="CASCADE"), index=True
+    )
+    ts: Mapped[datetime]
+    instrument: Mapped[str] = mapped_column(String(32))
+    units: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    commission: Mapped[float] = mapped_column(Float)
+    order_ref: Mapped[int] = mapped_column(Integer)
+
+
+class BacktestTradeRow(Base):
+    __tablename__ = "backtest_trades"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_results.id", ondelete="CASCADE"), index=True
+    )
+    instrument: Mapped[str] = mapped_column(String(32))
+    entry_ts: Mapped[datetime]
+    exit_ts: Mapped[datetime | None]
+    units: Mapped[float] = mapped_column(Float)
+    entry_price: Mapped[float] = mapped_column(Float)
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    pnl: Mapped[float] = mapped_column(Float)
+    commission: Mapped[float] = mapped_column(Float)
+    bars_held: Mapped[int] = mapped_column(Integer)
+    mae: Mapped[float] = mapped_column(Float)
+    mfe: Mapped[float] = mapped_column(Float)
+    closed: Mapped[bool]
+
+
+class BacktestEquityRow(Base):
+    """The equity curve: account value and exposure at each bar's close."""
+
+    __tablename__ = "backtest_equity"
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    equity: Mapped[float] = mapped_column(Float)
+    exposure: Mapped[float] = mapped_column(Float)
