@@ -1,0 +1,1 @@
+"""Features: one pipeline for training, backtest and live, on TA-Lib."""
