@@ -2,6 +2,7 @@
 
 from tradewind.config.base import FrozenModel, canonical_json, fingerprint
 from tradewind.config.errors import ConfigError
+from tradewind.config.features import FeatureDef, FeatureSpec
 from tradewind.config.imports import ConflictPolicy, FileFormat, ImportSpec
 from tradewind.config.loader import CONFIG_KINDS, AnyConfig, load_config, parse_config
 from tradewind.config.settings import Settings
@@ -13,6 +14,8 @@ __all__ = [
     "AnyConfig",
     "ConfigError",
     "ConflictPolicy",
+    "FeatureDef",
+    "FeatureSpec",
     "FileFormat",
     "FrozenModel",
     "ImportSpec",

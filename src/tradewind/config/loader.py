@@ -12,19 +12,21 @@ from pydantic import ValidationError
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.base import FrozenModel
 from tradewind.config.errors import ConfigError
+from tradewind.config.features import FeatureSpec
 from tradewind.config.imports import ImportSpec
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
 
 T = TypeVar("T", bound=FrozenModel)
 
-AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig
+AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig | FeatureSpec
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "universe": UniverseConfig,
     "synthetic": SyntheticConfig,
     "import": ImportSpec,
     "backtest": BacktestConfig,
+    "features": FeatureSpec,
 }
 
 
