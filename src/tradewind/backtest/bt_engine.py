@@ -1,0 +1,143 @@
+"""Run a Backtrader strategy on our bars and features; return an engine-neutral result.
+
+Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader`` and
+``load_strategy`` and gets a ``BacktestResult`` back. Fill and cost semantics are in
+``bt_broker`` and ``costs``; trades are rebuilt from the fills by ``trades``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.backtest.bt_broker import (
+    TradewindBroker,
+    TradewindCommission,
+    TradewindSizer,
+    check_sizing,
+)
+from tradewind.backtest.bt_feeds import make_feed
+from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
+from tradewind.backtest.result import BacktestResult, Fill
+from tradewind.backtest.trades import trades_from_fills
+from tradewind.config.backtest import BacktestConfig, FillTiming
+from tradewind.domain.series import BarSeries
+
+STRATEGIES_DIR = Path(__file__).resolve().parents[3] / "strategies"
+
+
+class _Recorder(bt.Analyzer):
+    """Equity and exposure at each bar's close, and every execution as a ``Fill``."""
+
+    params = (("strategy_name", ""),)
+
+    def start(self) -> None:
+        self.ts: list[int] = []
+        self.equity: list[float] = []
+        self.exposure: list[float] = []
+        self.fills: list[Fill] = []
+        self._seen: dict[int, int] = {}
+
+    def notify_order(self, order: Any) -> None:
+        if order.status not in (order.Partial, order.Completed):
+            return
+        bits = list(order.executed.exbits)
+        ts = int(order.data.tsus[0])
+        for bit in bits[self._seen.get(order.ref, 0) :]:
+            self.fills.append(
+                Fill(
+                    ts_us=ts,
+                    instrument=order.data._name,
+                    strategy=self.p.strategy_name,
+                    units=float(bit.size),
+                    price=float(bit.price),
+                    commission=float(bit.closedcomm + bit.openedcomm),
+                    order_ref=int(order.ref),
+                )
+            )
+        self._seen[order.ref] = len(bits)
+
+    def next(self) -> None:
+        s = self.strategy
+        value = s.broker.getvalue()
+        gross = sum(abs(s.getposition(d).size) * d.close[0] for d in s.datas if len(d))
+        self.ts.append(max(int(d.tsus[0]) for d in s.datas if len(d)))
+        self.equity.append(value)
+        self.exposure.append(gross / value if value else np.nan)
+
+
+def run_backtrader(
+    bars: Mapping[str, BarSeries],
+    features: Mapping[str, Mapping[str, npt.NDArray[np.float64]]],
+    strategy_cls: type[bt.Strategy],
+    params: Mapping[str, Any],
+    cfg: BacktestConfig,
+    strategy_name: str,
+    pip_locations: Mapping[str, int] | None = None,
+) -> BacktestResult:
+    """Run ``strategy_cls(**params)`` once over all instruments in ``bars`` (one strategy
+    instance sees every data, in the order of ``bars``; each data is named by its symbol)."""
+    check_sizing(cfg.sizing)
+    pips = pip_locations or {}
+    costs = {s: cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
+    cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False, tradehistory=False)
+    cerebro.broker = TradewindBroker(costs, next_close=cfg.fill is FillTiming.NEXT_CLOSE)
+    cerebro.broker.setcash(cfg.cash)
+    for symbol, series in bars.items():
+        data = make_feed(symbol, series, features.get(symbol, {}))
+        cerebro.adddata(data, name=symbol)
+        cerebro.broker.addcommissioninfo(TradewindCommission(model=costs[symbol]), name=symbol)
+    cerebro.addsizer(TradewindSizer, sizing=cfg.sizing)
+    cerebro.addstrategy(strategy_cls, **dict(params))
+    cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
+    (strat,) = cerebro.run(runonce=False, preload=True)
+    rec = strat.analyzers.recorder
+    return BacktestResult(
+        strategy=strategy_name,
+        params=dict(params),
+        instruments=tuple(bars),
+        ts_us=np.asarray(rec.ts, dtype=np.int64),
+        equity=np.asarray(rec.equity, dtype=np.float64),
+        exposure=np.asarray(rec.exposure, dtype=np.float64),
+        fills=rec.fills,
+        trades=trades_from_fills(rec.fills, bars, strategy_name),
+    )
+
+
+def available_strategies(strategies_dir: Path | None = None) -> list[str]:
+    folder = strategies_dir or STRATEGIES_DIR
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def load_strategy(name_or_path: str, strategies_dir: Path | None = None) -> type[bt.Strategy]:
+    """The ``bt.Strategy`` subclass named by the module-level ``STRATEGY`` of a strategy file:
+    ``name`` is ``<strategies_dir>/<name>.py`` (the repository's ``strategies/``), a path
+    (anything with a ``/`` or ending ``.py``) is that file."""
+    folder = strategies_dir or STRATEGIES_DIR
+    if "/" in name_or_path or name_or_path.endswith(".py"):
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise LookupError(f"strategy file {path} does not exist")
+    else:
+        path = folder / f"{name_or_path}.py"
+        if not path.is_file():
+            names = ", ".join(available_strategies(folder)) or "none"
+            raise LookupError(f"unknown strategy {name_or_path!r}; available in {folder}: {names}")
+    module_name = f"tradewind_strategies.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"cannot load strategy file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    cls = getattr(module, "STRATEGY", None)
+    if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
+        raise LookupError(f"{path}: STRATEGY must name a backtrader Strategy subclass")
+    return cls

@@ -1,0 +1,66 @@
+"""Backtrader data feeds: bars plus precomputed feature columns as extra lines.
+
+Features are never recomputed with Backtrader indicators; each column arrives as a line of the
+same name (``data.sma_fast[0]``). The line ``tsus`` carries the bar's exact UTC epoch µs.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+
+import backtrader as bt
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tradewind.domain.series import BarSeries
+
+TS_LINE = "tsus"
+_RESERVED = {"datetime", "open", "high", "low", "close", "volume", "openinterest", TS_LINE}
+
+
+def _check_name(name: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        raise ValueError(f"feature {name!r} is not usable as a Backtrader line name")
+    if name in _RESERVED:
+        raise ValueError(f"feature {name!r} clashes with a built-in data line")
+
+
+def feed_class(feature_names: tuple[str, ...]) -> type[bt.feeds.PandasData]:
+    """A PandasData subclass with ``tsus`` and one extra line per feature column."""
+    for name in feature_names:
+        _check_name(name)
+    lines = (TS_LINE, *feature_names)
+    return type(
+        "FeaturePandasData",
+        (bt.feeds.PandasData,),
+        {"lines": lines, "params": tuple((n, n) for n in lines)},
+    )
+
+
+def make_feed(
+    symbol: str, bars: BarSeries, features: Mapping[str, npt.NDArray[np.float64]]
+) -> bt.feeds.PandasData:
+    """One feed named ``symbol``: the bars and ``features`` (each aligned with the bars)."""
+    n = len(bars)
+    if n == 0:
+        raise ValueError(f"{symbol}: no bars")
+    if np.any(np.diff(bars.ts) <= 0):
+        raise ValueError(f"{symbol}: bar times are not strictly increasing")
+    cols: dict[str, npt.NDArray[np.float64]] = {
+        "open": bars.open,
+        "high": bars.high,
+        "low": bars.low,
+        "close": bars.close,
+        "volume": bars.volume,
+        TS_LINE: bars.ts.astype(np.float64),  # exact: |µs| < 2**53
+    }
+    for name, values in features.items():
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != (n,):
+            raise ValueError(f"{symbol}: feature {name!r} has shape {arr.shape}, bars {n}")
+        cols[name] = arr
+    frame = pd.DataFrame(cols, index=pd.DatetimeIndex(bars.ts.astype("datetime64[us]")))
+    cls = feed_class(tuple(features))
+    return cls(dataname=frame, name=symbol, openinterest=None)

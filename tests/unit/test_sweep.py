@@ -1,0 +1,70 @@
+"""Grid parsing, random points and a parallel sweep of the vectorised engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tradewind.backtest.sweep import (
+    grid_points,
+    parse_grid,
+    random_points,
+    run_sweep,
+    sma_crossover_signal_fn,
+)
+from tradewind.config import SyntheticConfig
+from tradewind.config.backtest import BacktestConfig, Sizing, StrategySpec
+from tradewind.domain import Timeframe
+from tradewind.domain.series import BarSeries
+from tradewind.marketdata.synthetic import generate_bars
+
+
+def test_parse_grid_is_inclusive_and_keeps_ints() -> None:
+    g = parse_grid("fast=5:50:5, slow=20:200:10, k=0.5:1.5:0.5, short=1")
+    assert g["fast"] == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]
+    assert g["slow"][0] == 20
+    assert g["slow"][-1] == 200
+    assert len(g["slow"]) == 19
+    assert g["k"] == [0.5, 1.0, 1.5]
+    assert g["short"] == [1]
+    assert len(grid_points(g)) == 10 * 19 * 3
+    with pytest.raises(ValueError, match="start:stop:step"):
+        parse_grid("fast=5:50")
+
+
+def test_random_points_are_distinct_grid_points() -> None:
+    g = parse_grid("a=1:10:1,b=1:10:1")
+    pts = random_points(g, 20, seed=1)
+    assert len({(p["a"], p["b"]) for p in pts}) == 20
+    assert pts == random_points(g, 20, seed=1)
+
+
+def test_parallel_sweep_matches_serial_and_ranks_by_target() -> None:
+    df = generate_bars(SyntheticConfig(timeframe=Timeframe.H1, bars=2000, seed=5))
+    col = lambda c: df[c].to_numpy(dtype=np.float64)  # noqa: E731
+    bars = {
+        "EUR_USD": BarSeries(
+            df["ts"].astype("int64").to_numpy(),
+            col("open"),
+            col("high"),
+            col("low"),
+            col("close"),
+            col("volume"),
+        )
+    }
+    cfg = BacktestConfig(
+        name="s",
+        instruments=("EUR_USD",),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="sma_crossover"),),
+        sizing=Sizing(value=10_000.0),
+    )
+    pts = [p for p in grid_points(parse_grid("fast=5:20:5,slow=30:60:10")) if p["fast"] < p["slow"]]
+    ppy = 252 * 24
+    serial = run_sweep(bars, sma_crossover_signal_fn, pts, cfg, "sharpe", ppy, max_workers=1)
+    parallel = run_sweep(bars, sma_crossover_signal_fn, pts, cfg, "sharpe", ppy, max_workers=2)
+    assert [(r.params, r.score) for r in serial] == [(r.params, r.score) for r in parallel]
+    scores = [r.score for r in serial]
+    assert scores == sorted(scores, reverse=True)
+    with pytest.raises(ValueError, match="unknown target"):
+        run_sweep(bars, sma_crossover_signal_fn, pts, cfg, "nope", ppy)  # type: ignore[arg-type]
