@@ -1,0 +1,138 @@
+"""Backtest a run config: bars from the security master -> features -> strategies -> store.
+
+Every failure a user can cause (a bad config, an unknown strategy, an empty date range,
+missing bars) is found before the run is recorded, and reported in one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, update
+
+from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.metrics import compute_metrics
+from tradewind.backtest.result import BacktestResult
+from tradewind.config import load_config
+from tradewind.config.backtest import BacktestConfig
+from tradewind.config.features import FeatureSpec
+from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.features import build_features
+from tradewind.storage import runs
+from tradewind.storage.backtests import save_result
+from tradewind.storage.market import load_bars
+from tradewind.storage.schema import RunRow
+from tradewind.storage.types import us_to_datetime
+
+TRADING_SECONDS_PER_YEAR = 52 * 5 * 86_400  # FX: 24 hours a day, 5 days a week
+
+
+class BacktestInputError(ValueError):
+    """The run cannot start: no data, an unknown strategy, a bad features config."""
+
+
+def periods_per_year(timeframe: Timeframe) -> float:
+    return TRADING_SECONDS_PER_YEAR / timeframe.seconds if timeframe != Timeframe.D else 260.0
+
+
+@dataclass
+class BacktestRun:
+    run_id: str
+    results: list[BacktestResult]
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(m: dict[str, float]) -> dict[str, Any]:
+            return {k: (v if np.isfinite(v) else str(v)) for k, v in m.items()}
+
+        per = [
+            {
+                "strategy": r.strategy,
+                "params": r.params,
+                "trades": len(r.trades),
+                "metrics": clean(r.metrics),
+            }
+            for r in self.results
+        ]
+        return {
+            "run_id": self.run_id,
+            "trades": sum(p["trades"] for p in per),
+            "metrics": per[0]["metrics"] if per else {},
+            "results": per,
+        }
+
+
+def load_inputs(
+    engine: Engine, cfg: BacktestConfig
+) -> tuple[dict[str, BarSeries], dict[str, dict[str, np.ndarray]]]:
+    """Bars and feature columns for every instrument; BacktestInputError when any is empty."""
+    spec = load_config(cfg.features, FeatureSpec)
+    bars: dict[str, BarSeries] = {}
+    with engine.connect() as conn:
+        for symbol in cfg.instruments:
+            series = load_bars(conn, symbol, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end)
+            if len(series) == 0:
+                window = f"[{cfg.start or 'first'}, {cfg.end or 'last'})"
+                raise BacktestInputError(
+                    f"no {symbol} {cfg.timeframe} {cfg.side} bars in {window}: import or "
+                    "synthesize data first (tradewind data ls shows what is stored)"
+                )
+            bars[symbol] = series
+    features = {}
+    for symbol, series in bars.items():
+        frame = build_features(series, spec)
+        features[symbol] = {c: frame.values[:, i] for i, c in enumerate(frame.columns)}
+    return bars, features
+
+
+def _benchmark_returns(bars: BarSeries, ts_us: np.ndarray) -> np.ndarray:
+    close = np.interp(ts_us, bars.ts, bars.close)
+    return np.diff(close) / close[:-1]
+
+
+def run_backtest(
+    engine: Engine, cfg: BacktestConfig, strategies_dir: str | Path = "strategies"
+) -> BacktestRun:
+    classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
+    bars, features = load_inputs(engine, cfg)
+    bench = None
+    if cfg.benchmark:
+        with engine.connect() as conn:
+            bench = load_bars(
+                conn, cfg.benchmark, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end
+            )
+    run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
+    try:
+        results = []
+        for spec, cls in zip(cfg.strategies, classes, strict=True):
+            result = run_backtrader(bars, features, cls, dict(spec.params), cfg, spec.name)
+            bench_ret = (
+                _benchmark_returns(bench, result.ts_us)
+                if bench is not None and len(bench)
+                else None
+            )
+            result.metrics = compute_metrics(result, periods_per_year(cfg.timeframe), bench_ret)
+            results.append(result)
+        first = min(int(b.ts[0]) for b in bars.values())
+        last = max(int(b.ts[-1]) for b in bars.values())
+        with engine.begin() as conn:
+            from tradewind.storage.backtests import json_metrics
+
+            for r in results:
+                save_result(conn, run_id, r)
+            conn.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(data_start=us_to_datetime(first), data_end=us_to_datetime(last))
+            )
+        summary = {r.strategy: json_metrics(r.metrics) for r in results}
+    except BaseException as exc:
+        runs.finish_run(engine, run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
+        raise
+    runs.finish_run(engine, run_id, "succeeded", summary)
+    return BacktestRun(run_id, results)
+
+
+__all__ = ["BacktestInputError", "BacktestRun", "periods_per_year", "run_backtest"]
