@@ -42,6 +42,28 @@ def fmt(value: Any) -> str:
     return f"{value:,}"
 
 
+def backtest_table(result: Any) -> Table:
+    """One row per strategy result of a BacktestRun: trades and the headline metrics."""
+    t = Table(
+        "strategy",
+        "trades",
+        *HEADLINE[:-3],
+        "win rate",
+        "profit factor",
+        title=f"backtest run {result.run_id}",
+    )
+    for r in result.results:
+        m = r.metrics
+        t.add_row(
+            r.strategy,
+            str(len(r.trades)),
+            *(fmt(m.get(k)) for k in HEADLINE[:-3]),
+            fmt(m.get("win_rate")),
+            fmt(m.get("profit_factor")),
+        )
+    return t
+
+
 @app.command("run")
 @one_line_errors
 def run(
@@ -58,24 +80,7 @@ def run(
     if as_json:
         emit_json(result.to_json())
         return
-    t = Table(
-        "strategy",
-        "trades",
-        *HEADLINE[:-3],
-        "win rate",
-        "profit factor",
-        title=f"run {result.run_id}",
-    )
-    for r in result.results:
-        m = r.metrics
-        t.add_row(
-            r.strategy,
-            str(len(r.trades)),
-            *(fmt(m.get(k)) for k in HEADLINE[:-3]),
-            fmt(m.get("win_rate")),
-            fmt(m.get("profit_factor")),
-        )
-    out.print(t)
+    out.print(backtest_table(result))
     out.print(f"report: tradewind report {result.run_id} --out report.html")
 
 
