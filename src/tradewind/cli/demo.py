@@ -6,12 +6,14 @@ from pathlib import Path
 
 from tradewind.cli.context import emit_json, engine, out, settings, working
 from tradewind.cli.data import report_table, series_table
-from tradewind.config import ImportSpec, SyntheticConfig
+from tradewind.config import ImportSpec, SyntheticConfig, load_config
 from tradewind.domain import Timeframe
 from tradewind.pipelines.ingest import import_file
 from tradewind.pipelines.setup import initialise, load_universe
 from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
+
+DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
 
 
 def run_demo(as_json: bool) -> None:
@@ -42,6 +44,18 @@ def run_demo(as_json: bool) -> None:
     with eng.connect() as conn:
         series = batches.summarize_bars(conn)
 
+    # 3. The shipped strategies backtested on the EUR_USD bars, stored, and a tear sheet.
+    backtest = None
+    report_path = home / "demo" / "report.html"
+    if DEMO_BACKTEST.exists():
+        from tradewind.config.backtest import BacktestConfig
+        from tradewind.pipelines.backtest import run_backtest
+        from tradewind.pipelines.report import write_report
+
+        with working("backtesting the shipped strategies", as_json):
+            backtest = run_backtest(eng, load_config(DEMO_BACKTEST, BacktestConfig))
+            write_report(eng, backtest.run_id, report_path)
+
     if as_json:
         emit_json(
             {
@@ -49,6 +63,8 @@ def run_demo(as_json: bool) -> None:
                 "synthetic": True,
                 "batches": [r.to_json() for r in reports],
                 "reimport_inserted": second.inserted,
+                "backtest": backtest.to_json() if backtest else None,
+                "report": str(report_path) if backtest else None,
                 "series": [s.__dict__ for s in series],
             }
         )
@@ -60,4 +76,14 @@ def run_demo(as_json: bool) -> None:
     verdict = "[green]idempotent[/]" if second.inserted == 0 else "[red]NOT idempotent[/]"
     out.print(f"re-import of the same file inserted {second.inserted} bars: {verdict}")
     out.print(series_table(series, title="stored series"))
-    out.print("next: tradewind data ls · tradewind data quarantine · tradewind config ls")
+    if backtest is not None:
+        from tradewind.cli.backtest import backtest_table
+
+        out.print(backtest_table(backtest))
+        out.print(f"tear sheet: {report_path}")
+    else:
+        out.print(f"backtest skipped: {DEMO_BACKTEST} not found (run from the repository root)")
+    out.print(
+        "next: tradewind data ls · tradewind runs ls · "
+        "tradewind backtest run --config configs/backtests/demo.yaml"
+    )

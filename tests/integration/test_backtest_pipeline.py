@@ -1,0 +1,111 @@
+"""A backtest run end to end on both databases: stored, reloadable, reported; bad input fails
+before anything is recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tradewind.config import SyntheticConfig, load_config
+from tradewind.config.backtest import BacktestConfig
+from tradewind.pipelines.backtest import BacktestInputError, run_backtest
+from tradewind.pipelines.report import write_report
+from tradewind.pipelines.setup import initialise
+from tradewind.pipelines.synthetic import synthesize_to_db
+from tradewind.storage import runs
+from tradewind.storage.backtests import load_results
+from tradewind.storage.engine import make_engine
+from tradewind.storage.schema import RunRow
+
+DEMO = Path("configs/backtests/demo.yaml")
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    eng = make_engine(db_url)
+    initialise(eng)
+    synthesize_to_db(eng, SyntheticConfig(instrument="EUR_USD", bars=1500, seed=9))
+    yield eng
+    eng.dispose()
+
+
+def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = load_config(DEMO, BacktestConfig)
+    done = run_backtest(engine, cfg)
+    assert [r.strategy for r in done.results] == ["sma_crossover", "rsi_meanrev"]
+    payload = done.to_json()
+    assert payload["run_id"] == done.run_id
+    assert payload["trades"] == sum(len(r.trades) for r in done.results) > 0
+    for key in ("sharpe", "max_drawdown", "total_return"):
+        assert key in payload["metrics"]
+    json.dumps(payload)  # no inf/NaN leaks into the JSON
+    with engine.connect() as conn:
+        run = runs.get_run(conn, done.run_id)
+        assert run is not None
+        assert run.status == "succeeded"
+        assert run.config_fingerprint == cfg.fingerprint
+        assert run.data_start == datetime(2024, 1, 1, tzinfo=UTC)
+        stored = load_results(conn, done.run_id)
+    for original, back in zip(done.results, stored, strict=True):
+        np.testing.assert_array_equal(back.equity, original.equity)
+        assert back.trades == original.trades
+        assert back.fills == original.fills
+    out = write_report(engine, done.run_id, tmp_path / "r.html")
+    html = out.read_text()
+    assert "SYNTHETIC DATA" in html
+    assert html.count("data:image/png;base64,") >= 6
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "needle"),
+    [
+        ({"strategies": [{"name": "no_such_strategy"}]}, LookupError, "unknown strategy"),
+        ({"instruments": ["USD_JPY"]}, BacktestInputError, "no USD_JPY H1 mid bars"),
+        ({"start": "2030-01-01T00:00:00Z"}, BacktestInputError, "no EUR_USD H1 mid bars"),
+    ],
+)
+def test_bad_input_fails_before_a_run_is_recorded(engine, change, error, needle) -> None:  # type: ignore[no-untyped-def]
+    body = {**load_config(DEMO, BacktestConfig).model_dump(mode="json"), **change}
+    cfg = BacktestConfig.model_validate(body)
+    with engine.connect() as conn:
+        before = conn.scalar(select(func.count()).select_from(RunRow))
+    with pytest.raises(error, match=needle):
+        run_backtest(engine, cfg)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(RunRow)) == before
+
+
+def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
+    exe = str(Path(sys.executable).with_name("tradewind"))
+    env = {"TRADEWIND_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def tw(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert tw("init").returncode == 0
+    assert tw("data", "synth", "--bars", "1200").returncode == 0
+    done = tw("backtest", "run", "--config", str(DEMO), "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert {"run_id", "trades", "metrics"} <= payload.keys()
+    assert {"sharpe", "max_drawdown", "total_return"} <= payload["metrics"].keys()
+    report = tw("report", payload["run_id"], "--out", str(tmp_path / "r.html"))
+    assert report.returncode == 0, report.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEMO.read_text().replace("name: sma_crossover", "name: nope"))
+    for args in (
+        ("backtest", "run", "--config", str(bad)),
+        ("backtest", "run", "--config", str(tmp_path / "missing.yaml")),
+        ("report", "no-such-run", "--out", str(tmp_path / "x.html")),
+    ):
+        r = tw(*args)
+        assert r.returncode == 1
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
