@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, working
+from tradewind.cli.context import (
+    CliError,
+    emit_json,
+    err,
+    one_line_errors,
+    out,
+    ready_engine,
+    working,
+)
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.storage import runs as run_store
@@ -82,6 +93,119 @@ def run(
         return
     out.print(backtest_table(result))
     out.print(f"report: tradewind report {result.run_id} --out report.html")
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr (none in --json mode or when stderr is not a terminal)."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@app.command("sweep")
+@one_line_errors
+def sweep_cmd(
+    config: Annotated[Path, typer.Option(help="A `kind: backtest` config (first strategy).")],
+    grid: Annotated[str, typer.Option(help="e.g. 'fast=5:50:5,slow=20:200:10' (stop included).")],
+    target: Annotated[
+        str, typer.Option(help="sharpe, total_return, calmar or module:function.")
+    ] = "sharpe",
+    random: Annotated[
+        int | None, typer.Option("--random", min=1, help="Score N random grid points.")
+    ] = None,
+    top: Annotated[int, typer.Option(min=0, help="Re-run the best N on Backtrader.")] = 3,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes (all cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --random.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grid or random search on the vectorised engine; the best re-run on Backtrader, stored."""
+    from tradewind.pipelines.sweep import sweep
+
+    cfg = load_config(config, BacktestConfig)
+    with _progress("sweeping", as_json) as progress:
+        report = sweep(ready_engine(), cfg, grid, random, target, top, seed, workers, progress)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    t = Table("rank", "params", report.target, "total_return", "max_drawdown", "trades")
+    for i, p in enumerate(report.points[:20], start=1):
+        params = " ".join(f"{k}={v}" for k, v in p.params.items())
+        m = p.metrics
+        t.add_row(
+            str(i),
+            params,
+            fmt(p.score),
+            fmt(m.get("total_return")),
+            fmt(m.get("max_drawdown")),
+            str(int(m["trades"])),
+        )
+    out.print(t)
+    out.print(f"{len(report.points)} points scored, {report.skipped} skipped (fast >= slow)")
+    for r in report.rerun:
+        params = " ".join(f"{k}={v}" for k, v in r.params.items())
+        out.print(
+            f"backtrader run {r.run_id}: {params} total_return {fmt(r.metrics['total_return'])}"
+        )
+
+
+@app.command("walkforward")
+@one_line_errors
+def walkforward_cmd(
+    config: Annotated[Path, typer.Option(help="A `kind: backtest` config (first strategy).")],
+    grid: Annotated[str, typer.Option(help="e.g. 'fast=5:50:5,slow=20:200:10' (stop included).")],
+    train_bars: Annotated[int, typer.Option(min=2, help="Bars in each train window.")],
+    test_bars: Annotated[int, typer.Option(min=2, help="Bars in each test window.")],
+    target: Annotated[
+        str, typer.Option(help="sharpe, total_return, calmar or module:function.")
+    ] = "sharpe",
+    mode: Annotated[str, typer.Option(help="rolling or expanding train windows.")] = "rolling",
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes (all cores).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk-forward: pick on each train window, trade the next test window; OOS results only."""
+    from tradewind.pipelines.sweep import walkforward
+
+    cfg = load_config(config, BacktestConfig)
+    if mode not in ("rolling", "expanding"):
+        raise CliError(f"--mode {mode!r}: choose rolling or expanding")
+    with _progress("folds", as_json) as progress:
+        report = walkforward(
+            ready_engine(),
+            cfg,
+            grid,
+            target,
+            train_bars,
+            test_bars,
+            mode,  # type: ignore[arg-type]
+            max_workers=workers,
+            progress=progress,
+        )
+    if as_json:
+        emit_json(report.to_json())
+        return
+    t = Table("fold", "test from", "test to", "params", f"train {report.target}", "oos return")
+    for f in report.folds:
+        j = f.to_json()
+        t.add_row(
+            str(f.index),
+            j["test_period"][0][:16],
+            j["test_period"][1][:16],
+            " ".join(f"{k}={v}" for k, v in f.params.items()),
+            fmt(f.train_score),
+            fmt(f.metrics["total_return"]),
+        )
+    out.print(t)
+    m = report.oos_metrics
+    out.print(
+        "out-of-sample: "
+        + ", ".join(f"{k} {fmt(m.get(k))}" for k in ("total_return", "sharpe", "max_drawdown"))
+    )
 
 
 @runs_app.command("ls")

@@ -104,7 +104,7 @@ def fail(message: str) -> None:
     if os.environ.get("TRADEWIND_DEBUG"):
         raise
     err.print(
-        f"[bold red]error:[/] {_scrub(message)}", highlight=False, soft_wrap=True, markup=True
+        f"[bold red]error:[/] {_scrub(message)}", highlight=False, soft_wrap=True, emoji=False
     )
     raise typer.Exit(1)
 

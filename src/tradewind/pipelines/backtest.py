@@ -23,6 +23,7 @@ from tradewind.domain import BarSeries, PriceSide, Timeframe
 from tradewind.features import build_features
 from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
+from tradewind.storage.catalog import store_config
 from tradewind.storage.market import load_bars
 from tradewind.storage.schema import RunRow
 from tradewind.storage.types import us_to_datetime
@@ -65,10 +66,12 @@ class BacktestRun:
 
 
 def load_inputs(
-    engine: Engine, cfg: BacktestConfig
+    engine: Engine, cfg: BacktestConfig, feature_spec: FeatureSpec | None = None
 ) -> tuple[dict[str, BarSeries], dict[str, dict[str, np.ndarray]]]:
-    """Bars and feature columns for every instrument; BacktestInputError when any is empty."""
-    spec = load_config(cfg.features, FeatureSpec)
+    """Bars and feature columns for every instrument; BacktestInputError when any is empty.
+
+    ``feature_spec`` replaces the config's ``features`` file (a sweep's per-point SMAs)."""
+    spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars: dict[str, BarSeries] = {}
     with engine.connect() as conn:
         for symbol in cfg.instruments:
@@ -93,10 +96,20 @@ def _benchmark_returns(bars: BarSeries, ts_us: np.ndarray) -> np.ndarray:
 
 
 def run_backtest(
-    engine: Engine, cfg: BacktestConfig, strategies_dir: str | Path = "strategies"
+    engine: Engine,
+    cfg: BacktestConfig,
+    strategies_dir: str | Path = "strategies",
+    feature_spec: FeatureSpec | None = None,
 ) -> BacktestRun:
+    """Run and store ``cfg``. With ``feature_spec`` (instead of the ``features`` file), that
+    spec is stored too and the stored run config's ``features`` reads ``config:<its
+    fingerprint>``, so the run records exactly which features it used."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
-    bars, features = load_inputs(engine, cfg)
+    bars, features = load_inputs(engine, cfg, feature_spec)
+    if feature_spec is not None:
+        with engine.begin() as conn:
+            spec_fp = store_config(conn, feature_spec, feature_spec.name)
+        cfg = cfg.model_copy(update={"features": f"config:{spec_fp}"})
     bench = None
     if cfg.benchmark:
         with engine.connect() as conn:
