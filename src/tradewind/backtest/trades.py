@@ -1,4 +1,5 @@
-"""Round trips from fills, engine-neutral: both engines build their trades here.
+"""Round trips from fills, engine-neutral: the Backtrader runner builds its trades here, the
+vectorised engine with ``vector._round_trips``, the same rules in arrays (to the bit).
 
 A trade opens when an instrument's position leaves zero and closes when it returns to zero; a
 fill that reverses the position closes one trade and opens the next at the same price, its

@@ -12,6 +12,7 @@ pay for, so the engines differ only in that case). Same ``BacktestResult`` as th
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
-from tradewind.backtest.result import BacktestResult, Fill
-from tradewind.backtest.trades import trades_from_fills
+from tradewind.backtest.result import BacktestResult, Fill, Trade
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
 from tradewind.domain.series import BarSeries
 
@@ -94,6 +94,158 @@ def _simulate(
     return pos, cash, f_idx[:k], f_units[:k], f_price[:k], f_comm[:k]
 
 
+@numba.njit(cache=True)
+def _accumulate(equity: F64, gross: F64, pos: F64, cash: F64, close: F64) -> None:
+    """In place, fused: ``equity += cash + pos * close`` and ``gross += |pos| * close``."""
+    for t in range(len(equity)):
+        equity[t] += cash[t] + pos[t] * close[t]
+        gross[t] += abs(pos[t]) * close[t]
+
+
+@numba.njit(cache=True)
+def _exposure(equity: F64, gross: F64) -> F64:
+    """``gross / equity``, NaN where equity is 0."""
+    out = np.empty(len(equity))
+    for t in range(len(equity)):
+        out[t] = gross[t] / equity[t] if equity[t] != 0 else np.nan
+    return out
+
+
+@numba.njit(cache=True)
+def _round_trips(
+    f_bar: npt.NDArray[np.int64],
+    f_idx: npt.NDArray[np.int64],
+    f_units: F64,
+    f_price: F64,
+    f_comm: F64,
+    low: F64,
+    high: F64,
+    close: F64,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    F64,
+    F64,
+    F64,
+    F64,
+    F64,
+    F64,
+    F64,
+]:
+    """``trades.trades_from_fills`` for one instrument's fills, as arrays, to the bit.
+
+    ``f_bar`` is the bar a fill happened on (for its time), ``f_idx`` its index as
+    ``trades_from_fills`` finds it (``searchsorted`` on the bar times). Per trade: the entry
+    fill's bar, the entry and exit indexes, the closing fill (-1: still open), units, entry and
+    exit price (NaN: open), pnl, commission, MAE and MFE.
+    """
+    m = len(f_units)
+    n = len(close)
+    cap = m + 1
+    t_entry_bar = np.empty(cap, np.int64)
+    t_entry = np.empty(cap, np.int64)
+    t_exit = np.empty(cap, np.int64)
+    t_fill = np.empty(cap, np.int64)
+    t_units = np.empty(cap)
+    t_entry_px = np.empty(cap)
+    t_exit_px = np.empty(cap)
+    t_pnl = np.empty(cap)
+    t_comm = np.empty(cap)
+    t_mae = np.empty(cap)
+    t_mfe = np.empty(cap)
+    have = False
+    ou = 0.0
+    op = 0.0
+    oc = 0.0
+    obar = 0
+    oi = 0
+    j = 0
+    for k in range(m + 1):
+        if k < m:
+            u = f_units[k]
+            if not have:
+                ou, op, oc, obar, oi = u, f_price[k], f_comm[k], f_bar[k], f_idx[k]
+                have = True
+                continue
+            if (u > 0) == (ou > 0):  # adding: average the entry
+                total = abs(ou) + abs(u)
+                op = (op * abs(ou) + f_price[k] * abs(u)) / total
+                ou += u
+                oc += f_comm[k]
+                continue
+            au = abs(u)
+            aou = abs(ou)
+            q = au if au < aou else aou
+            units = q if ou > 0 else -q
+            exit_comm = f_comm[k] * q / au
+            exit_i = f_idx[k]
+            price = f_price[k]
+            t_exit_px[j] = price
+            t_fill[j] = k
+        else:
+            if not have:
+                break
+            units = ou
+            exit_comm = 0.0
+            exit_i = n - 1
+            price = close[exit_i]
+            t_exit_px[j] = np.nan
+            t_fill[j] = -1
+        commission = oc * (abs(units) / abs(ou)) + exit_comm
+        lo = low[oi]
+        hi = high[oi]
+        for i in range(oi + 1, exit_i + 1):
+            v = low[i]
+            if v < lo or v != v:
+                lo = v
+            v = high[i]
+            if v > hi or v != v:
+                hi = v
+        if units > 0:
+            adverse = lo - op
+            favourable = hi - op
+        else:
+            adverse = op - hi
+            favourable = op - lo
+        t_entry_bar[j] = obar
+        t_entry[j] = oi
+        t_exit[j] = exit_i
+        t_units[j] = units
+        t_entry_px[j] = op
+        t_pnl[j] = units * (price - op) - commission
+        t_comm[j] = commission
+        t_mae[j] = adverse if adverse < 0.0 else 0.0
+        t_mfe[j] = favourable if favourable > 0.0 else 0.0
+        j += 1
+        if k == m:
+            break
+        rest_old = aou - q
+        rest_new = au - q
+        if rest_old > 0:
+            oc -= oc * q / aou
+            ou = rest_old if ou > 0 else -rest_old
+        elif rest_new > 0:
+            ou = rest_new if u > 0 else -rest_new
+            op, oc, obar, oi = f_price[k], f_comm[k] * rest_new / au, f_bar[k], f_idx[k]
+        else:
+            have = False
+    return (
+        t_entry_bar[:j],
+        t_entry[:j],
+        t_exit[:j],
+        t_fill[:j],
+        t_units[:j],
+        t_entry_px[:j],
+        t_exit_px[:j],
+        t_pnl[:j],
+        t_comm[:j],
+        t_mae[:j],
+        t_mfe[:j],
+    )
+
+
 def run_vector(
     bars: Mapping[str, BarSeries],
     signals: Mapping[str, F64],
@@ -119,24 +271,31 @@ def run_vector(
     n = len(ts)
     equity = np.full(n, cfg.cash)
     gross = np.zeros(n)
-    raw_fills: list[tuple[int, int, str, float, float, float]] = []
+    per_symbol: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []
     for s in symbols:
         b, m = bars[s], cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION))
         target = np.asarray(signals[s], dtype=np.float64) * cfg.sizing.value
         pos, cash, fi, fu, fp, fc = _simulate(
             b.open, b.close, target, at_close, m.half_spread, m.slip_frac, m.per_unit, m.bps_frac
         )
-        equity += cash + pos * b.close
-        gross += np.abs(pos) * b.close
-        for j in range(len(fi)):
-            raw_fills.append((int(fi[j]), len(raw_fills), s, fu[j], fp[j], fc[j]))
-    raw_fills.sort(key=lambda x: (x[0], x[1]))
-    fills = [
-        Fill(int(ts[i]), s, strategy_name, float(u), float(p), float(c), ref)
-        for ref, (i, _, s, u, p, c) in enumerate(raw_fills, start=1)
-    ]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exposure = np.where(equity != 0, gross / equity, np.nan)
+        _accumulate(equity, gross, pos, cash, np.asarray(b.close, dtype=np.float64))
+        # the bar index as trades_from_fills looks it up: the first bar with the fill's time
+        idx = np.searchsorted(b.ts, ts[fi]).astype(np.int64)
+        low = np.asarray(b.low, dtype=np.float64)
+        high = np.asarray(b.high, dtype=np.float64)
+        close = np.asarray(b.close, dtype=np.float64)
+        rt = _round_trips(fi, idx, fu, fp, fc, low, high, close)
+        per_symbol.append((s, (fi, fu, fp, fc), rt))
+    # tens of thousands of small objects: the collector, run every 700 allocations, would
+    # otherwise scan them (and every older object) over and over while they are being built
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        fills, trades = _objects(per_symbol, ts, strategy_name)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    exposure = _exposure(equity, gross)
     return BacktestResult(
         strategy=strategy_name,
         params=dict(params or {}),
@@ -145,5 +304,69 @@ def run_vector(
         equity=equity,
         exposure=exposure,
         fills=fills,
-        trades=trades_from_fills(fills, bars, strategy_name),
+        trades=trades,
     )
+
+
+def _objects(
+    per_symbol: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]],
+    ts: npt.NDArray[np.int64],
+    strategy: str,
+) -> tuple[list[Fill], list[Trade]]:
+    """Fills in time order (instruments in input order on one bar), refs from 1; trades in the
+    order ``trades_from_fills`` gives them: by closing fill, open ones last in the order their
+    instrument first traded."""
+    n_fills = [len(f[0]) for _, f, _ in per_symbol]
+    offsets = np.concatenate(([0], np.cumsum(n_fills))).astype(np.int64)
+    f_bar = np.concatenate([f[0] for _, f, _ in per_symbol]).astype(np.int64)
+    f_sym = np.repeat(np.arange(len(per_symbol)), n_fills)
+    order = np.argsort(f_bar, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    names = [s for s, _, _ in per_symbol]
+    fills = list(
+        map(
+            Fill,
+            ts[f_bar[order]].tolist(),
+            [names[i] for i in f_sym[order].tolist()],
+            [strategy] * len(order),
+            np.concatenate([f[1] for _, f, _ in per_symbol])[order].tolist(),
+            np.concatenate([f[2] for _, f, _ in per_symbol])[order].tolist(),
+            np.concatenate([f[3] for _, f, _ in per_symbol])[order].tolist(),
+            range(1, len(order) + 1),
+        )
+    )
+    keys = []
+    for j, (_, _, rt) in enumerate(per_symbol):
+        t_fill = rt[3]
+        first = rank[offsets[j]] if n_fills[j] else 0
+        keys.append(
+            np.where(t_fill >= 0, rank[offsets[j] + np.maximum(t_fill, 0)], len(order) + first)
+        )
+    t_key = np.concatenate(keys) if keys else np.empty(0, np.int64)
+    t_order = np.argsort(t_key, kind="stable")
+    col = [np.concatenate([rt[c] for _, _, rt in per_symbol])[t_order] for c in range(11)]
+    entry_bar, entry_i, exit_i, t_fill, units, entry_px, exit_px, pnl, comm, mae, mfe = col
+    t_sym = np.repeat(np.arange(len(per_symbol)), [len(rt[0]) for _, _, rt in per_symbol])
+    closed = (t_fill >= 0).tolist()
+    closing_bar = f_bar[offsets[t_sym[t_order]] + np.maximum(t_fill, 0)] if len(f_bar) else t_fill
+    exit_ts = ts[closing_bar].tolist() if len(closing_bar) else []
+    trades = list(
+        map(
+            Trade,
+            [names[i] for i in t_sym[t_order].tolist()],
+            [strategy] * len(t_order),
+            ts[entry_bar].tolist(),
+            [e if c else None for e, c in zip(exit_ts, closed, strict=True)],
+            units.tolist(),
+            entry_px.tolist(),
+            [p if c else None for p, c in zip(exit_px.tolist(), closed, strict=True)],
+            pnl.tolist(),
+            comm.tolist(),
+            (exit_i - entry_i).tolist(),
+            mae.tolist(),
+            mfe.tolist(),
+            closed,
+        )
+    )
+    return fills, trades
