@@ -1,8 +1,15 @@
 """Backtrader broker, commission and sizers that apply our cost model and sizing.
 
 * Costs: ``TradewindBroker._execute`` moves every real fill's price by the shared
-  ``CostModel`` (half spread + slippage against the trader); Backtrader's own slippage stays
-  off, so nothing is capped to the bar's high/low. Commission is ``TradewindCommission``.
+  ``CostModel.fill_price`` (half spread + slippage against the trader); Backtrader's own
+  slippage stays off, so nothing is capped to the bar's high/low. Commission is
+  ``TradewindCommission``. Per-fill inputs come from the fill bar (the bar the order executes
+  on, never the decision bar): its volume for ``volume_scaled`` slippage, and for
+  ``spread: data`` its open spread (market fills at the open, stop/limit fills) or its close
+  spread (``next_close`` fills).
+* Sizing: ``TradewindSizer``; ``vol_target`` sizes ``value / vol * equity / close`` with
+  ``vol`` the annualised sample std of the last ``vol_lookback`` log returns of the close, up
+  to the decision bar's close (no look-ahead; too few bars, or a zero/NaN vol: no position).
 * Fill timing: market orders fill at the next bar's open (Backtrader's default, no
   cheat-on-open/close). With ``next_close`` the broker turns market orders into ``Close``
   orders, which here fill at the close of the first bar after the order's bar (Backtrader's
@@ -12,11 +19,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import backtrader as bt
+import numpy as np
+import numpy.typing as npt
 
+from tradewind.backtest.bt_feeds import SPREAD_CLOSE_LINE, SPREAD_OPEN_LINE
 from tradewind.backtest.costs import CostModel
 from tradewind.config.backtest import Sizing, SizingMethod
 
@@ -40,7 +51,19 @@ class TradewindBroker(bt.brokers.BackBroker):
 
     def _execute(self, order: Any, ago: Any = None, price: Any = None, **kwargs: Any) -> Any:
         if ago is not None and price is not None:
-            price = self._costs[order.data._name].price(price, order.isbuy())
+            data = order.data
+            model = self._costs[data._name]
+            spread = math.nan
+            if model.data_spread:
+                line = SPREAD_CLOSE_LINE if order.exectype == bt.Order.Close else SPREAD_OPEN_LINE
+                spread = float(getattr(data.lines, line)[ago])
+            price = model.fill_price(
+                price,
+                order.isbuy(),
+                units=float(order.executed.remsize),
+                volume=float(data.volume[ago]),
+                spread=spread,
+            )
         return super()._execute(order, ago=ago, price=price, **kwargs)
 
 
@@ -59,10 +82,30 @@ class TradewindCommission(bt.CommInfoBase):
         return model.commission(size, price)
 
 
-class TradewindSizer(bt.Sizer):
-    """FIXED_UNITS, FIXED_NOTIONAL (at the decision bar's close), PERCENT_EQUITY (of value)."""
+def realised_vol(close: npt.ArrayLike, lookback: int, periods_per_year: float) -> float:
+    """Annualised sample std (ddof 1) of the last ``lookback`` log returns of ``close`` (its
+    last ``lookback + 1`` values); NaN when there are fewer."""
+    c = np.asarray(close, dtype=np.float64)
+    if c.size < lookback + 1:
+        return math.nan
+    r = np.diff(np.log(c[-(lookback + 1) :]))
+    return float(np.std(r, ddof=1) * math.sqrt(periods_per_year))
 
-    params = (("sizing", None),)
+
+def vol_target_units(value: float, vol: float, equity: float, close: float) -> float:
+    """``value / vol * equity / close``; 0 (no position) when that is not a finite number."""
+    if not (vol > 0 and close > 0) or not math.isfinite(vol):
+        return 0.0
+    units = value / vol * equity / close
+    return units if math.isfinite(units) else 0.0
+
+
+class TradewindSizer(bt.Sizer):
+    """FIXED_UNITS, FIXED_NOTIONAL (at the decision bar's close), PERCENT_EQUITY (of value),
+    VOL_TARGET (``value / realised_vol * value_of_account / close``, needs
+    ``periods_per_year``)."""
+
+    params = (("sizing", None), ("periods_per_year", None))
 
     def _getsizing(self, comminfo: Any, cash: float, data: Any, isbuy: bool) -> float:
         s: Sizing = self.p.sizing
@@ -72,12 +115,19 @@ class TradewindSizer(bt.Sizer):
             return s.value / data.close[0]
         if s.method is SizingMethod.PERCENT_EQUITY:
             return s.value * self.broker.getvalue() / data.close[0]
+        if s.method is SizingMethod.VOL_TARGET:
+            n = min(len(data), s.vol_lookback + 1)
+            closes = data.close.get(size=n) if n > 0 else []
+            vol = realised_vol(list(closes), s.vol_lookback, float(self.p.periods_per_year))
+            return vol_target_units(s.value, vol, self.broker.getvalue(), data.close[0])
         raise NotImplementedError(f"sizing {s.method.value!r} is not supported by the engine")
 
 
-def check_sizing(sizing: Sizing) -> None:
-    if sizing.method is SizingMethod.VOL_TARGET:
+def check_sizing(sizing: Sizing, periods_per_year: float | None) -> None:
+    if sizing.method is SizingMethod.VOL_TARGET and not (
+        periods_per_year is not None and periods_per_year > 0
+    ):
         raise NotImplementedError(
-            "sizing 'vol_target' is not supported yet; use fixed_units, fixed_notional or "
-            "percent_equity"
+            "sizing 'vol_target' needs the bars' periods_per_year (run_backtrader(..., "
+            "periods_per_year=...); the backtest pipeline passes it)"
         )

@@ -24,7 +24,7 @@ from tradewind.backtest.bt_broker import (
     check_sizing,
 )
 from tradewind.backtest.bt_feeds import make_feed
-from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
+from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, SpreadSeries, bar_cost_model
 from tradewind.backtest.result import BacktestResult, Fill
 from tradewind.backtest.trades import trades_from_fills
 from tradewind.config.backtest import BacktestConfig, FillTiming
@@ -81,20 +81,34 @@ def run_backtrader(
     cfg: BacktestConfig,
     strategy_name: str,
     pip_locations: Mapping[str, int] | None = None,
+    spreads: Mapping[str, SpreadSeries] | None = None,
+    periods_per_year: float | None = None,
 ) -> BacktestResult:
     """Run ``strategy_cls(**params)`` once over all instruments in ``bars`` (one strategy
-    instance sees every data, in the order of ``bars``; each data is named by its symbol)."""
-    check_sizing(cfg.sizing)
+    instance sees every data, in the order of ``bars``; each data is named by its symbol).
+
+    ``spreads`` (per symbol, aligned with its bars: ask - bid at each bar's open and close) is
+    required by ``costs.spread == 'data'``; ``periods_per_year`` (bars per year, to annualise
+    the realised vol) by ``vol_target`` sizing."""
+    check_sizing(cfg.sizing, periods_per_year)
     pips = pip_locations or {}
-    costs = {s: cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
+    costs = {s: bar_cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
+    if cfg.costs.spread == "data":
+        missing = [s for s in bars if spreads is None or s not in spreads]
+        if missing:
+            raise NotImplementedError(
+                f"costs.spread='data' needs the bid/ask spreads of {', '.join(missing)} "
+                "(run_backtrader(..., spreads=...); the backtest pipeline loads them)"
+            )
+    bar_spreads = spreads if cfg.costs.spread == "data" and spreads is not None else {}
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False, tradehistory=False)
     cerebro.broker = TradewindBroker(costs, next_close=cfg.fill is FillTiming.NEXT_CLOSE)
     cerebro.broker.setcash(cfg.cash)
     for symbol, series in bars.items():
-        data = make_feed(symbol, series, features.get(symbol, {}))
+        data = make_feed(symbol, series, features.get(symbol, {}), bar_spreads.get(symbol))
         cerebro.adddata(data, name=symbol)
         cerebro.broker.addcommissioninfo(TradewindCommission(model=costs[symbol]), name=symbol)
-    cerebro.addsizer(TradewindSizer, sizing=cfg.sizing)
+    cerebro.addsizer(TradewindSizer, sizing=cfg.sizing, periods_per_year=periods_per_year)
     cerebro.addstrategy(strategy_cls, **dict(params))
     cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
     (strat,) = cerebro.run(runonce=False, preload=True)

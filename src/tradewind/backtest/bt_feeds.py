@@ -1,7 +1,9 @@
 """Backtrader data feeds: bars plus precomputed feature columns as extra lines.
 
 Features are never recomputed with Backtrader indicators; each column arrives as a line of the
-same name (``data.sma_fast[0]``). The line ``tsus`` carries the bar's exact UTC epoch µs.
+same name (``data.sma_fast[0]``). The line ``tsus`` carries the bar's exact UTC epoch µs;
+with per-bar spreads (``spread: data``) the lines ``tw_spread_open`` and ``tw_spread_close``
+carry the bar's ask - bid at the open and at the close.
 """
 
 from __future__ import annotations
@@ -14,10 +16,24 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tradewind.backtest.costs import SpreadSeries
 from tradewind.domain.series import BarSeries
 
 TS_LINE = "tsus"
-_RESERVED = {"datetime", "open", "high", "low", "close", "volume", "openinterest", TS_LINE}
+SPREAD_OPEN_LINE = "tw_spread_open"
+SPREAD_CLOSE_LINE = "tw_spread_close"
+_RESERVED = {
+    "datetime",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "openinterest",
+    TS_LINE,
+    SPREAD_OPEN_LINE,
+    SPREAD_CLOSE_LINE,
+}
 
 
 def _check_name(name: str) -> None:
@@ -27,11 +43,13 @@ def _check_name(name: str) -> None:
         raise ValueError(f"feature {name!r} clashes with a built-in data line")
 
 
-def feed_class(feature_names: tuple[str, ...]) -> type[bt.feeds.PandasData]:
-    """A PandasData subclass with ``tsus`` and one extra line per feature column."""
+def feed_class(feature_names: tuple[str, ...], spreads: bool = False) -> type[bt.feeds.PandasData]:
+    """A PandasData subclass with ``tsus``, the spread lines (with ``spreads``) and one extra
+    line per feature column."""
     for name in feature_names:
         _check_name(name)
-    lines = (TS_LINE, *feature_names)
+    extra = (SPREAD_OPEN_LINE, SPREAD_CLOSE_LINE) if spreads else ()
+    lines = (TS_LINE, *extra, *feature_names)
     return type(
         "FeaturePandasData",
         (bt.feeds.PandasData,),
@@ -40,9 +58,13 @@ def feed_class(feature_names: tuple[str, ...]) -> type[bt.feeds.PandasData]:
 
 
 def make_feed(
-    symbol: str, bars: BarSeries, features: Mapping[str, npt.NDArray[np.float64]]
+    symbol: str,
+    bars: BarSeries,
+    features: Mapping[str, npt.NDArray[np.float64]],
+    spreads: SpreadSeries | None = None,
 ) -> bt.feeds.PandasData:
-    """One feed named ``symbol``: the bars and ``features`` (each aligned with the bars)."""
+    """One feed named ``symbol``: the bars, ``features`` and ``spreads`` (each aligned with
+    the bars)."""
     n = len(bars)
     if n == 0:
         raise ValueError(f"{symbol}: no bars")
@@ -56,11 +78,17 @@ def make_feed(
         "volume": bars.volume,
         TS_LINE: bars.ts.astype(np.float64),  # exact: |µs| < 2**53
     }
+    if spreads is not None:
+        for name, values in ((SPREAD_OPEN_LINE, spreads.open), (SPREAD_CLOSE_LINE, spreads.close)):
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.shape != (n,):
+                raise ValueError(f"{symbol}: spreads have shape {arr.shape}, bars {n}")
+            cols[name] = arr
     for name, values in features.items():
         arr = np.asarray(values, dtype=np.float64)
         if arr.shape != (n,):
             raise ValueError(f"{symbol}: feature {name!r} has shape {arr.shape}, bars {n}")
         cols[name] = arr
     frame = pd.DataFrame(cols, index=pd.DatetimeIndex(bars.ts.astype("datetime64[us]")))
-    cls = feed_class(tuple(features))
+    cls = feed_class(tuple(features), spreads=spreads is not None)
     return cls(dataname=frame, name=symbol, openinterest=None)

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Engine, update
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.costs import SpreadSeries
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
 from tradewind.config import load_config
@@ -90,6 +91,34 @@ def load_inputs(
     return bars, features
 
 
+def load_spreads(
+    engine: Engine, cfg: BacktestConfig, bars: dict[str, BarSeries]
+) -> dict[str, SpreadSeries]:
+    """Per-bar ask - bid spreads (``SpreadSeries``) for ``costs.spread: data``, from the stored
+    bid and ask bars over the run's range; BacktestInputError when a side is missing or its
+    bar times differ from ``bars``."""
+    out: dict[str, SpreadSeries] = {}
+    with engine.connect() as conn:
+        for symbol, series in bars.items():
+            sides = {}
+            for side in (PriceSide.BID, PriceSide.ASK):
+                got = load_bars(conn, symbol, cfg.timeframe, side, cfg.start, cfg.end)
+                if len(got) == 0:
+                    raise BacktestInputError(
+                        f"costs.spread is 'data' but no {symbol} {cfg.timeframe} {side.value} "
+                        "bars are stored: import bid/ask data or use spread 'fixed'"
+                    )
+                if not np.array_equal(got.ts, series.ts):
+                    raise BacktestInputError(
+                        f"costs.spread is 'data' but the {symbol} {cfg.timeframe} {side.value} "
+                        f"bars ({len(got)}) are not on the times of the {cfg.side} bars "
+                        f"({len(series)})"
+                    )
+                sides[side] = got
+            out[symbol] = SpreadSeries.from_bid_ask(sides[PriceSide.BID], sides[PriceSide.ASK])
+    return out
+
+
 def _benchmark_returns(bars: BarSeries, ts_us: np.ndarray) -> np.ndarray:
     close = np.interp(ts_us, bars.ts, bars.close)
     return np.diff(close) / close[:-1]
@@ -106,6 +135,7 @@ def run_backtest(
     fingerprint>``, so the run records exactly which features it used."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
     bars, features = load_inputs(engine, cfg, feature_spec)
+    spreads = load_spreads(engine, cfg, bars) if cfg.costs.spread == "data" else None
     if feature_spec is not None:
         with engine.begin() as conn:
             spec_fp = store_config(conn, feature_spec, feature_spec.name)
@@ -120,7 +150,16 @@ def run_backtest(
     try:
         results = []
         for spec, cls in zip(cfg.strategies, classes, strict=True):
-            result = run_backtrader(bars, features, cls, dict(spec.params), cfg, spec.name)
+            result = run_backtrader(
+                bars,
+                features,
+                cls,
+                dict(spec.params),
+                cfg,
+                spec.name,
+                spreads=spreads,
+                periods_per_year=periods_per_year(cfg.timeframe),
+            )
             bench_ret = (
                 _benchmark_returns(bench, result.ts_us)
                 if bench is not None and len(bench)
