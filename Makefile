@@ -53,6 +53,7 @@ integration: $(DEV_STAMP)
 	$(BIN)/pytest tests/integration
 
 bench: $(DEV_STAMP)
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run --write-results && $(BIN)/python -m bench.backtest_bench --write-results
 
 # Re-pin every dependency to what resolves today (then commit constraints.txt).
