@@ -57,6 +57,14 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
         np.testing.assert_array_equal(back.equity, original.equity)
         assert back.trades == original.trades
         assert back.fills == original.fills
+        assert back.orders == original.orders
+    # Every fill belongs to a recorded order; the RSI brackets leave cancelled legs on record.
+    for r in done.results:
+        refs = {o.ref for o in r.orders}
+        assert {f.order_ref for f in r.fills} <= refs
+    rsi = done.results[1]
+    assert {"completed", "canceled"} <= {o.status for o in rsi.orders}
+    assert any(o.kind == "stop" and o.stop_price is not None for o in rsi.orders)
     out = write_report(engine, done.run_id, tmp_path / "r.html")
     html = out.read_text()
     assert "SYNTHETIC DATA" in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.backtest.result import BacktestResult, Fill, Trade
+from tradewind.backtest.result import BacktestResult, Fill, Order, Trade
 from tradewind.config import SyntheticConfig
 from tradewind.pipelines.setup import initialise
 from tradewind.storage import runs
@@ -60,6 +60,34 @@ def sample() -> BacktestResult:
             ),
         ],
         metrics={"sharpe": 1.25, "profit_factor": float("inf"), "sqn": float("nan")},
+        orders=[
+            Order(
+                1,
+                "EUR_USD",
+                "sma_crossover",
+                "market",
+                1000.0,
+                None,
+                None,
+                int(ts[0]),
+                int(ts[1]),
+                "completed",
+                1000.0,
+            ),
+            Order(
+                3,
+                "EUR_USD",
+                "sma_crossover",
+                "stop",
+                -1000.0,
+                None,
+                1.09,
+                int(ts[1]),
+                None,
+                "working",
+                0.0,
+            ),
+        ],
     )
 
 
@@ -80,6 +108,7 @@ def test_results_round_trip(db_url: str) -> None:
     np.testing.assert_array_equal(back.exposure, original.exposure)
     assert back.fills == original.fills
     assert back.trades == original.trades
+    assert back.orders == original.orders
     assert back.metrics["sharpe"] == 1.25
     assert back.metrics["profit_factor"] == float("inf")
     assert np.isnan(back.metrics["sqn"])

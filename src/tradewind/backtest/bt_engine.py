@@ -25,12 +25,25 @@ from tradewind.backtest.bt_broker import (
 )
 from tradewind.backtest.bt_feeds import make_feed
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, SpreadSeries, bar_cost_model
-from tradewind.backtest.result import BacktestResult, Fill
+from tradewind.backtest.result import BacktestResult, Fill, Order
 from tradewind.backtest.trades import trades_from_fills
 from tradewind.config.backtest import BacktestConfig, FillTiming
 from tradewind.domain.series import BarSeries
 
 STRATEGIES_DIR = Path(__file__).resolve().parents[3] / "strategies"
+
+
+_ORDER_KINDS = {
+    bt.Order.Market: "market",
+    bt.Order.Close: "close",
+    bt.Order.Limit: "limit",
+    bt.Order.Stop: "stop",
+    bt.Order.StopLimit: "stop_limit",
+}
+
+
+def _price(value: Any, applies: bool) -> float | None:
+    return float(value) if applies and value is not None else None
 
 
 class _Recorder(bt.Analyzer):
@@ -44,8 +57,44 @@ class _Recorder(bt.Analyzer):
         self.exposure: list[float] = []
         self.fills: list[Fill] = []
         self._seen: dict[int, int] = {}
+        self._created: dict[int, int] = {}
+        self._orders: dict[int, Order] = {}
+
+    def _track(self, order: Any) -> None:
+        ts = int(order.data.tsus[0])
+        self._created.setdefault(order.ref, ts)
+        final = order.status in (
+            order.Completed,
+            order.Canceled,
+            order.Expired,
+            order.Margin,
+            order.Rejected,
+        )
+        self._orders[order.ref] = Order(
+            ref=int(order.ref),
+            instrument=order.data._name,
+            strategy=self.p.strategy_name,
+            kind=_ORDER_KINDS.get(order.exectype, str(order.exectype)),
+            units=float(order.created.size),
+            limit_price=_price(
+                order.created.pricelimit
+                if order.exectype == order.StopLimit
+                else order.created.price,
+                order.exectype in (order.Limit, order.StopLimit),
+            ),
+            stop_price=_price(order.created.price, order.exectype in (order.Stop, order.StopLimit)),
+            created_ts_us=self._created[order.ref],
+            done_ts_us=ts if final else None,
+            status=order.getstatusname().lower() if final else "working",
+            filled_units=float(order.executed.size),
+        )
+
+    @property
+    def orders(self) -> list[Order]:
+        return [self._orders[r] for r in sorted(self._orders)]
 
     def notify_order(self, order: Any) -> None:
+        self._track(order)
         if order.status not in (order.Partial, order.Completed):
             return
         bits = list(order.executed.exbits)
@@ -122,6 +171,7 @@ def run_backtrader(
         exposure=np.asarray(rec.exposure, dtype=np.float64),
         fills=rec.fills,
         trades=trades_from_fills(rec.fills, bars, strategy_name),
+        orders=rec.orders,
     )
 
 

@@ -21,6 +21,23 @@ class Fill:
 
 
 @dataclass(frozen=True)
+class Order:
+    """An order as the strategy placed it and how it ended (filled, cancelled, rejected...)."""
+
+    ref: int
+    instrument: str
+    strategy: str
+    kind: str  # market | close | limit | stop | stop_limit
+    units: float  # signed as requested: + buy, - sell
+    limit_price: float | None
+    stop_price: float | None
+    created_ts_us: int  # the bar it was decided on
+    done_ts_us: int | None  # the bar it ended on; None if still working at the end
+    status: str  # completed | canceled | expired | margin | rejected | working
+    filled_units: float
+
+
+@dataclass(frozen=True)
 class Trade:
     """A round trip: a position opened and closed (or still open at the end, closed=False)."""
 
@@ -52,3 +69,4 @@ class BacktestResult:
     fills: list[Fill] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    orders: list[Order] = field(default_factory=list)

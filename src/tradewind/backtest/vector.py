@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
-from tradewind.backtest.result import BacktestResult, Fill, Trade
+from tradewind.backtest.result import BacktestResult, Fill, Order, Trade
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
 from tradewind.domain.series import BarSeries
 
@@ -305,7 +305,35 @@ def run_vector(
         exposure=exposure,
         fills=fills,
         trades=trades,
+        orders=_orders_from_fills(fills, ts, cfg),
     )
+
+
+def _orders_from_fills(
+    fills: list[Fill], ts: npt.NDArray[np.int64], cfg: BacktestConfig
+) -> list[Order]:
+    """Every order of the vectorised engine is a market order decided one bar before it filled."""
+    if not fills:
+        return []
+    at = np.searchsorted(ts, np.fromiter((f.ts_us for f in fills), np.int64, len(fills)))
+    decided = ts[np.maximum(at - 1, 0)].tolist()
+    kind = "close" if cfg.fill == FillTiming.NEXT_CLOSE else "market"
+    return [
+        Order(
+            f.order_ref,
+            f.instrument,
+            f.strategy,
+            kind,
+            f.units,
+            None,
+            None,
+            d,
+            f.ts_us,
+            "completed",
+            f.units,
+        )
+        for f, d in zip(fills, decided, strict=True)
+    ]
 
 
 def _objects(

@@ -9,10 +9,11 @@ import numpy as np
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
-from tradewind.backtest.result import BacktestResult, Fill, Trade
+from tradewind.backtest.result import BacktestResult, Fill, Order, Trade
 from tradewind.storage.schema import (
     BacktestEquityRow,
     BacktestFillRow,
+    BacktestOrderRow,
     BacktestResultRow,
     BacktestTradeRow,
 )
@@ -39,6 +40,26 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
         )
     )
     rid = int(res.inserted_primary_key[0])  # type: ignore[index]
+    if result.orders:
+        conn.execute(
+            insert(BacktestOrderRow),
+            [
+                {
+                    "result_id": rid,
+                    "ref": o.ref,
+                    "instrument": o.instrument,
+                    "kind": o.kind,
+                    "units": o.units,
+                    "limit_price": o.limit_price,
+                    "stop_price": o.stop_price,
+                    "created_ts": us_to_datetime(o.created_ts_us),
+                    "done_ts": us_to_datetime(o.done_ts_us) if o.done_ts_us is not None else None,
+                    "status": o.status,
+                    "filled_units": o.filled_units,
+                }
+                for o in result.orders
+            ],
+        )
     if result.fills:
         conn.execute(
             insert(BacktestFillRow),
@@ -151,6 +172,26 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 .order_by(BacktestTradeRow.id)
             )
         ]
+        orders = [
+            Order(
+                o.ref,
+                o.instrument,
+                r.strategy,
+                o.kind,
+                o.units,
+                o.limit_price,
+                o.stop_price,
+                datetime_to_us(o.created_ts),
+                datetime_to_us(o.done_ts) if o.done_ts else None,
+                o.status,
+                o.filled_units,
+            )
+            for o in session.scalars(
+                select(BacktestOrderRow)
+                .where(BacktestOrderRow.result_id == r.id)
+                .order_by(BacktestOrderRow.id)
+            )
+        ]
         out.append(
             BacktestResult(
                 strategy=r.strategy,
@@ -162,6 +203,7 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 fills=fills,
                 trades=trades,
                 metrics=_float_metrics(r.metrics),
+                orders=orders,
             )
         )
     return out

@@ -176,6 +176,26 @@ class BacktestResultRow(Base):
     metrics: Mapped[dict[str, Any]]
 
 
+class BacktestOrderRow(Base):
+    """Every order a strategy placed, and how it ended."""
+
+    __tablename__ = "backtest_orders"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("backtest_results.id", ondelete="CASCADE"), index=True
+    )
+    ref: Mapped[int] = mapped_column(Integer)
+    instrument: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    units: Mapped[float] = mapped_column(Float)
+    limit_price: Mapped[float | None] = mapped_column(Float)
+    stop_price: Mapped[float | None] = mapped_column(Float)
+    created_ts: Mapped[datetime]
+    done_ts: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    filled_units: Mapped[float] = mapped_column(Float)
+
+
 class BacktestFillRow(Base):
     __tablename__ = "backtest_fills"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 01:55:02.116210
+Create Date: 2026-11-22 02:27:43.453375
 """
 
 from collections.abc import Sequence
@@ -76,6 +76,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "backtest_orders",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("result_id", sa.Integer(), nullable=False),
+        sa.Column("ref", sa.Integer(), nullable=False),
+        sa.Column("instrument", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("units", sa.Float(), nullable=False),
+        sa.Column("limit_price", sa.Float(), nullable=True),
+        sa.Column("stop_price", sa.Float(), nullable=True),
+        sa.Column("created_ts", tradewind.storage.types.UtcDateTime(), nullable=False),
+        sa.Column("done_ts", tradewind.storage.types.UtcDateTime(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("filled_units", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["result_id"],
+            ["backtest_results.id"],
+            name=op.f("fk_backtest_orders_result_id_backtest_results"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_backtest_orders")),
+    )
+    with op.batch_alter_table("backtest_orders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_backtest_orders_result_id"), ["result_id"], unique=False
+        )
+
+    op.create_table(
         "backtest_trades",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("result_id", sa.Integer(), nullable=False),
@@ -122,6 +149,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_backtest_trades_result_id"))
 
     op.drop_table("backtest_trades")
+    with op.batch_alter_table("backtest_orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_backtest_orders_result_id"))
+
+    op.drop_table("backtest_orders")
     with op.batch_alter_table("backtest_fills", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_backtest_fills_result_id"))
 
