@@ -81,3 +81,27 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     np.testing.assert_array_equal(vec.ts_us, bt_res.ts_us)
     np.testing.assert_allclose(vec.equity, bt_res.equity, rtol=1e-9)
     np.testing.assert_allclose(vec.exposure, bt_res.exposure, rtol=1e-9, atol=1e-15)
+
+
+def test_vector_orders_on_request_are_the_fills_as_market_orders() -> None:
+    from tradewind.backtest.vector import run_vector
+    from tradewind.config.backtest import BacktestConfig, StrategySpec
+    from tradewind.domain import BarSeries, Timeframe
+
+    h = 3_600_000_000
+    ts = 1_704_067_200_000_000 + h * np.arange(6, dtype=np.int64)
+    px = np.array([1.0, 1.1, 1.2, 1.1, 1.0, 1.05])
+    bars = {"EUR_USD": BarSeries(ts, px, px + 0.01, px - 0.01, px, np.ones(6))}
+    cfg = BacktestConfig(
+        name="t",
+        instruments=("EUR_USD",),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="x"),),
+    )
+    target = {"EUR_USD": np.array([0.0, 1.0, 1.0, 0.0, 0.0, 0.0])}
+    plain = run_vector(bars, target, cfg, "x")
+    assert plain.orders == []
+    with_orders = run_vector(bars, target, cfg, "x", orders=True)
+    assert [
+        (o.units, o.created_ts_us, o.done_ts_us, o.kind, o.status) for o in with_orders.orders
+    ] == [(f.units, f.ts_us - h, f.ts_us, "market", "completed") for f in with_orders.fills]

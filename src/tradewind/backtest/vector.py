@@ -253,8 +253,14 @@ def run_vector(
     strategy_name: str,
     params: Mapping[str, Any] | None = None,
     pip_locations: Mapping[str, int] | None = None,
+    orders: bool = False,
 ) -> BacktestResult:
-    """Simulate ``signals`` (per instrument, aligned with its bars; all on one time grid)."""
+    """Simulate ``signals`` (per instrument, aligned with its bars; all on one time grid).
+
+    With ``orders=True`` the result also lists the orders (one market order per fill, decided
+    a bar earlier). Sweeps and walk-forward only score results, so they leave it off; stored
+    runs come from the Backtrader runner, which records the orders it really placed.
+    """
     if cfg.sizing.method is not SizingMethod.FIXED_UNITS:
         raise NotImplementedError(
             f"the vectorised engine sizes fixed_units only, not {cfg.sizing.method.value!r}"
@@ -305,7 +311,7 @@ def run_vector(
         exposure=exposure,
         fills=fills,
         trades=trades,
-        orders=_orders_from_fills(fills, ts, cfg),
+        orders=_orders_from_fills(fills, ts, cfg) if orders else [],
     )
 
 
