@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import gc
 import io
 import os
 import platform
@@ -42,7 +41,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -55,6 +54,7 @@ import numpy.typing as npt
 import pandas as pd
 import talib
 
+from bench.common import check, log, timed
 from bench.report import write_section
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
@@ -128,22 +128,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.bt_repeats is None:
         args.bt_repeats = 1
     return args
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def check(cond: bool, what: str) -> None:
-    if not cond:
-        raise AssertionError(f"benchmark correctness check failed: {what}")
 
 
 # --- data -------------------------------------------------------------------------------------

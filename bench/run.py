@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import os
 import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from sqlalchemy import event
 
 from bench import baseline
+from bench.common import check, log, timed
 from bench.data import (
     DATA_DIR,
     INSTRUMENT,
@@ -92,22 +92,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.no_baseline:
         args.baseline_repeats = 0
     return args
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def check(cond: bool, what: str) -> None:
-    if not cond:
-        raise AssertionError(f"benchmark correctness check failed: {what}")
 
 
 class Bench:
