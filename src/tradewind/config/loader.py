@@ -14,12 +14,15 @@ from tradewind.config.base import FrozenModel
 from tradewind.config.errors import ConfigError
 from tradewind.config.features import FeatureSpec
 from tradewind.config.imports import ImportSpec
+from tradewind.config.models import ModelConfig
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
 
 T = TypeVar("T", bound=FrozenModel)
 
-AnyConfig = UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig | FeatureSpec
+AnyConfig = (
+    UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig | FeatureSpec | ModelConfig
+)
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "universe": UniverseConfig,
@@ -27,6 +30,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "import": ImportSpec,
     "backtest": BacktestConfig,
     "features": FeatureSpec,
+    "model": ModelConfig,
 }
 
 

@@ -1,0 +1,1 @@
+"""Supervised models: scikit-learn pipelines with purged time-series cross-validation."""

@@ -1,0 +1,33 @@
+"""The model core: contracts, observations and position state shared by the environment, the
+backtests and the live trader. Pure numpy; imports no learner (no torch, SB3, sklearn, MLflow)."""
+
+from tradewind.policy.base import Policy, action_to_target
+from tradewind.policy.contract import (
+    POSITION_STATE,
+    ActionMap,
+    ContractMismatch,
+    FeatureScaler,
+    ModelContract,
+    ObsNormaliser,
+)
+from tradewind.policy.data import SPLIT_NAMES, ModelData, split_rows
+from tradewind.policy.observation import ObservationBuilder
+from tradewind.policy.position import PositionBook, next_bars_held, position_state
+
+__all__ = [
+    "POSITION_STATE",
+    "SPLIT_NAMES",
+    "ActionMap",
+    "ContractMismatch",
+    "FeatureScaler",
+    "ModelContract",
+    "ModelData",
+    "ObsNormaliser",
+    "ObservationBuilder",
+    "Policy",
+    "PositionBook",
+    "action_to_target",
+    "next_bars_held",
+    "position_state",
+    "split_rows",
+]

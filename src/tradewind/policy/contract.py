@@ -1,0 +1,169 @@
+"""A trained model's contract: what it reads, how it is normalised, what its outputs mean.
+
+The contract travels with the model (logged to MLflow beside it). Whoever feeds the model (the
+environment, a backtest, the live trader) builds observations from it with
+``ObservationBuilder`` and checks it first with ``ModelContract.check``: a model refuses
+features that differ from those it was trained on, and the refusal names the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from tradewind.config.base import FrozenModel
+from tradewind.domain import Timeframe
+
+CONTRACT_VERSION = 1
+POSITION_STATE = ("position", "unrealised_pnl", "time_in_position")
+
+
+class ContractMismatch(ValueError):
+    """What the caller would compute differs from what the model was trained on."""
+
+
+class FeatureScaler(FrozenModel):
+    """Per-column standardisation fitted on the training split: ``(x - mean) / std``."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> FeatureScaler:
+        if len(self.mean) != len(self.std):
+            raise ValueError("mean and std differ in length")
+        if any(not s > 0 for s in self.std):
+            raise ValueError("std must be > 0 for every column")
+        return self
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> FeatureScaler:
+        """Fit on ``values`` (rows x columns); rows with any NaN are left out; a column with
+        zero spread gets std 1 (it only shifts)."""
+        x = np.asarray(values, dtype=np.float64)
+        rows = x[~np.isnan(x).any(axis=1)]
+        if len(rows) == 0:
+            raise ValueError("no complete rows to fit the feature scaler on")
+        mean = rows.mean(axis=0)
+        std = rows.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        return cls(mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std))
+
+
+class ObsNormaliser(FrozenModel):
+    """VecNormalize's observation statistics: ``clip((obs - mean) / sqrt(var + eps), +-clip)``."""
+
+    mean: tuple[float, ...]
+    var: tuple[float, ...]
+    clip: float = 10.0
+    epsilon: float = 1e-8
+
+
+class ActionMap(FrozenModel):
+    """How a model output becomes a target position in [-1, 1].
+
+    * ``discrete``: action index i -> ``targets[i]``.
+    * ``continuous``: the action, clipped to [-1, 1].
+    * ``classes``: class probabilities over ``classes`` (label values -1/0/1); ``expected``
+      gives sum(p * class), ``argmax`` the most probable class when its probability is at
+      least ``min_confidence`` (else 0).
+    """
+
+    kind: Literal["discrete", "continuous", "classes"]
+    targets: tuple[float, ...] = ()
+    classes: tuple[int, ...] = ()
+    mapping: Literal["expected", "argmax"] = "expected"
+    min_confidence: float = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> ActionMap:
+        if self.kind == "discrete" and not self.targets:
+            raise ValueError("a discrete action map needs targets")
+        if self.kind == "classes" and not self.classes:
+            raise ValueError("a classes action map needs classes")
+        return self
+
+
+class ModelContract(FrozenModel):
+    version: int = CONTRACT_VERSION
+    kind: Literal["rl", "supervised"]
+    algo: str
+    instrument: str
+    timeframe: Timeframe
+    side: str = "mid"
+    feature_spec_fingerprint: str
+    feature_columns: tuple[str, ...] = Field(min_length=1)
+    window: int = Field(ge=1)
+    position_state: bool  # observations end with POSITION_STATE
+    time_scale: float = 100.0
+    max_units: float = 10_000.0
+    scaler: FeatureScaler
+    obs_normaliser: ObsNormaliser | None = None
+    actions: ActionMap
+    config_fingerprint: str = ""
+    train_start: str = ""  # ISO UTC, the training split's data range
+    train_end: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelContract:
+        if len(self.scaler.mean) != len(self.feature_columns):
+            raise ValueError(
+                f"scaler has {len(self.scaler.mean)} columns, features {len(self.feature_columns)}"
+            )
+        if self.obs_normaliser is not None and len(self.obs_normaliser.mean) != self.obs_dim:
+            raise ValueError(
+                f"obs_normaliser has {len(self.obs_normaliser.mean)} values, "
+                f"observations {self.obs_dim}"
+            )
+        return self
+
+    @property
+    def obs_dim(self) -> int:
+        return self.window * len(self.feature_columns) + (
+            len(POSITION_STATE) if self.position_state else 0
+        )
+
+    def check(
+        self,
+        feature_columns: Sequence[str],
+        feature_spec_fingerprint: str | None = None,
+        *,
+        timeframe: Timeframe | str | None = None,
+        model: str = "the model",
+    ) -> None:
+        """Raise ``ContractMismatch`` naming the first difference between what this model was
+        trained on and what the caller would compute (feature columns and their order, the
+        feature spec, the timeframe)."""
+        have = tuple(feature_columns)
+        want = self.feature_columns
+        if have != want:
+            missing = [c for c in want if c not in have]
+            extra = [c for c in have if c not in want]
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing)}")
+            if extra:
+                parts.append(f"not trained on {', '.join(extra)}")
+            if not parts:
+                i = next(i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b)
+                parts.append(f"order differs at column {i}: expected {want[i]}, got {have[i]}")
+            raise ContractMismatch(
+                f"{model} was trained on features [{', '.join(want)}]; the caller computes "
+                f"[{', '.join(have)}]: {'; '.join(parts)}"
+            )
+        if (
+            feature_spec_fingerprint is not None
+            and feature_spec_fingerprint != self.feature_spec_fingerprint
+        ):
+            raise ContractMismatch(
+                f"{model} was trained with feature spec {self.feature_spec_fingerprint[:12]}; "
+                f"the caller's spec is {feature_spec_fingerprint[:12]} (same column names, "
+                "different definitions: parameters, inputs or functions differ)"
+            )
+        if timeframe is not None and str(timeframe) != str(self.timeframe):
+            raise ContractMismatch(
+                f"{model} was trained on {self.timeframe} bars; the caller has {timeframe} bars"
+            )

@@ -1,0 +1,1 @@
+"""Reinforcement learning: the trading environment and stable-baselines3 training."""
