@@ -13,6 +13,7 @@ from tradewind.policy.contract import (
 from tradewind.policy.data import SPLIT_NAMES, ModelData, split_rows
 from tradewind.policy.observation import ObservationBuilder
 from tradewind.policy.position import PositionBook, next_bars_held, position_state
+from tradewind.policy.trained import Flavor, MetricSink, SavablePolicy, TrainedModel
 
 __all__ = [
     "POSITION_STATE",
@@ -20,12 +21,16 @@ __all__ = [
     "ActionMap",
     "ContractMismatch",
     "FeatureScaler",
+    "Flavor",
+    "MetricSink",
     "ModelContract",
     "ModelData",
     "ObsNormaliser",
     "ObservationBuilder",
     "Policy",
     "PositionBook",
+    "SavablePolicy",
+    "TrainedModel",
     "action_to_target",
     "next_bars_held",
     "position_state",
