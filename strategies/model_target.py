@@ -11,6 +11,12 @@ Params:
 
 * ``decision``: ``"module:function"`` or ``"path/to/file.py:function"`` (loaded once, in
   ``__init__``, by ``tradewind.backtest.decisions.load_decision``); a callable is also accepted.
+* ``policy``: a trained model (``tradewind.policy.Policy``, e.g. loaded from the registry by
+  the backtest pipeline for ``model: models:/NAME@ALIAS``) instead of ``decision``. Its
+  observation is built by ``ObservationBuilder`` from the contract: the last ``window`` bars
+  of the contract's feature columns (scaled as in training) and, when the contract says so,
+  the position state (position, unrealised P&L, time in position) from this broker's position
+  — exactly what the training environment gave it. ``max_units`` defaults to the contract's.
 * ``features``: feature line names in the order the function expects.
 * ``max_units``: the position at target ±1; ``None`` (default) = the run's sizing (the sizer's
   units for that instrument on that bar, like the other strategies).
@@ -33,6 +39,7 @@ import backtrader as bt
 import numpy as np
 
 from tradewind.backtest.decisions import DecisionError, decision_name, load_decision
+from tradewind.policy import ObservationBuilder, Policy, next_bars_held, position_state
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +58,27 @@ def feed_features(data: Any) -> tuple[str, ...]:
 class ModelTarget(bt.Strategy):
     params = (
         ("decision", None),
+        ("policy", None),
         ("features", None),
         ("max_units", None),
         ("rebalance_threshold", 0.0),
     )
 
     def __init__(self) -> None:
-        if self.p.decision is None:
-            raise ValueError("model_target needs a 'decision' ('module:function' or 'file.py:fn')")
+        self._policy: Policy | None = self.p.policy
+        if (self.p.decision is None) == (self._policy is None):
+            raise ValueError(
+                "model_target needs either a 'decision' ('module:function' or 'file.py:fn') "
+                "or a trained 'model' (models:/NAME@ALIAS), not both"
+            )
+        if self._policy is not None:
+            self._init_policy(self._policy)
+            return
         self._name = decision_name(self.p.decision)
         self._decide: Callable[[np.ndarray], Any] = (
             self.p.decision if callable(self.p.decision) else load_decision(self.p.decision)
         )
-        if self.p.max_units is not None and not self.p.max_units > 0:
-            raise ValueError(f"max_units must be > 0, got {self.p.max_units!r}")
-        if not self.p.rebalance_threshold >= 0:
-            raise ValueError(
-                f"rebalance_threshold must be >= 0, got {self.p.rebalance_threshold!r}"
-            )
-        self._lines: dict[str, list[Any]] = {}
+        self._init_common()
         for d in self.datas:
             available = feed_features(d)
             names = self._feature_names(available)
@@ -82,6 +91,35 @@ class ModelTarget(bt.Strategy):
             if not names:
                 raise ValueError(f"{d._name}: no features to build an observation from")
             self._lines[d._name] = [getattr(d.lines, n) for n in names]
+
+    def _init_policy(self, policy: Policy) -> None:
+        contract = policy.contract
+        self._name = f"model {contract.algo} ({contract.instrument} {contract.timeframe})"
+        self._builder = ObservationBuilder(contract)
+        self._init_common()
+        self._max_units = (
+            float(self.p.max_units) if self.p.max_units is not None else contract.max_units
+        )
+        self._held: dict[str, int] = {d._name: 0 for d in self.datas}
+        self._last_units: dict[str, float] = {d._name: 0.0 for d in self.datas}
+        for d in self.datas:
+            available = feed_features(d)
+            missing = [c for c in contract.feature_columns if c not in available]
+            if missing:
+                raise LookupError(
+                    f"{d._name}: the model's features {missing} are not in the feed "
+                    f"(available: {', '.join(available) or 'none'})"
+                )
+            self._lines[d._name] = [getattr(d.lines, c) for c in contract.feature_columns]
+
+    def _init_common(self) -> None:
+        if self.p.max_units is not None and not self.p.max_units > 0:
+            raise ValueError(f"max_units must be > 0, got {self.p.max_units!r}")
+        if not self.p.rebalance_threshold >= 0:
+            raise ValueError(
+                f"rebalance_threshold must be >= 0, got {self.p.rebalance_threshold!r}"
+            )
+        self._lines: dict[str, list[Any]] = {}
         self._seen: dict[str, int] = {}
         self._pending: dict[str, int] = {d._name: 0 for d in self.datas}
         self.nonfinite_targets: dict[str, int] = {d._name: 0 for d in self.datas}
@@ -111,6 +149,9 @@ class ModelTarget(bt.Strategy):
                 f"decision {self._name} raised on {d._name} at bar ts_us={int(d.tsus[0])}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        return self._check_target(d, out)
+
+    def _check_target(self, d: Any, out: Any) -> float:
         arr = np.asarray(out)
         if arr.size != 1 or not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
             raise DecisionError(
@@ -131,7 +172,66 @@ class ModelTarget(bt.Strategy):
             return 0.0
         return min(1.0, max(-1.0, value))
 
+    def _policy_obs(self, d: Any) -> np.ndarray | None:
+        """The model's observation on this bar, as the training environment made it; None
+        while the window is not full or holds a NaN (warm-up, gap)."""
+        name = d._name
+        pos = self.getposition(d)
+        units = float(pos.size)
+        self._held[name] = next_bars_held(self._last_units[name], units, self._held[name])
+        self._last_units[name] = units
+        builder = self._builder
+        if len(d) < builder.window:
+            return None
+        rows = np.column_stack(
+            [np.asarray(line.get(ago=0, size=builder.window)) for line in self._lines[name]]
+        )
+        scaled = builder.scale(rows)
+        if np.isnan(scaled).any():
+            return None
+        state = None
+        if builder.contract.position_state:
+            state = position_state(
+                units,
+                float(pos.price),
+                float(d.close[0]),
+                self._held[name],
+                self._max_units,
+                builder.contract.time_scale,
+            )
+        return builder.observe_rows(scaled, state)
+
+    def _policy_target(self, d: Any, obs: np.ndarray) -> float:
+        assert self._policy is not None
+        try:
+            out = self._policy.targets(obs[None, :])
+        except Exception as exc:
+            raise DecisionError(
+                f"{self._name} raised on {d._name} at bar ts_us={int(d.tsus[0])}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return self._check_target(d, np.asarray(out).reshape(-1)[0] if np.size(out) else out)
+
+    def _next_policy(self) -> None:
+        for d in self.datas:
+            n = len(d)
+            if self._seen.get(d._name) == n:
+                continue
+            self._seen[d._name] = n
+            obs = self._policy_obs(d)
+            if obs is None or self._pending[d._name]:
+                continue
+            target = self._policy_target(d, obs)
+            units = target * self._max_units
+            current = self.getposition(d).size
+            if abs(units - current) <= _EPS * max(1.0, self._max_units):
+                continue
+            self.order_target_size(data=d, target=units)
+
     def next(self) -> None:
+        if self._policy is not None:
+            self._next_policy()
+            return
         for d in self.datas:
             n = len(d)
             if self._seen.get(d._name) == n:  # not a new bar of this data

@@ -180,7 +180,7 @@ def test_decision_returning_a_non_number_stops_the_run(tmp_path: Path) -> None:
 
 
 def test_missing_decision_param() -> None:
-    with pytest.raises(ValueError, match="needs a 'decision'"):
+    with pytest.raises(ValueError, match="needs either a 'decision'"):
         run({"a": [1.0] * 10})
 
 

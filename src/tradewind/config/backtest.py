@@ -48,10 +48,18 @@ class Costs(FrozenModel):
 
 
 class StrategySpec(FrozenModel):
-    """A strategy loaded by name from strategies/ (or a path), with its parameters."""
+    """A strategy loaded by name from strategies/ (or a path), with its parameters.
+
+    ``label`` names its results (default: ``name``); labels must differ within a run, so one
+    strategy can run twice (say, ``model_target`` with two registered models)."""
 
     name: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def result_name(self) -> str:
+        return self.label or self.name
 
 
 class BacktestConfig(FrozenModel):
@@ -76,4 +84,10 @@ class BacktestConfig(FrozenModel):
             raise ValueError(f"start {self.start} is not before end {self.end}")
         if len(set(self.instruments)) != len(self.instruments):
             raise ValueError("an instrument is listed twice")
+        names = [s.result_name for s in self.strategies]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"strategies {', '.join(twice)} appear twice: give each a distinct label"
+            )
         return self

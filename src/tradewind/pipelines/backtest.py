@@ -119,6 +119,53 @@ def load_spreads(
     return out
 
 
+MODEL_PARAM = "model"
+
+
+def _model_uris(cfg: BacktestConfig) -> dict[int, str]:
+    """Strategy index -> registered model URI, for strategies with ``model: models:/...``."""
+    out = {}
+    for i, spec in enumerate(cfg.strategies):
+        uri = spec.params.get(MODEL_PARAM)
+        if uri is None:
+            continue
+        if not isinstance(uri, str) or not uri.startswith("models:/"):
+            raise BacktestInputError(
+                f"strategy {spec.result_name}: model must be a registry URI like "
+                f"models:/NAME@champion or models:/NAME/3, got {uri!r}"
+            )
+        out[i] = uri
+    return out
+
+
+def _resolve_models(
+    cfg: BacktestConfig,
+    spec: FeatureSpec,
+    features: dict[str, dict[str, np.ndarray]],
+) -> dict[int, tuple[Any, dict[str, Any]]]:
+    """Load each ``model:`` strategy's registered model and check its contract against the
+    features this run computes (columns, feature spec, timeframe): a mismatch stops the run
+    before it is recorded, naming the difference."""
+    uris = _model_uris(cfg)
+    if not uris:
+        return {}
+    from tradewind.policy import ContractMismatch
+    from tradewind.registry import RegistryError, load_policy
+
+    computed = tuple(next(iter(features.values())))
+    out = {}
+    for i, uri in uris.items():
+        try:
+            policy, version = load_policy(uri)
+            contract = policy.contract
+            have = tuple(c for c in contract.feature_columns if c in computed)
+            contract.check(have, spec.fingerprint, timeframe=cfg.timeframe, model=uri)
+        except (ContractMismatch, RegistryError) as exc:
+            raise BacktestInputError(str(exc)) from exc
+        out[i] = (policy, {MODEL_PARAM: uri, "model_version": version})
+    return out
+
+
 def _benchmark_returns(bars: BarSeries, ts_us: np.ndarray) -> np.ndarray:
     close = np.interp(ts_us, bars.ts, bars.close)
     return np.diff(close) / close[:-1]
@@ -134,7 +181,9 @@ def run_backtest(
     spec is stored too and the stored run config's ``features`` reads ``config:<its
     fingerprint>``, so the run records exactly which features it used."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
-    bars, features = load_inputs(engine, cfg, feature_spec)
+    spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
+    bars, features = load_inputs(engine, cfg, spec)
+    models = _resolve_models(cfg, spec, features)
     spreads = load_spreads(engine, cfg, bars) if cfg.costs.spread == "data" else None
     if feature_spec is not None:
         with engine.begin() as conn:
@@ -149,17 +198,25 @@ def run_backtest(
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
     try:
         results = []
-        for spec, cls in zip(cfg.strategies, classes, strict=True):
+        for i, (strat, cls) in enumerate(zip(cfg.strategies, classes, strict=True)):
+            params = dict(strat.params)
+            stored = dict(params)
+            if i in models:
+                policy, stored_model = models[i]
+                params.pop(MODEL_PARAM)
+                params["policy"] = policy
+                stored.update(stored_model)
             result = run_backtrader(
                 bars,
                 features,
                 cls,
-                dict(spec.params),
+                params,
                 cfg,
-                spec.name,
+                strat.result_name,
                 spreads=spreads,
                 periods_per_year=periods_per_year(cfg.timeframe),
             )
+            result.params = stored
             bench_ret = (
                 _benchmark_returns(bench, result.ts_us)
                 if bench is not None and len(bench)
