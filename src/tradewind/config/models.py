@@ -10,11 +10,11 @@ the security master and is logged to MLflow with the model.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tradewind.config.backtest import Costs, FillTiming
 from tradewind.config.base import FrozenModel
@@ -22,10 +22,15 @@ from tradewind.domain import Timeframe
 
 
 class Split(FrozenModel):
-    """A half-open UTC date range ``[start, end)``."""
+    """A half-open UTC date range ``[start, end)``; a time without a zone is UTC."""
 
     start: datetime
     end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @model_validator(mode="after")
     def _ordered(self) -> Split:
