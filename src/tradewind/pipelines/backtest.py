@@ -149,20 +149,35 @@ def _resolve_models(
     uris = _model_uris(cfg)
     if not uris:
         return {}
+    from tradewind.config import Settings
     from tradewind.policy import ContractMismatch
-    from tradewind.registry import RegistryError, load_policy
+    from tradewind.registry import (
+        ModelNotFound,
+        TrackingError,
+        configure,
+        load_policy,
+        resolve_tracking,
+        show_model,
+    )
 
+    tracking = configure(resolve_tracking(Settings().home))
     computed = tuple(next(iter(features.values())))
     out = {}
     for i, uri in uris.items():
         try:
-            policy, version = load_policy(uri)
-            contract = policy.contract
-            have = tuple(c for c in contract.feature_columns if c in computed)
-            contract.check(have, spec.fingerprint, timeframe=cfg.timeframe, model=uri)
-        except (ContractMismatch, RegistryError) as exc:
-            raise BacktestInputError(str(exc)) from exc
-        out[i] = (policy, {MODEL_PARAM: uri, "model_version": version})
+            version = show_model(tracking, uri).version
+            policy = load_policy(
+                f"models:/{uri.removeprefix('models:/').split('@')[0].split('/')[0]}/{version}",
+                feature_columns=computed,
+                feature_spec_fingerprint=spec.fingerprint,
+                timeframe=cfg.timeframe,
+                tracking=tracking,
+            )
+        except ContractMismatch as exc:
+            raise BacktestInputError(f"{uri}: {exc}") from exc
+        except (ModelNotFound, TrackingError, ValueError) as exc:
+            raise BacktestInputError(f"strategy model {uri}: {exc}") from exc
+        out[i] = (policy, {MODEL_PARAM: uri, "model_version": str(version)})
     return out
 
 

@@ -135,24 +135,19 @@ class ModelContract(FrozenModel):
         model: str = "the model",
     ) -> None:
         """Raise ``ContractMismatch`` naming the first difference between what this model was
-        trained on and what the caller would compute (feature columns and their order, the
-        feature spec, the timeframe)."""
+        trained on and what the caller would compute: a feature column the caller does not
+        make, a different feature spec (same names, other definitions), another timeframe.
+
+        ``feature_columns`` are the columns the caller computes, in any order and possibly
+        more than the model reads: ``ObservationBuilder`` picks the model's by name, in the
+        model's order."""
         have = tuple(feature_columns)
         want = self.feature_columns
-        if have != want:
-            missing = [c for c in want if c not in have]
-            extra = [c for c in have if c not in want]
-            parts = []
-            if missing:
-                parts.append(f"missing {', '.join(missing)}")
-            if extra:
-                parts.append(f"not trained on {', '.join(extra)}")
-            if not parts:
-                i = next(i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b)
-                parts.append(f"order differs at column {i}: expected {want[i]}, got {have[i]}")
+        missing = [c for c in want if c not in have]
+        if missing:
             raise ContractMismatch(
                 f"{model} was trained on features [{', '.join(want)}]; the caller computes "
-                f"[{', '.join(have)}]: {'; '.join(parts)}"
+                f"[{', '.join(have)}]: missing {', '.join(missing)}"
             )
         if (
             feature_spec_fingerprint is not None

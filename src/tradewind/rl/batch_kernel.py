@@ -22,15 +22,10 @@ REWARD_DRAWDOWN = 1
 REWARD_DSR = 2
 
 # per-environment float state columns
-S_UNITS, S_PRICE, S_CASH, S_EQUITY, S_PEAK, S_TARGET, S_DSR_A, S_DSR_B, S_FEES = range(9)
-N_STATE = 9
-
-
-@numba.njit(cache=True, inline="always")
-def _fill_price(raw: float, buy: bool, half: float, slip: float) -> float:
-    if buy:
-        return raw + raw * slip + half
-    return raw - raw * slip - half
+S_UNITS, S_PRICE, S_CASH, S_EQUITY, S_PEAK, S_TARGET, S_DSR_A, S_DSR_B, S_FEES, S_DD = range(10)
+N_STATE = 10
+DSR_CLIP = 10.0  # TradingEnv's
+DSR_MIN_VAR = 1e-12
 
 
 @numba.njit(cache=True)
@@ -49,7 +44,7 @@ def write_obs(
     time_scale: float,
 ) -> None:
     """Observation of environment ``i`` at row ``t`` into ``obs[i]`` (ObservationBuilder's
-    layout: the window's scaled rows oldest first, then the position state)."""
+    layout: the window's scaled rows oldest first, then ``position_state``'s three values)."""
     nf = scaled.shape[1]
     k = 0
     for r in range(t - window + 1, t + 1):
@@ -68,119 +63,121 @@ def write_obs(
 @numba.njit(cache=True)
 def step_batch(
     targets: F64,
-    valid: npt.NDArray[np.bool_],
-    open_: F64,
+    fill: F64,
     close: F64,
     scaled: F32,
     rows: I64,
     ends: I64,
     state: F64,
     held: I64,
-    since_change: I64,
+    since: I64,
+    invalid: I64,
     params: F64,
     flags: I64,
     obs: F32,
-    rewards: F32,
+    rewards: F64,
     terminated: npt.NDArray[np.bool_],
     truncated: npt.NDArray[np.bool_],
 ) -> None:
-    """Advance every environment one bar.
-
-    ``targets[i]``: the target position in [-1, 1] the action asks for; ``valid[i]``: False
-    for a masked action (the current target is kept). ``params``: max_units, half spread,
-    slippage fraction, commission per unit, commission fraction, initial cash, reward scale,
-    drawdown penalty, sharpe eta, max drawdown, time scale. ``flags``: window, at_close (0/1),
-    reward kind, position_state (0/1), min_hold_bars."""
+    """Advance every environment one bar with ``targets[i]`` (a target position; NaN is flat,
+    clipped to [lo, 1]). ``params``: max_units, half spread, slippage fraction, commission per
+    unit, commission fraction, initial cash, reward scale, drawdown penalty, sharpe eta, max
+    drawdown, time scale, lo. ``flags``: window, reward kind, position_state (0/1),
+    min_hold_bars."""
     max_units, half, slip, per_unit, bps = params[0], params[1], params[2], params[3], params[4]
-    cash0, scale, dd_pen, eta, max_dd, time_scale = (
-        params[5],
-        params[6],
-        params[7],
-        params[8],
-        params[9],
-        params[10],
-    )
-    window, at_close, kind, pos_state = flags[0], flags[1] == 1, flags[2], flags[3] == 1
+    cash0, scale, penalty, eta = params[5], params[6], params[7], params[8]
+    max_dd, time_scale, lo = params[9], params[10], params[11]
+    window, kind, pos_state, min_hold = flags[0], flags[1], flags[2] == 1, flags[3]
+    eps = 1e-9 * max(1.0, max_units)
     for i in range(len(rows)):
         s = state[i]
-        tgt = s[S_TARGET]
-        if valid[i]:
-            tgt = targets[i]
-        t = rows[i] + 1
-        prev_units = s[S_UNITS]
-        units = prev_units
-        desired = tgt * max_units
-        delta = desired - units
-        if abs(delta) > 1e-9 * max(1.0, max_units):
-            raw = close[t] if at_close else open_[t]
-            px = _fill_price(raw, delta > 0, half, slip)
+        tgt = targets[i]
+        if tgt != tgt:
+            tgt = 0.0
+        tgt = 1.0 if tgt > 1.0 else (lo if tgt < lo else tgt)
+        t = rows[i]
+        units = s[S_UNITS]
+        delta = tgt * max_units - units
+        trade = delta > eps or -delta > eps
+        if trade and since[i] < min_hold:
+            invalid[i] += 1
+            trade = False
+        n = t + 1
+        new_units = units
+        if trade:
+            raw = fill[n]
+            px = raw + raw * slip + half if delta > 0 else raw - raw * slip - half
             size = abs(delta)
-            comm = size * per_unit + size * px * bps
-            s[S_CASH] -= delta * px + comm
-            s[S_FEES] += comm
+            fee = size * per_unit + size * px * bps
+            s[S_CASH] -= delta * px + fee
+            s[S_FEES] += fee
             new_units = units + delta
-            if new_units == 0.0:
+            if not new_units:
                 s[S_PRICE] = 0.0
-            elif units == 0.0:
+            elif not units:
                 s[S_PRICE] = px
-            elif units > 0.0:
-                if delta > 0.0:
+            elif units > 0:
+                if delta > 0:
                     s[S_PRICE] = (s[S_PRICE] * units + delta * px) / new_units
-                elif new_units < 0.0:
+                elif new_units < 0:
                     s[S_PRICE] = px
             else:
-                if delta < 0.0:
+                if delta < 0:
                     s[S_PRICE] = (s[S_PRICE] * units + delta * px) / new_units
-                elif new_units > 0.0:
+                elif new_units > 0:
                     s[S_PRICE] = px
-            units = new_units
-            s[S_UNITS] = units
-            since_change[i] = 0
+            s[S_UNITS] = new_units
+            since[i] = 1
+            s[S_TARGET] = tgt
         else:
-            since_change[i] += 1
-        s[S_TARGET] = tgt
-        # bars held (next_bars_held)
-        if units == 0.0:
+            since[i] += 1
+        if not new_units:
             held[i] = 0
-        elif prev_units == 0.0 or (prev_units > 0.0) != (units > 0.0):
+        elif not units or (units > 0) != (new_units > 0):
             held[i] = 1
         else:
             held[i] += 1
-        prev_equity = s[S_EQUITY]
-        equity = s[S_CASH] + units * close[t]
+        prev = s[S_EQUITY]
+        equity = s[S_CASH] + new_units * close[n]
         s[S_EQUITY] = equity
-        prev_dd = 1.0 - prev_equity / s[S_PEAK]
         if equity > s[S_PEAK]:
             s[S_PEAK] = equity
         dd = 1.0 - equity / s[S_PEAK]
-        ret = (equity - prev_equity) / cash0
         if kind == REWARD_PNL:
-            r = ret * scale
+            r = (equity - prev) / cash0 * scale
         elif kind == REWARD_DRAWDOWN:
-            r = ret * scale - dd_pen * max(dd - prev_dd, 0.0) * scale
+            rise = dd - s[S_DD] if dd > s[S_DD] else 0.0
+            r = ((equity - prev) / cash0 - penalty * rise) * scale
         else:
+            ret = equity / prev - 1.0
             a, b = s[S_DSR_A], s[S_DSR_B]
+            da, db = ret - a, ret * ret - b
             var = b - a * a
-            r = 0.0
-            if var > 0.0:
-                r = (b * (ret - a) - 0.5 * a * (ret * ret - b)) / var**1.5
-            s[S_DSR_A] = a + eta * (ret - a)
-            s[S_DSR_B] = b + eta * (ret * ret - b)
+            d = (b * da - 0.5 * a * db) / var**1.5 if var > DSR_MIN_VAR else 0.0
+            s[S_DSR_A], s[S_DSR_B] = a + eta * da, b + eta * db
+            r = DSR_CLIP if d > DSR_CLIP else (-DSR_CLIP if d < -DSR_CLIP else d)
         rewards[i] = r
-        rows[i] = t
+        s[S_DD] = dd
+        rows[i] = n
         terminated[i] = dd >= max_dd
-        truncated[i] = (not terminated[i]) and t >= ends[i]
+        truncated[i] = (not terminated[i]) and n >= ends[i]
         write_obs(
             obs,
             i,
             scaled,
-            t,
+            n,
             window,
             pos_state,
-            units,
+            new_units,
             s[S_PRICE],
-            close[t],
+            close[n],
             held[i],
             max_units,
             time_scale,
         )
+
+
+@numba.njit(cache=True)
+def targets_of(actions: I64, table: F64, out: F64) -> None:
+    for i in range(len(actions)):
+        out[i] = table[actions[i]]
