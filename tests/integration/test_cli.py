@@ -55,7 +55,7 @@ IMPORT_KEYS = {
 
 
 def tradewind(
-    home: Path, *args: str | Path, env: dict[str, str] | None = None
+    home: Path, *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
     clean.update({"TRADEWIND_HOME": str(home), "COLUMNS": "200", **(env or {})})
@@ -63,10 +63,10 @@ def tradewind(
     return subprocess.run(
         [str(TRADEWIND), *map(str, args)],
         env=clean,
-        cwd=home,
+        cwd=cwd or home,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
 
@@ -227,7 +227,8 @@ def test_config_push_ls_show(home: Path) -> None:
 
 def test_demo_prints_a_summary(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    done = tradewind(home, "demo")
+    repo = Path(__file__).resolve().parents[2]  # the demo reads configs/ from the repository
+    done = tradewind(home, "demo", "--timesteps", "2048", cwd=repo)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "SYNTHETIC" in done.stdout
@@ -237,6 +238,12 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     counts = db_counts(home)
     assert counts["bars"] == 3 * 5000 + 20_000
     assert counts["ingest_batches"] == 5
+    # the models: trained, registered, promoted, compared on held-out data in a tear sheet
+    assert "model ppo-eurusd-h1 version 1 (ppo) promoted to champion" in done.stdout
+    assert "model gbm-eurusd-h1 version 1 (gradient_boosting) promoted to champion" in done.stdout
+    for strategy in ("buy_and_hold", "sma_crossover", "ppo", "gbm"):
+        assert f"│ {strategy} " in done.stdout
+    assert (home / "demo" / "models_report.html").stat().st_size > 100_000
 
 
 # --------------------------------------------------------------------------- errors

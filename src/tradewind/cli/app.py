@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tradewind.cli import backtest, config_cmd, data
+from tradewind.cli import backtest, config_cmd, data, models, train
 from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
 from tradewind.pipelines.setup import initialise, load_universe
 
@@ -24,6 +24,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(backtest.runs_app, name="runs")
 app.command("report")(backtest.report)
+app.command("train")(train.train)
+app.add_typer(models.app, name="models")
 
 
 @app.command("init")
@@ -54,11 +56,17 @@ def init(
 
 @app.command("demo")
 @one_line_errors
-def demo(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def demo(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    timesteps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Train the demo's RL model for this many steps (a quick run)."),
+    ] = None,
+) -> None:
     """Run the whole pipeline on the embedded default: no servers, no network."""
     from tradewind.cli.demo import run_demo
 
-    run_demo(as_json)
+    run_demo(as_json, timesteps)
 
 
 def main() -> None:

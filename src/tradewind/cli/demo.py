@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tradewind.cli.context import emit_json, engine, out, settings, working
 from tradewind.cli.data import report_table, series_table
@@ -14,9 +15,36 @@ from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
 
 DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
+DEMO_MODELS = (Path("configs/models/ppo_eurusd_h1.yaml"), Path("configs/models/gbm_eurusd_h1.yaml"))
+DEMO_MODELS_BACKTEST = Path("configs/backtests/models_demo.yaml")
 
 
-def run_demo(as_json: bool) -> None:
+def train_and_compare(
+    eng: Any, home: Path, as_json: bool, timesteps: int | None
+) -> tuple[list[Any], Any, Path]:
+    """Train the demo models, promote each new version to ``champion``, backtest them by alias
+    on the held-out test split against buy-and-hold and the SMA crossover, write a tear sheet."""
+    from tradewind.config.backtest import BacktestConfig
+    from tradewind.pipelines.backtest import run_backtest
+    from tradewind.pipelines.report import write_report
+    from tradewind.pipelines.train import train
+    from tradewind.registry import configure, promote, resolve_tracking
+
+    tracking = configure(resolve_tracking(home))
+    trained = []
+    for path in DEMO_MODELS:
+        with working(f"training {path.stem}", as_json):
+            result = train(eng, path, timesteps=timesteps, tracking=tracking, home=home)
+            promote(tracking, result.model_name, result.model_version, "champion")
+        trained.append(result)
+    report_path = home / "demo" / "models_report.html"
+    with working("backtesting the champions on held-out data", as_json):
+        compared = run_backtest(eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig))
+        write_report(eng, compared.run_id, report_path)
+    return trained, compared, report_path
+
+
+def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     home = settings().home
     eng = engine()
     steps: dict[str, object] = {"database": settings().database_display}
@@ -56,10 +84,18 @@ def run_demo(as_json: bool) -> None:
             backtest = run_backtest(eng, load_config(DEMO_BACKTEST, BacktestConfig))
             write_report(eng, backtest.run_id, report_path)
 
+    # 4. Models: PPO and gradient boosting trained, registered, promoted, compared held out.
+    models: tuple[list[Any], Any, Path] | None = None
+    if all(p.exists() for p in (*DEMO_MODELS, DEMO_MODELS_BACKTEST)):
+        models = train_and_compare(eng, home, as_json, timesteps)
+
     if as_json:
         emit_json(
             {
                 **steps,
+                "models": [t.to_json() for t in models[0]] if models else None,
+                "models_backtest": models[1].to_json() if models else None,
+                "models_report": str(models[2]) if models else None,
                 "synthetic": True,
                 "batches": [r.to_json() for r in reports],
                 "reimport_inserted": second.inserted,
@@ -83,7 +119,20 @@ def run_demo(as_json: bool) -> None:
         out.print(f"tear sheet: {report_path}")
     else:
         out.print(f"backtest skipped: {DEMO_BACKTEST} not found (run from the repository root)")
+    if models is not None:
+        from tradewind.cli.backtest import backtest_table
+
+        for t in models[0]:
+            val = {k: v for k, v in t.metrics.items() if k in ("val_sharpe", "val_total_return")}
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(val.items()))
+            out.print(
+                f"model [bold]{t.model_name}[/] version {t.model_version} ({t.algo}) "
+                f"promoted to champion; {shown}",
+                highlight=False,
+            )
+        out.print(backtest_table(models[1]))
+        out.print(f"held-out comparison tear sheet: {models[2]}")
     out.print(
-        "next: tradewind data ls · tradewind runs ls · "
+        "next: tradewind models ls · tradewind data ls · tradewind runs ls · "
         "tradewind backtest run --config configs/backtests/demo.yaml"
     )

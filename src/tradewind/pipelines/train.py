@@ -1,0 +1,226 @@
+"""Train a model config: bars from the security master -> features -> learner -> MLflow.
+
+Every failure a user can cause (a bad config, missing bars, an unknown feature column, a
+split without bars) is found before the run is recorded, and reported in one line. Then one
+run in our run store (kind ``train``) and one MLflow run record the training; the model is
+registered under the config's ``name`` as a new version. A failure after that marks both
+runs failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, update
+
+from tradewind.config import load_config
+from tradewind.config.features import FeatureSpec
+from tradewind.config.models import ModelConfig, RLLearner
+from tradewind.domain import BarSeries, PriceSide
+from tradewind.features import build_features
+from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
+from tradewind.registry.log import log_trained, mlflow_sink, training_run
+from tradewind.registry.tracking import Tracking, configure, resolve_tracking
+from tradewind.storage import runs
+from tradewind.storage.catalog import store_config
+from tradewind.storage.market import load_bars
+from tradewind.storage.schema import RunRow
+from tradewind.storage.types import us_to_datetime
+
+
+class TrainInputError(ValueError):
+    """The training cannot start: no bars, a bad features config, an empty split."""
+
+
+@dataclass
+class TrainResult:
+    model_name: str
+    model_version: str
+    mlflow_run_id: str
+    run_id: str  # ours (the run store)
+    model_uri: str
+    learner: str
+    algo: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    tracking_uri: str = ""  # password masked
+
+    @property
+    def validation_metrics(self) -> dict[str, float]:
+        return {k: v for k, v in self.metrics.items() if k.startswith("val_")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "model_uri": self.model_uri,
+            "mlflow_run_id": self.mlflow_run_id,
+            "run_id": self.run_id,
+            "learner": self.learner,
+            "algo": self.algo,
+            "tracking_uri": self.tracking_uri,
+            "metrics": _json_metrics(self.metrics),
+            "validation_metrics": _json_metrics(self.validation_metrics),
+        }
+
+
+def _json_metrics(m: dict[str, float]) -> dict[str, Any]:
+    return {k: (float(v) if np.isfinite(v) else str(v)) for k, v in sorted(m.items())}
+
+
+def load_training_data(engine: Engine, cfg: ModelConfig, spec: FeatureSpec) -> ModelData:
+    """Bars over ``[splits.train.start, splits.test.end)``, the features of ``spec`` over them,
+    and the split rows; ``TrainInputError`` naming the data when any of it is missing."""
+    start, end = cfg.splits.train.start, cfg.splits.test.end
+    with engine.connect() as conn:
+        bars = load_bars(conn, cfg.instrument, cfg.timeframe, PriceSide(cfg.side), start, end)
+    if len(bars) == 0:
+        raise TrainInputError(
+            f"no {cfg.instrument} {cfg.timeframe} {cfg.side} bars in [{start}, {end}) for "
+            f"model {cfg.name}: import them (tradewind data import FILE --instrument "
+            f"{cfg.instrument} --timeframe {cfg.timeframe}) or synthesize them (tradewind data "
+            f"synth --instrument {cfg.instrument} --timeframe {cfg.timeframe}); "
+            "tradewind data ls shows what is stored"
+        )
+    try:
+        frame = build_features(bars, spec)
+        return ModelData.build(bars, frame.columns, frame.values, spec.fingerprint, cfg)
+    except ValueError as exc:
+        raise TrainInputError(str(exc)) from None
+
+
+def example_observations(data: ModelData, contract: ModelContract, rows: int = 2) -> np.ndarray:
+    """A few observations from the validation split (flat position state), for MLflow's input
+    example; empty when the split has no complete window."""
+    builder = ObservationBuilder(contract)
+    try:
+        matrix = builder.matrix(dict(zip(data.columns, data.values.T, strict=True)))
+    except KeyError:
+        return np.empty((0, contract.obs_dim), dtype=np.float32)
+    scaled = builder.scale(matrix)
+    sl = data.rows["validation"]
+    first = max(builder.first_valid(scaled), sl.start, contract.window - 1)
+    state = (0.0, 0.0, 0.0) if contract.position_state else None
+    out = [
+        builder.observe(scaled, t, state).copy() for t in range(first, min(first + rows, sl.stop))
+    ]
+    return np.asarray(out, dtype=np.float32).reshape(-1, contract.obs_dim)
+
+
+def fit(
+    cfg: ModelConfig,
+    data: ModelData,
+    *,
+    timesteps: int | None = None,
+    progress: bool = False,
+    on_metrics: MetricSink | None = None,
+) -> TrainedModel:
+    """Dispatch to the learner the config names (imported on demand: torch only for RL)."""
+    if isinstance(cfg.learner, RLLearner):
+        from tradewind.rl.train import train_rl
+
+        return train_rl(cfg, data, timesteps=timesteps, on_metrics=on_metrics, progress=progress)
+    from tradewind.ml.train import train_supervised
+
+    return train_supervised(cfg, data, on_metrics=on_metrics)
+
+
+def train(
+    engine: Engine,
+    config: str | Path | ModelConfig,
+    *,
+    timesteps: int | None = None,
+    progress: bool = False,
+    tracking: Tracking | None = None,
+    home: Path | None = None,
+) -> TrainResult:
+    """Train ``config`` (a ``kind: model`` file or config), log it to MLflow, register it.
+
+    ``tracking`` defaults to ``MLFLOW_TRACKING_URI`` or the embedded store under ``home``
+    (``TRADEWIND_HOME``)."""
+    cfg = config if isinstance(config, ModelConfig) else load_config(config, ModelConfig)
+    spec = load_config(cfg.features, FeatureSpec)
+    data = load_training_data(engine, cfg, spec)
+    if tracking is None:
+        if home is None:
+            from tradewind.config import Settings
+
+            home = Settings().home
+        tracking = resolve_tracking(home)
+    configure(tracking)
+    with engine.begin() as conn:
+        store_config(conn, spec, spec.name)
+    run_id = runs.start_run(engine, "train", cfg, name=cfg.name)
+    try:
+        _record_range(engine, run_id, data.bars)
+        with training_run(tracking, cfg, run_id, spec) as mrun:
+            trained = fit(
+                cfg, data, timesteps=timesteps, progress=progress, on_metrics=mlflow_sink(mrun)
+            )
+            registered = log_trained(
+                trained,
+                cfg,
+                spec,
+                _data_range(cfg, data),
+                run=mrun,
+                example_obs=example_observations(data, trained.contract),
+            )
+    except BaseException as exc:
+        runs.finish_run(engine, run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
+        raise
+    result = TrainResult(
+        model_name=registered.name,
+        model_version=registered.version,
+        mlflow_run_id=registered.mlflow_run_id,
+        run_id=run_id,
+        model_uri=registered.model_uri,
+        learner=cfg.learner.type,
+        algo=trained.contract.algo,
+        metrics={k: float(v) for k, v in trained.metrics.items()},
+        tracking_uri=tracking.display,
+    )
+    summary = {k: v for k, v in result.to_json().items() if k != "run_id"}
+    runs.finish_run(engine, run_id, "succeeded", summary)
+    return result
+
+
+def _record_range(engine: Engine, run_id: str, bars: BarSeries) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(
+                data_start=us_to_datetime(int(bars.ts[0])),
+                data_end=us_to_datetime(int(bars.ts[-1])),
+            )
+        )
+
+
+def _data_range(cfg: ModelConfig, data: ModelData) -> dict[str, Any]:
+    """The series, its first and last bar, and each split's first/last bar and bar count."""
+
+    def iso(us: int) -> str:
+        return us_to_datetime(int(us)).isoformat()
+
+    ts = data.bars.ts
+    out: dict[str, Any] = {
+        "instrument": cfg.instrument,
+        "timeframe": str(cfg.timeframe),
+        "side": cfg.side,
+        "first_bar": iso(ts[0]),
+        "last_bar": iso(ts[-1]),
+        "bars": len(ts),
+    }
+    for name, sl in data.rows.items():
+        if sl.stop > sl.start:
+            out[name] = {
+                "first_bar": iso(ts[sl.start]),
+                "last_bar": iso(ts[sl.stop - 1]),
+                "bars": sl.stop - sl.start,
+            }
+    return out
+
+
+__all__ = ["TrainInputError", "TrainResult", "example_observations", "fit", "train"]
