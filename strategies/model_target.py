@@ -16,7 +16,9 @@ Params:
   observation is built by ``ObservationBuilder`` from the contract: the last ``window`` bars
   of the contract's feature columns (scaled as in training) and, when the contract says so,
   the position state (position, unrealised P&L, time in position) from this broker's position
-  — exactly what the training environment gave it. ``max_units`` defaults to the contract's.
+  — exactly what the training environment gave it. ``max_units`` defaults to the contract's;
+  a change of position sooner than the contract's ``min_hold_bars`` decisions after the last
+  one is refused, as the environment's action mask refused it in training.
 * ``features``: feature line names in the order the function expects.
 * ``max_units``: the position at target ±1; ``None`` (default) = the run's sizing (the sizer's
   units for that instrument on that bar, like the other strategies).
@@ -101,6 +103,8 @@ class ModelTarget(bt.Strategy):
             float(self.p.max_units) if self.p.max_units is not None else contract.max_units
         )
         self._held: dict[str, int] = {d._name: 0 for d in self.datas}
+        # decisions since the last trade, for the contract's min_hold_bars (the env's masking)
+        self._since: dict[str, int] = {d._name: contract.min_hold_bars for d in self.datas}
         self._last_units: dict[str, float] = {d._name: 0.0 for d in self.datas}
         for d in self.datas:
             available = feed_features(d)
@@ -225,7 +229,12 @@ class ModelTarget(bt.Strategy):
             units = target * self._max_units
             current = self.getposition(d).size
             if abs(units - current) <= _EPS * max(1.0, self._max_units):
+                self._since[d._name] += 1
                 continue
+            if self._since[d._name] < self._builder.contract.min_hold_bars:
+                self._since[d._name] += 1  # held too briefly: refused, as in training
+                continue
+            self._since[d._name] = 1
             self.order_target_size(data=d, target=units)
 
     def next(self) -> None:

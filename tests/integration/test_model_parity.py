@@ -53,12 +53,12 @@ class Recording:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     torch.set_num_threads(1)
-    yield tmp_path
+    return tmp_path
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def model_config() -> ModelConfig:
         window=6,
         splits=SPLITS,
         learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
-        env=EnvConfig(costs=COSTS, episode_bars=128, max_drawdown=1.0),
+        env=EnvConfig(costs=COSTS, episode_bars=128, max_drawdown=1.0, min_hold_bars=3),
         seed=3,
     )
 

@@ -69,6 +69,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.result import BacktestResult
+from tradewind.domain import Timeframe
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -404,3 +405,12 @@ def compute_metrics(
         out["beta"] = bt
         out["alpha"] = alpha(r, b, periods_per_year, risk_free, beta_=bt)
     return out
+
+
+FX_SECONDS_PER_YEAR = 52 * 5 * 86_400  # FX trades 24 hours a day, 5 days a week
+
+
+def periods_per_year(timeframe: Timeframe | str) -> float:
+    """Bars in a trading year: an FX week of 5 x 24 hours, 52 weeks; 260 daily bars."""
+    tf = Timeframe(timeframe)
+    return 260.0 if tf is Timeframe.D else FX_SECONDS_PER_YEAR / tf.seconds

@@ -20,22 +20,15 @@ import numpy.typing as npt
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 
 from tradewind.backtest.costs import cost_model
-from tradewind.backtest.metrics import compute_metrics
+from tradewind.backtest.metrics import compute_metrics, periods_per_year
 from tradewind.backtest.vector import run_vector
 from tradewind.config.backtest import BacktestConfig, Sizing, SizingMethod, StrategySpec
 from tradewind.config.models import ModelConfig
-from tradewind.domain import Timeframe
 from tradewind.domain.series import BarSeries
 
 F64 = npt.NDArray[np.float64]
 
 TRADING_METRICS = ("total_return", "sharpe", "max_drawdown", "trades")
-_FX_SECONDS_PER_YEAR = 52 * 5 * 86_400  # 24 hours a day, 5 days a week
-
-
-def periods_per_year(timeframe: Timeframe) -> float:
-    """Bars in a trading year (FX week of 5 x 24 h; daily bars 260), as the backtests use."""
-    return 260.0 if timeframe == Timeframe.D else _FX_SECONDS_PER_YEAR / timeframe.seconds
 
 
 def classification_metrics(

@@ -15,12 +15,12 @@ from sqlalchemy import Engine, update
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
-from tradewind.backtest.metrics import compute_metrics
+from tradewind.backtest.metrics import compute_metrics, periods_per_year
 from tradewind.backtest.result import BacktestResult
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
-from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.domain import BarSeries, PriceSide
 from tradewind.features import build_features
 from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
@@ -29,15 +29,9 @@ from tradewind.storage.market import load_bars
 from tradewind.storage.schema import RunRow
 from tradewind.storage.types import us_to_datetime
 
-TRADING_SECONDS_PER_YEAR = 52 * 5 * 86_400  # FX: 24 hours a day, 5 days a week
-
 
 class BacktestInputError(ValueError):
     """The run cannot start: no data, an unknown strategy, a bad features config."""
-
-
-def periods_per_year(timeframe: Timeframe) -> float:
-    return TRADING_SECONDS_PER_YEAR / timeframe.seconds if timeframe != Timeframe.D else 260.0
 
 
 @dataclass

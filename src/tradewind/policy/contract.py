@@ -100,6 +100,7 @@ class ModelContract(FrozenModel):
     position_state: bool  # observations end with POSITION_STATE
     time_scale: float = 100.0
     max_units: float = 10_000.0
+    min_hold_bars: int = Field(default=0, ge=0)  # a position change waits this many decisions
     scaler: FeatureScaler
     obs_normaliser: ObsNormaliser | None = None
     actions: ActionMap

@@ -11,7 +11,7 @@ from tradewind.rl.contract import build_contract, with_normaliser
 from tradewind.rl.env import EnvFactory, TradingEnv, discrete_targets, make_env
 from tradewind.rl.policy import SB3Policy, load_sb3_policy
 from tradewind.rl.recipes import Recipe, load_recipe, resolve_hyperparams
-from tradewind.rl.rollout import Rollout, periods_per_year, rollout, rollout_metrics
+from tradewind.rl.rollout import Rollout, rollout, rollout_metrics
 from tradewind.rl.train import train_rl
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "load_recipe",
     "load_sb3_policy",
     "make_env",
-    "periods_per_year",
     "resolve_hyperparams",
     "rollout",
     "rollout_metrics",

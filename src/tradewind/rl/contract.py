@@ -47,6 +47,7 @@ def build_contract(cfg: ModelConfig, data: ModelData) -> ModelContract:
         position_state=True,
         time_scale=cfg.env.time_scale,
         max_units=cfg.env.max_units,
+        min_hold_bars=cfg.env.min_hold_bars,
         scaler=FeatureScaler.fit(data.split_values("train")),
         actions=action_map(cfg),
         config_fingerprint=cfg.fingerprint,

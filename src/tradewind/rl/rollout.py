@@ -17,21 +17,11 @@ import numpy.typing as npt
 
 from tradewind.backtest import metrics as m
 from tradewind.config.models import EnvConfig
-from tradewind.domain import Timeframe
 from tradewind.policy import ModelContract, ModelData, Policy
 from tradewind.rl.env import TradingEnv
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-# FX trades 24 hours, 5 days a week (pipelines.backtest.periods_per_year's convention).
-_TRADING_SECONDS_PER_YEAR = 52 * 5 * 86_400
-
-
-def periods_per_year(timeframe: Timeframe) -> float:
-    """Bars per year, the backtests' convention (260 daily bars, else 24 x 5 hours a week)."""
-    tf = Timeframe(timeframe)
-    return 260.0 if tf is Timeframe.D else _TRADING_SECONDS_PER_YEAR / tf.seconds
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,6 +24,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
+from tradewind.backtest.metrics import periods_per_year
 from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.policy import MetricSink, ModelContract, ModelData, TrainedModel
 from tradewind.rl.callbacks import (
@@ -43,7 +44,7 @@ from tradewind.rl.recipes import (
     materialise,
     resolve_hyperparams,
 )
-from tradewind.rl.rollout import periods_per_year, rollout, rollout_metrics
+from tradewind.rl.rollout import rollout, rollout_metrics
 
 
 def training_envs(

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rl_support import model_config, model_data
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecMonitor
 
-from conftest import model_config, model_data
 from tradewind.rl.batch import BatchTradingEnv
 from tradewind.rl.batch_kernel import S_EQUITY, S_UNITS
 from tradewind.rl.contract import build_contract

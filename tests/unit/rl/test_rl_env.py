@@ -10,10 +10,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from rl_support import COSTS, model_config, model_data
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-from conftest import COSTS, model_config, model_data
 from tradewind.config.models import Actions, EnvConfig
 from tradewind.policy import ContractMismatch, ModelData, next_bars_held, position_state
 from tradewind.rl.contract import build_contract

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from rl_support import model_data
 
-from conftest import model_data
 from tradewind.config import load_config
 from tradewind.config.models import ModelConfig, SupervisedLearner
 from tradewind.policy import Policy, TrainedModel
