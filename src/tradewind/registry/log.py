@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from tradewind.registry.pyfunc import (
     signature,
     write_contract,
 )
-from tradewind.registry.tracking import Tracking, configure, ensure_experiment, first_line
+from tradewind.registry.tracking import Tracking, configure, ensure_experiment
 from tradewind.storage.runs import code_version
 
 TAG = "tradewind."
@@ -84,9 +85,12 @@ class TrainingRun:
                 continue
             batch.append(Metric(_key(name), v, now, int(step)))
             self.logged.add((_key(name), int(step)))
-        client = self.tracking.client()
         for i in range(0, len(batch), _BATCH):
-            client.log_batch(self.run_id, metrics=batch[i : i + _BATCH])
+            self.client.log_batch(self.run_id, metrics=batch[i : i + _BATCH])
+
+    @cached_property
+    def client(self) -> Any:  # mlflow.MlflowClient
+        return self.tracking.client()
 
 
 def mlflow_sink(run: TrainingRun):  # -> tradewind.policy.MetricSink
@@ -161,11 +165,14 @@ def log_trained(
     ``model/`` (the flavor's files and the contract)."""
     import mlflow
 
-    client = run.tracking.client()
+    client = run.client
     rid = run.run_id
+    active = mlflow.active_run()
+    if active is None or active.info.run_id != rid:
+        raise RuntimeError("log_trained runs inside its training_run block (the active run)")
     contract = trained.contract
 
-    params = {**flatten(cfg.model_dump(mode="json")), **{k: v for k, v in trained.params.items()}}
+    params = {**flatten(cfg.model_dump(mode="json")), **dict(trained.params)}
     _log_params(client, rid, params)
     last_step = 0
     for step, metrics in trained.history:
@@ -274,7 +281,3 @@ def _data_range(data_range: tuple[datetime, datetime] | Mapping[str, Any]) -> di
 
 def _yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-def describe_failure(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {first_line(exc)}"

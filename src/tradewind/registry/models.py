@@ -25,7 +25,13 @@ from tradewind.registry.pyfunc import (
     load_from_artifacts,
     read_contract,
 )
-from tradewind.registry.tracking import Tracking, TrackingError, first_line
+from tradewind.registry.tracking import (
+    Tracking,
+    TrackingError,
+    configure,
+    first_line,
+    resolve_tracking,
+)
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _REF = re.compile(rf"^(?:models:/)?(?P<name>{_NAME})(?:@(?P<alias>[\w\-]+)|/(?P<version>\d+))?$")
@@ -308,7 +314,7 @@ def load_policy(
 
     ``tradewind.policy.ContractMismatch`` names the difference and the model;
     ``ModelNotFound`` an unknown model, version or alias."""
-    tr = tracking or current_tracking()
+    tr = tracking or default_tracking()
     ref = parse_ref(uri)
     mv = resolve(tr, ref)
     label = f"{ref.uri} (version {mv.version})" if ref.alias else ref.uri
@@ -323,15 +329,15 @@ def load_pyfunc(uri: str, *, tracking: Tracking | None = None) -> Any:
     """The MLflow pyfunc of a model version (``predict(observations) -> targets``)."""
     import mlflow.pyfunc
 
-    tr = tracking or current_tracking()
+    tr = tracking or default_tracking()
     mv = resolve(tr, parse_ref(uri))
     with tempfile.TemporaryDirectory(prefix="tradewind-pyfunc-") as tmp:
         local = _download_model(tr, mv, Path(tmp))
         return mlflow.pyfunc.load_model(str(local))  # loads eagerly: the files may go
 
 
-def current_tracking() -> Tracking:
-    """The URIs MLflow's process-wide API points at now (after ``tracking.configure``)."""
-    import mlflow
+def default_tracking() -> Tracking:
+    """``MLFLOW_TRACKING_URI``, else the embedded store under ``TRADEWIND_HOME``, configured."""
+    from tradewind.config import Settings
 
-    return Tracking(mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+    return configure(resolve_tracking(Settings().home))

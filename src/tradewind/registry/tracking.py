@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 EXPERIMENT = "tradewind"
 
@@ -29,6 +30,10 @@ _QUIET_ENV = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "DO_NOT_TRACK": "true",
     "GIT_PYTHON_REFRESH": "quiet",
+    # MLflow retries an unreachable server for minutes by default (7 retries, backoff 2):
+    # a wrong MLFLOW_TRACKING_URI should fail in seconds. Both can be set in the environment.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
 }
 _NOISY_LOGGERS = ("mlflow", "alembic", "botocore", "urllib3", "git")
 
@@ -111,8 +116,19 @@ def configure(tracking: Tracking) -> Tracking:
         assert tracking.artifact_location is not None
         root = Path(urlsplit(tracking.artifact_location).path).parent
         (root / "artifacts").mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(tracking.tracking_uri)
-    mlflow.set_registry_uri(tracking.registry_uri)
+    # MLflow also exports the URIs as MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI: that would
+    # make the embedded store of one home look like a server choice to the next
+    # ``resolve_tracking``, so the environment is put back as it was.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    try:
+        mlflow.set_tracking_uri(tracking.tracking_uri)
+        mlflow.set_registry_uri(tracking.registry_uri)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return tracking
 
 
@@ -143,6 +159,22 @@ def ensure_experiment(tracking: Tracking) -> str:
         ) from None
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+_SECRET_ENV = ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "AWS_SECRET_ACCESS_KEY")
+
+
+def redact(text: str) -> str:
+    """``text`` with URL passwords and MLflow/AWS secrets from the environment masked."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}***@", text)
+    for var in _SECRET_ENV:
+        secret = os.environ.get(var)
+        if secret and len(secret) >= 4:
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, "***")
+    return text
+
+
 def first_line(message: object) -> str:
+    """The first line of an error message, secrets masked (MLflow puts URLs in its errors)."""
     text = str(message).strip()
-    return (text.splitlines() or [""])[0]
+    return redact((text.splitlines() or [""])[0])

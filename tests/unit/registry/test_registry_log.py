@@ -12,7 +12,7 @@ from registry_support import Trained, model_config, observations
 
 from tradewind.registry import Tracking, log_trained, mlflow_sink, training_run
 from tradewind.registry.log import flatten
-from tradewind.registry.tracking import mask_uri, resolve_tracking
+from tradewind.registry.tracking import first_line, mask_uri, resolve_tracking
 from tradewind.storage.runs import code_version
 
 
@@ -158,8 +158,31 @@ def test_passwords_are_masked() -> None:
     assert "s3cret" not in t.display
 
 
+def test_error_messages_never_show_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-123456")
+    line = first_line(
+        "API request to http://bob:s3cret@h:5000/api failed (token tok-123456)\nsecond line"
+    )
+    assert line == "API request to http://bob:***@h:5000/api failed (token ***)"
+
+
 def test_flatten_makes_flat_params() -> None:
     flat = flatten(model_config().model_dump(mode="json"))
     assert flat["learner.cv.n_splits"] == 3
     assert flat["columns"].startswith('["rsi_14"')
     assert all(isinstance(v, str | int | float | bool) for v in flat.values())
+
+
+def test_configuring_one_home_does_not_leak_into_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from tradewind.registry import configure
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    configure(resolve_tracking(tmp_path / "a"))
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_REGISTRY_URI" not in os.environ
+    assert resolve_tracking(tmp_path / "b").tracking_uri.endswith("/b/mlflow/mlflow.db")
