@@ -181,3 +181,28 @@ def test_a_model_with_other_features_is_refused(engine: Engine, home: Path, tmp_
     assert uri in str(err.value)
     with engine.connect() as conn:
         assert conn.execute(select(RunRow.id)).all() == before  # nothing recorded
+
+
+def test_feature_definitions_are_checked_column_by_column(
+    engine: Engine, home: Path, tmp_path: Path
+) -> None:
+    cfg = model_config()
+    trained = train(engine, cfg, home=home)
+    uri = f"models:/{trained.model_name}/{trained.model_version}"
+    default = Path(cfg.features).read_text()
+    # the same column, computed otherwise: refused, naming the column and both definitions
+    changed = tmp_path / "rsi10.yaml"
+    changed.write_text(
+        default.replace(
+            "{name: rsi_14, fn: RSI, params: {timeperiod: 14}}",
+            "{name: rsi_14, fn: RSI, params: {timeperiod: 10}}",
+        )
+    )
+    assert changed.read_text() != default
+    with pytest.raises(BacktestInputError, match=r"computes feature rsi_14 as .*14.*as .*10"):
+        run_backtest(engine, backtest_config(cfg, uri, features=str(changed)))
+    # more features than the model reads, its own defined alike: accepted
+    more = tmp_path / "more.yaml"
+    more.write_text(default + "  - {name: ema_50, fn: EMA, params: {timeperiod: 50}}\n")
+    done = run_backtest(engine, backtest_config(cfg, uri, features=str(more)))
+    assert done.results[0].params["model_version"] == str(trained.model_version)

@@ -166,6 +166,7 @@ def _resolve_models(
                 feature_spec_fingerprint=spec.fingerprint,
                 timeframe=cfg.timeframe,
                 tracking=tracking,
+                feature_spec=spec,
             )
         except ContractMismatch as exc:
             raise BacktestInputError(f"{uri}: {exc}") from exc

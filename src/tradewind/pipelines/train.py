@@ -22,6 +22,7 @@ from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.domain import BarSeries, PriceSide
 from tradewind.features import build_features
 from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
+from tradewind.policy.features import feature_definitions
 from tradewind.registry.log import log_trained, mlflow_sink, training_run
 from tradewind.registry.tracking import Tracking, configure, resolve_tracking
 from tradewind.storage import runs
@@ -158,6 +159,10 @@ def train(
         with training_run(tracking, cfg, run_id, spec) as mrun:
             trained = fit(
                 cfg, data, timesteps=timesteps, progress=progress, on_metrics=mlflow_sink(mrun)
+            )
+            # what each column means, so a backtest with other definitions is refused by name
+            trained.contract = trained.contract.model_copy(
+                update={"feature_defs": feature_definitions(spec, trained.contract.feature_columns)}
             )
             registered = log_trained(
                 trained,

@@ -15,7 +15,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from tradewind.config.base import FrozenModel
+from tradewind.config.features import FeatureSpec
 from tradewind.domain import Timeframe
+from tradewind.policy.features import feature_definitions
 
 CONTRACT_VERSION = 1
 POSITION_STATE = ("position", "unrealised_pnl", "time_in_position")
@@ -96,6 +98,9 @@ class ModelContract(FrozenModel):
     side: str = "mid"
     feature_spec_fingerprint: str
     feature_columns: tuple[str, ...] = Field(min_length=1)
+    # column -> how it is computed (``policy.features.feature_definitions``); when present the
+    # check compares these, column by column, instead of the whole spec's fingerprint
+    feature_defs: dict[str, str] = Field(default_factory=dict)
     window: int = Field(ge=1)
     position_state: bool  # observations end with POSITION_STATE
     time_scale: float = 100.0
@@ -134,6 +139,7 @@ class ModelContract(FrozenModel):
         *,
         timeframe: Timeframe | str | None = None,
         model: str = "the model",
+        feature_spec: FeatureSpec | None = None,
     ) -> None:
         """Raise ``ContractMismatch`` naming the first difference between what this model was
         trained on and what the caller would compute: a feature column the caller does not
@@ -141,7 +147,9 @@ class ModelContract(FrozenModel):
 
         ``feature_columns`` are the columns the caller computes, in any order and possibly
         more than the model reads: ``ObservationBuilder`` picks the model's by name, in the
-        model's order."""
+        model's order. With the caller's ``feature_spec`` and a contract that records its
+        columns' definitions, those are compared column by column (a feature file with other
+        features besides the model's is fine); otherwise the spec fingerprints must match."""
         have = tuple(feature_columns)
         want = self.feature_columns
         missing = [c for c in want if c not in have]
@@ -150,7 +158,17 @@ class ModelContract(FrozenModel):
                 f"{model} was trained on features [{', '.join(want)}]; the caller computes "
                 f"[{', '.join(have)}]: missing {', '.join(missing)}"
             )
-        if (
+        if feature_spec is not None and self.feature_defs:
+            theirs = feature_definitions(feature_spec, want)
+            differ = [c for c in want if theirs.get(c) != self.feature_defs.get(c)]
+            if differ:
+                c, more = differ[0], differ[1:]
+                also = f" (also differ: {', '.join(more)})" if more else ""
+                raise ContractMismatch(
+                    f"{model} computes feature {c} as {self.feature_defs.get(c)}; the caller's "
+                    f"feature config {feature_spec.name!r} computes it as {theirs.get(c)}{also}"
+                )
+        elif (
             feature_spec_fingerprint is not None
             and feature_spec_fingerprint != self.feature_spec_fingerprint
         ):

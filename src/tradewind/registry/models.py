@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradewind.config.features import FeatureSpec
 from tradewind.domain import Timeframe
 from tradewind.policy import ModelContract, Policy
 from tradewind.registry.pyfunc import (
@@ -308,6 +309,7 @@ def load_policy(
     feature_spec_fingerprint: str | None,
     timeframe: Timeframe | str | None,
     tracking: Tracking | None = None,
+    feature_spec: FeatureSpec | None = None,
 ) -> Policy:
     """The policy of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking its
     contract against the caller's feature columns, feature spec and timeframe.
@@ -321,7 +323,13 @@ def load_policy(
     with tempfile.TemporaryDirectory(prefix="tradewind-model-") as tmp:
         local = _download_model(tr, mv, Path(tmp))
         contract = read_contract(local / "artifacts" / CONTRACT_FILE)
-        contract.check(feature_columns, feature_spec_fingerprint, timeframe=timeframe, model=label)
+        contract.check(
+            feature_columns,
+            feature_spec_fingerprint,
+            timeframe=timeframe,
+            model=label,
+            feature_spec=feature_spec,
+        )
         return load_from_artifacts(local / "artifacts" / MODEL_DIR, contract, _flavor(local))
 
 
