@@ -23,7 +23,8 @@ Params:
 * ``max_units``: the position at target ±1; ``None`` (default) = the run's sizing (the sizer's
   units for that instrument on that bar, like the other strategies).
 * ``rebalance_threshold``: trade only when ``|target - current| >= threshold`` in units of
-  ``max_units`` (0 = on any change).
+  ``max_units`` (0 = on any change; keep 0 for a model that must match its training
+  environment, which trades on any change).
 
 Failures: a NaN/inf target goes flat, counted in ``nonfinite_targets`` and logged (the run goes
 on). A decision function that raises, or returns something that is not a number, stops the run
@@ -228,7 +229,11 @@ class ModelTarget(bt.Strategy):
             target = self._policy_target(d, obs)
             units = target * self._max_units
             current = self.getposition(d).size
-            if abs(units - current) <= _EPS * max(1.0, self._max_units):
+            delta = abs(units - current)
+            if (
+                delta <= _EPS * max(1.0, self._max_units)
+                or delta < self.p.rebalance_threshold * self._max_units
+            ):
                 self._since[d._name] += 1
                 continue
             if self._since[d._name] < self._builder.contract.min_hold_bars:

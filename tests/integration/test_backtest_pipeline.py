@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tradewind.config import SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
-from tradewind.pipelines.backtest import BacktestInputError, run_backtest
+from tradewind.pipelines.backtest import BacktestInputError, load_inputs, run_backtest
 from tradewind.pipelines.report import write_report
 from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.synthetic import synthesize_to_db
@@ -117,3 +117,31 @@ def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
         assert r.returncode == 1
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_warmup_bars_compute_features_on_history_but_trade_only_from_start(engine) -> None:  # type: ignore[no-untyped-def]
+    from tradewind.config.features import FeatureSpec
+    from tradewind.features import build_features
+    from tradewind.storage.market import load_bars
+
+    base = load_config(DEMO, BacktestConfig)
+    start = datetime(2024, 2, 1, tzinfo=UTC)
+    cold = base.model_copy(update={"start": start})
+    warm = base.model_copy(update={"start": start, "warmup_bars": 10_000})  # all history
+    spec = load_config(base.features, FeatureSpec)
+    bars_cold, feats_cold = load_inputs(engine, cold, spec)
+    bars_warm, feats_warm = load_inputs(engine, warm, spec)
+    np.testing.assert_array_equal(bars_cold["EUR_USD"].ts, bars_warm["EUR_USD"].ts)
+    with engine.connect() as conn:
+        everything = load_bars(conn, "EUR_USD", "H1")
+    full = build_features(everything, spec)
+    skip = int(np.searchsorted(everything.ts, bars_warm["EUR_USD"].ts[0]))
+    for i, col in enumerate(full.columns):
+        np.testing.assert_array_equal(feats_warm["EUR_USD"][col], full.values[skip:, i])
+    assert np.isnan(feats_cold["EUR_USD"]["rsi_14"][0])  # cold: warm-up inside the range
+    assert not np.isnan(feats_warm["EUR_USD"]["rsi_14"][0])
+    done = run_backtest(engine, warm)
+    first_ts = int(bars_warm["EUR_USD"].ts[0])
+    for r in done.results:
+        assert int(r.ts_us[0]) >= first_ts
+        assert all(f.ts_us > first_ts for f in r.fills)  # decided at start at the earliest

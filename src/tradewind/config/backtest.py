@@ -71,6 +71,9 @@ class BacktestConfig(FrozenModel):
     start: datetime | None = None  # UTC; None = from the first stored bar
     end: datetime | None = None  # UTC, exclusive; None = to the last stored bar
     features: str = "configs/features/default.yaml"  # a `kind: features` config
+    # bars before ``start`` the features are computed over (never traded): indicators that
+    # depend on where the series starts (EMA, RSI, ADX, ...) arrive warmed up, as in training
+    warmup_bars: int = Field(default=0, ge=0)
     strategies: tuple[StrategySpec, ...] = Field(min_length=1)
     cash: float = Field(default=100_000.0, gt=0)
     sizing: Sizing = Sizing()

@@ -68,9 +68,17 @@ def load_inputs(
     ``feature_spec`` replaces the config's ``features`` file (a sweep's per-point SMAs)."""
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars: dict[str, BarSeries] = {}
+    history: dict[str, BarSeries] = {}  # with up to warmup_bars before start
     with engine.connect() as conn:
         for symbol in cfg.instruments:
             series = load_bars(conn, symbol, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end)
+            history[symbol] = series
+            if cfg.warmup_bars and cfg.start is not None and len(series):
+                before = load_bars(
+                    conn, symbol, cfg.timeframe, PriceSide(cfg.side), None, cfg.start
+                )
+                head = np.arange(max(0, len(before) - cfg.warmup_bars), len(before))
+                history[symbol] = _concat(before.take(head), series)
             if len(series) == 0:
                 window = f"[{cfg.start or 'first'}, {cfg.end or 'last'})"
                 raise BacktestInputError(
@@ -80,9 +88,21 @@ def load_inputs(
             bars[symbol] = series
     features = {}
     for symbol, series in bars.items():
-        frame = build_features(series, spec)
-        features[symbol] = {c: frame.values[:, i] for i, c in enumerate(frame.columns)}
+        frame = build_features(history[symbol], spec)
+        skip = len(history[symbol]) - len(series)  # the warm-up rows: computed, not traded
+        features[symbol] = {c: frame.values[skip:, i] for i, c in enumerate(frame.columns)}
     return bars, features
+
+
+def _concat(a: BarSeries, b: BarSeries) -> BarSeries:
+    return BarSeries(
+        ts=np.concatenate([a.ts, b.ts]),
+        open=np.concatenate([a.open, b.open]),
+        high=np.concatenate([a.high, b.high]),
+        low=np.concatenate([a.low, b.low]),
+        close=np.concatenate([a.close, b.close]),
+        volume=np.concatenate([a.volume, b.volume]),
+    )
 
 
 def load_spreads(
