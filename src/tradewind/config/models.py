@@ -111,13 +111,14 @@ class EnvConfig(FrozenModel):
 
 class RLAlgo(StrEnum):
     PPO = "ppo"
+    MASKABLE_PPO = "maskable_ppo"  # sb3-contrib's PPO that never picks a masked action
     A2C = "a2c"
     DQN = "dqn"  # discrete actions only
     SAC = "sac"  # continuous actions only
     TD3 = "td3"  # continuous actions only
 
 
-DISCRETE_ONLY = frozenset({RLAlgo.DQN})
+DISCRETE_ONLY = frozenset({RLAlgo.DQN, RLAlgo.MASKABLE_PPO})
 CONTINUOUS_ONLY = frozenset({RLAlgo.SAC, RLAlgo.TD3})
 
 

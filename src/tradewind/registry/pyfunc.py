@@ -32,7 +32,7 @@ LOADERS: dict[str, str] = {
 
 # What a flavor's policy needs at load time, beyond MLflow, numpy and pydantic.
 _FLAVOR_PACKAGES: dict[str, tuple[str, ...]] = {
-    "sb3": ("stable-baselines3", "torch", "gymnasium"),
+    "sb3": ("stable-baselines3", "sb3-contrib", "torch", "gymnasium"),
     "sklearn": ("scikit-learn", "joblib"),
 }
 _BASE_PACKAGES = ("mlflow", "numpy", "pandas", "pydantic", "cloudpickle")

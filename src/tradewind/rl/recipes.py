@@ -25,6 +25,7 @@ from typing import Any
 import cloudpickle
 import numpy as np
 import torch
+from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
@@ -34,6 +35,7 @@ from tradewind.config.models import RLAlgo
 MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     RLAlgo.PPO.value: PPO,
+    RLAlgo.MASKABLE_PPO.value: MaskablePPO,
     RLAlgo.A2C.value: A2C,
     RLAlgo.DQN.value: DQN,
     RLAlgo.SAC.value: SAC,
@@ -119,7 +121,9 @@ def resolve_hyperparams(
     algorithm's constructor; ``policy_kwargs`` is merged (recipe, recipe per algo, config)."""
     name = RLAlgo(algo).value
     algo_cls = ALGOS[name]
-    defaults = dict(recipe.hyperparams.get(name, {}))
+    # MaskablePPO takes PPO's arguments: a recipe without its own entry lends it PPO's
+    fallback = recipe.hyperparams.get("ppo", {}) if name == RLAlgo.MASKABLE_PPO.value else {}
+    defaults = dict(recipe.hyperparams.get(name, fallback))
     params = {**defaults, **overrides}
     reserved = sorted(RESERVED & params.keys())
     if reserved:
