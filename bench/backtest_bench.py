@@ -35,7 +35,6 @@ import contextlib
 import cProfile
 import io
 import os
-import platform
 import pstats
 import shlex
 import statistics
@@ -44,7 +43,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,7 +52,7 @@ import numpy.typing as npt
 import pandas as pd
 import talib
 
-from bench.common import check, log, timed
+from bench.common import check, log, machine_info, timed
 from bench.report import write_section
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
@@ -603,31 +601,8 @@ class Bench:
 # --- the report ---------------------------------------------------------------------------------
 
 
-def _version(pkg: str) -> str:
-    try:
-        return version(pkg)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    pkgs = ("numpy", "pandas", "numba", "TA-Lib", "backtrader", "vectorbt")
-    return {
-        "Machine": f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu}{mem}, "
-        f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "Libraries": ", ".join(f"{p} {_version(p)}" for p in pkgs),
-    }
+    return machine_info(("numpy", "pandas", "numba", "TA-Lib", "backtrader", "vectorbt"))
 
 
 def goal_lines(bench: Bench) -> list[str]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,3 +30,30 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
 def check(cond: bool, what: str) -> None:
     if not cond:
         raise AssertionError(f"benchmark correctness check failed: {what}")
+
+
+def package_version(pkg: str) -> str:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info(packages: Sequence[str]) -> dict[str, str]:
+    """The machine, Python and ``packages``' versions, for a benchmark's report."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    return {
+        "Machine": f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu}{mem}, "
+        f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "Libraries": ", ".join(f"{p} {package_version(p)}" for p in packages),
+    }

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -40,14 +38,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.common import check, log, timed
+from bench.common import check, log, machine_info, timed
 from bench.report import write_section
 from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
@@ -435,38 +432,17 @@ class Bench:
 # --- the report -------------------------------------------------------------------------------
 
 
-def _version(pkg: str) -> str:
-    try:
-        return version(pkg)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    pkgs = (
-        "numpy",
-        "numba",
-        "gymnasium",
-        "gym-anytrading",
-        "stable_baselines3",
-        "torch",
+    return machine_info(
+        (
+            "numpy",
+            "numba",
+            "gymnasium",
+            "gym-anytrading",
+            "stable_baselines3",
+            "torch",
+        )
     )
-    return {
-        "Machine": f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu}{mem}, "
-        f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "Libraries": ", ".join(f"{p} {_version(p)}" for p in pkgs),
-    }
 
 
 def yes(ok: bool) -> str:

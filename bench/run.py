@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +23,7 @@ import numpy as np
 from sqlalchemy import event
 
 from bench import baseline
-from bench.common import check, log, timed
+from bench.common import check, log, machine_info, timed
 from bench.data import (
     DATA_DIR,
     INSTRUMENT,
@@ -210,28 +207,7 @@ class Bench:
 
 
 def machine(backends: list[Backend]) -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    out = {
-        "Machine": f"{len(os.sched_getaffinity(0))} cores (nproc), {cpu}{mem}, "
-        f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "Libraries": ", ".join(
-            f"{p} {version(p)}" for p in ("numpy", "pandas", "pyarrow", "sqlalchemy", "psycopg")
-        ),
-    }
+    out = machine_info(("numpy", "pandas", "pyarrow", "sqlalchemy", "psycopg"))
     for b in backends:
         out.update(b.describe())
     return out

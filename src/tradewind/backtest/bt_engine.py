@@ -7,8 +7,6 @@ Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, SpreadSeries, bar_cos
 from tradewind.backtest.result import BacktestResult, Fill, Order
 from tradewind.backtest.trades import trades_from_fills
 from tradewind.config.backtest import BacktestConfig, FillTiming
+from tradewind.config.plugins import available, load_named
 from tradewind.domain.series import BarSeries
 
 STRATEGIES_DIR = Path(__file__).resolve().parents[3] / "strategies"
@@ -176,8 +175,7 @@ def run_backtrader(
 
 
 def available_strategies(strategies_dir: Path | None = None) -> list[str]:
-    folder = strategies_dir or STRATEGIES_DIR
-    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
+    return available(strategies_dir or STRATEGIES_DIR)
 
 
 def load_strategy(name_or_path: str, strategies_dir: Path | None = None) -> type[bt.Strategy]:
@@ -185,23 +183,7 @@ def load_strategy(name_or_path: str, strategies_dir: Path | None = None) -> type
     ``name`` is ``<strategies_dir>/<name>.py`` (the repository's ``strategies/``), a path
     (anything with a ``/`` or ending ``.py``) is that file."""
     folder = strategies_dir or STRATEGIES_DIR
-    if "/" in name_or_path or name_or_path.endswith(".py"):
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise LookupError(f"strategy file {path} does not exist")
-    else:
-        path = folder / f"{name_or_path}.py"
-        if not path.is_file():
-            names = ", ".join(available_strategies(folder)) or "none"
-            raise LookupError(f"unknown strategy {name_or_path!r}; available in {folder}: {names}")
-    module_name = f"tradewind_strategies.{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"cannot load strategy file {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    cls = getattr(module, "STRATEGY", None)
+    path, _, cls = load_named(name_or_path, folder, "STRATEGY", "strategy", "tradewind_strategies")
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
         raise LookupError(f"{path}: STRATEGY must name a backtrader Strategy subclass")
     return cls

@@ -14,9 +14,7 @@ action noise (SAC, TD3); ``train_freq`` may be a list ``[n, "step"|"episode"]``.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 
 from tradewind.config.models import RLAlgo
+from tradewind.config.plugins import available, load_named
 
 MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
 ALGOS: dict[str, type[BaseAlgorithm]] = {
@@ -61,12 +60,7 @@ DEFAULT_RECIPE = Recipe()
 
 
 def available_recipes(models_dir: Path | None = None) -> list[str]:
-    folder = models_dir or MODELS_DIR
-    return sorted(
-        p.stem
-        for p in folder.glob("*.py")
-        if not p.name.startswith("_") and "RECIPE" in p.read_text(encoding="utf-8")
-    )
+    return available(models_dir or MODELS_DIR, "RECIPE")
 
 
 def load_recipe(name_or_path: str | None, models_dir: Path | None = None) -> Recipe:
@@ -74,23 +68,7 @@ def load_recipe(name_or_path: str | None, models_dir: Path | None = None) -> Rec
     if name_or_path is None:
         return DEFAULT_RECIPE
     folder = models_dir or MODELS_DIR
-    if "/" in name_or_path or name_or_path.endswith(".py"):
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise LookupError(f"recipe file {path} does not exist")
-    else:
-        path = folder / f"{name_or_path}.py"
-        if not path.is_file():
-            names = ", ".join(available_recipes(folder)) or "none"
-            raise LookupError(f"unknown recipe {name_or_path!r}; available in {folder}: {names}")
-    module_name = f"tradewind_recipes.{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"cannot load recipe file {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    recipe = getattr(module, "RECIPE", None)
+    path, module, recipe = load_named(name_or_path, folder, "RECIPE", "recipe", "tradewind_recipes")
     if not isinstance(recipe, Recipe):
         raise LookupError(f"{path}: RECIPE must be a tradewind.rl.recipes.Recipe")
     cloudpickle.register_pickle_by_value(module)  # saved models carry the extractor's code
