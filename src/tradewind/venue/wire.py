@@ -1,0 +1,109 @@
+"""v20's wire formats: decimals as strings, times as RFC3339 with nanoseconds (or UNIX
+seconds on request), and the error bodies and status codes OANDA answers with."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+TimeFormat = Literal["RFC3339", "UNIX"]
+NS = 1_000_000_000
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+class VenueError(Exception):
+    """An error answer: HTTP ``status`` with ``{"errorCode", "errorMessage", **extra}``
+    (``errorCode`` left out when None, as OANDA does for 401/404/405)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.extra)
+        if self.code is not None:
+            out["errorCode"] = self.code
+        out["errorMessage"] = self.message
+        return out
+
+
+def unauthorized() -> VenueError:
+    return VenueError(401, "Insufficient authorization to perform request.")
+
+
+def not_found(what: str = "The resource requested does not exist") -> VenueError:
+    return VenueError(404, what)
+
+
+def bad_value(name: str) -> VenueError:
+    return VenueError(400, f"Invalid value specified for '{name}'", "INVALID_VALUE")
+
+
+def dec(value: float | Decimal | int, places: int) -> str:
+    """A DecimalNumber / PriceValue string with ``places`` decimals (no exponent, no -0)."""
+    text = f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-places)):f}"
+    return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text
+
+
+def units(value: float | Decimal | int, places: int = 0) -> str:
+    return dec(value, places)
+
+
+def parse_decimal(text: Any, name: str) -> Decimal:
+    """A request's decimal field (string or number); ``bad_value(name)`` otherwise."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise bad_value(name)
+    try:
+        out = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise bad_value(name) from None
+    if not out.is_finite():
+        raise bad_value(name)
+    return out
+
+
+def format_time(ts_ns: int, fmt: TimeFormat = "RFC3339") -> str:
+    """RFC3339 with 9 fractional digits and ``Z``, or UNIX seconds with 9 decimals."""
+    secs, frac = divmod(int(ts_ns), NS)
+    if fmt == "UNIX":
+        return f"{secs}.{frac:09d}"
+    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+
+
+def parse_time(text: str, name: str = "time") -> int:
+    """RFC3339 (any fraction, ``Z`` or an offset; a bare date is midnight UTC) or UNIX seconds
+    (``"1704067200"``, ``"1704067200.5"``) -> epoch nanoseconds."""
+    s = text.strip()
+    if re.fullmatch(r"\d+(\.\d{1,9})?", s):
+        whole, _, frac = s.partition(".")
+        return int(whole) * NS + int((frac or "0").ljust(9, "0"))
+    m = _RFC3339.match(s)
+    if not m:
+        raise bad_value(name)
+    y, mo, d, h, mi, se, frac, tz = m.groups()
+    try:
+        base = datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(se or 0), tzinfo=UTC
+        )
+    except ValueError:
+        raise bad_value(name) from None
+    ns = int(base.timestamp()) * NS + int((frac or "0").ljust(9, "0"))
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        ns -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60) * NS
+    return ns
+
+
+def time_format(header: str | None) -> TimeFormat:
+    """The ``Accept-Datetime-Format`` header's choice (RFC3339 by default)."""
+    if header is None or header.strip() == "" or header.strip().upper() == "RFC3339":
+        return "RFC3339"
+    if header.strip().upper() == "UNIX":
+        return "UNIX"
+    raise bad_value("Accept-Datetime-Format")
