@@ -285,3 +285,8 @@ def batches_(
             f"{r.quarantined:,}",
         )
     out.print(t if rows else "no ingest batches yet")
+
+
+from tradewind.cli.data_oanda import ingest_app  # noqa: E402  (registers `data ingest ...`)
+
+app.add_typer(ingest_app, name="ingest")

@@ -240,3 +240,28 @@ class BacktestEquityRow(Base):
     ts: Mapped[datetime] = mapped_column(primary_key=True)
     equity: Mapped[float] = mapped_column(Float)
     exposure: Mapped[float] = mapped_column(Float)
+
+
+class VenueAccountRow(Base):
+    """A paper venue account (migration 0003). Its balance, orders and trades are not columns:
+    the venue rebuilds them by replaying the account's transactions."""
+
+    __tablename__ = "venue_accounts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    hedging: Mapped[bool]
+    alias: Mapped[str] = mapped_column(String(100))
+    created_time: Mapped[str] = mapped_column(String(40))  # RFC3339 with nanoseconds, as sent
+
+
+class VenueTransactionRow(Base):
+    """One v20 transaction of a venue account, verbatim (the venue's source of truth)."""
+
+    __tablename__ = "venue_transactions"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("venue_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(48))
+    time: Mapped[datetime]
+    body: Mapped[dict[str, Any]]

@@ -4,7 +4,6 @@ loaded back by alias; the loaded policy and the pyfunc give the trained policy's
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from registry_support import FEATURES, SPLITS, model_data
 
 from tradewind.config.features import FeatureSpec
@@ -24,8 +23,8 @@ from tradewind.registry import (
 def test_ppo_model_round_trips_through_the_registry(
     tracking: Tracking, feature_spec: FeatureSpec
 ) -> None:
-    train_rl = pytest.importorskip("tradewind.rl.train").train_rl
     from tradewind.pipelines.train import example_observations
+    from tradewind.rl.train import train_rl
 
     cfg = ModelConfig.model_validate(
         {

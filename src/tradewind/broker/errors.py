@@ -1,0 +1,65 @@
+"""What can go wrong talking to a broker, in the platform's terms (never the client's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BrokerError(Exception):
+    """Any broker failure. ``status`` is the HTTP status when there was one; ``code`` the
+    broker's error code (OANDA's ``errorCode``) when it gave one."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthError(BrokerError):
+    """The token was refused (401/403), or no token could be found."""
+
+
+class RateLimited(BrokerError):
+    """The broker said 429: too many requests. Nothing was done."""
+
+
+class NotFound(BrokerError):
+    """The order, trade, position, account or instrument does not exist (404)."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker could not be reached or failed (timeouts, dropped connections, 5xx).
+
+    Raised for an order only when the adapter has established that the order was *not*
+    placed; otherwise it raises ``UnknownOutcome``."""
+
+
+class RejectedOrder(BrokerError):
+    """The broker refused the order: ``reason`` (e.g. ``INSUFFICIENT_MARGIN``) and the reject
+    ``transaction`` (a v20 ``*_REJECT`` transaction, or None when the answer had none)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None,
+        transaction: dict[str, Any] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.reason = reason
+        self.transaction = transaction
+        self.client_id = client_id
+
+
+class UnknownOutcome(BrokerError):
+    """An order was sent and the adapter cannot tell whether the broker placed it: the answer
+    was lost and looking it up by its client id neither found it nor proved it absent. Never
+    resend: resolve later with ``resolve_order(client_id)``."""
+
+    def __init__(self, message: str, *, client_id: str, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.client_id = client_id
+        self.cause = cause

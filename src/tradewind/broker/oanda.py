@@ -1,0 +1,696 @@
+"""The OANDA v20 broker adapter, on oandapyV20: for OANDA practice/live or the paper venue.
+
+* One pooled session for every call (REST and streams), paced by two limiters: requests
+  (below OANDA's 100/s) and new connections (at most 2/s); a timeout on every call.
+* Reads (GET) are retried with exponential backoff and jitter on 429, 5xx, timeouts, dropped
+  connections and torn bodies. Order-changing calls are sent once, never retried.
+* An order whose answer is lost (timeout, dropped connection, 5xx, a status the client does
+  not expect) is resolved by its client id: ``GET orders/@<client id>``, then the
+  transactions since the last id seen before sending; never by sending it again. When that
+  cannot settle it, ``UnknownOutcome`` carries the client id for a later ``resolve_order``.
+* Streams reconnect with backoff when they drop, tear a line or stall (no heartbeat within
+  ``stream_stall`` seconds); the transaction stream backfills from ``sinceid`` with the last
+  id it yielded, so nothing is missed or repeated.
+* The token goes into the session's header and nowhere else: not in logs, errors or repr.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import requests
+from oandapyV20 import API
+from oandapyV20.endpoints import accounts, instruments, orders, positions, pricing, trades
+from oandapyV20.endpoints import transactions as txns
+from oandapyV20.endpoints.apirequest import APIRequest
+from oandapyV20.exceptions import V20Error
+
+from tradewind.broker.environments import REDACTOR, load_token, resolve_environment
+from tradewind.broker.errors import (
+    BrokerError,
+    BrokerUnavailable,
+    NotFound,
+    RejectedOrder,
+    UnknownOutcome,
+)
+from tradewind.broker.http import make_session
+from tradewind.broker.limits import Backoff, RateLimiter
+from tradewind.broker.mapping import RETRYABLE, map_error, never_sent
+from tradewind.broker.ports import Json, OrderRequest, OrderResult, TransactionPage
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+# Candles of H2 and longer are aligned to 00:00 UTC so they lie on our grid (OANDA's default
+# is 17:00 America/New_York).
+_ALIGNED = {"H2", "H3", "H4", "H6", "H8", "H12", "D"}
+
+
+@dataclass(frozen=True)
+class OandaOptions:
+    """Timeouts, pacing and retry schedules (seconds)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    stream_stall: float = 12.0  # heartbeats come every 5 s
+    requests_per_second: float = 60.0
+    request_burst: int = 20
+    connections_per_second: float = 2.0
+    connection_burst: int = 2
+    pool_maxsize: int = 10
+    read_backoff: Backoff = field(default_factory=Backoff)
+    stream_backoff: Backoff = field(
+        default_factory=lambda: Backoff(base=0.25, cap=10.0, attempts=1_000_000)
+    )
+    resolve_backoff: Backoff = field(default_factory=lambda: Backoff(base=0.2, attempts=4))
+
+
+def new_client_id() -> str:
+    return f"tw-{uuid.uuid4().hex}"
+
+
+def _dec(value: Decimal | float | int | str) -> str:
+    d = Decimal(str(value).strip())
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+
+
+def _txn_id(value: Any) -> int:
+    return int(str(value))
+
+
+def order_body(order: OrderRequest, client_id: str) -> Json:
+    """The v20 order request for ``order``."""
+    body: Json = {
+        "type": order.type,
+        "instrument": order.instrument,
+        "units": _dec(order.units),
+        "positionFill": order.position_fill,
+        "clientExtensions": {"id": client_id},
+    }
+    if order.tag:
+        body["clientExtensions"]["tag"] = order.tag
+    if order.comment:
+        body["clientExtensions"]["comment"] = order.comment
+    if order.type == "MARKET":
+        body["timeInForce"] = order.time_in_force or "FOK"
+        if order.price_bound is not None:
+            body["priceBound"] = _dec(order.price_bound)
+        if order.price is not None:
+            raise ValueError("a MARKET order takes price_bound, not price")
+    else:
+        if order.price is None:
+            raise ValueError(f"a {order.type} order needs a price")
+        body["price"] = _dec(order.price)
+        body["timeInForce"] = order.time_in_force or "GTC"
+        if order.time_in_force == "GTD":
+            if not order.gtd_time:
+                raise ValueError("timeInForce GTD needs gtd_time")
+            body["gtdTime"] = order.gtd_time
+        if order.price_bound is not None and order.type == "STOP":
+            body["priceBound"] = _dec(order.price_bound)
+    if order.stop_loss is not None:
+        body["stopLossOnFill"] = {"price": _dec(order.stop_loss)}
+    if order.take_profit is not None:
+        body["takeProfitOnFill"] = {"price": _dec(order.take_profit)}
+    return body
+
+
+def result_from_response(client_id: str, resp: Json) -> OrderResult:
+    """An order create/replace answer (201) as an ``OrderResult``."""
+    create = resp.get("orderCreateTransaction") or {}
+    oid = str(create.get("id", ""))
+    # a replace answer also carries the cancel of the order it replaced: only this order's count
+    fill = _own(resp.get("orderFillTransaction"), oid)
+    cancel = _own(resp.get("orderCancelTransaction"), oid)
+    tx = sorted(
+        (v for k, v in resp.items() if k.endswith("Transaction") and isinstance(v, dict)),
+        key=lambda t: _txn_id(t.get("id", 0)),
+    )
+    state = "FILLED" if fill else "CANCELLED" if cancel else "PENDING"
+    return OrderResult(
+        client_id=client_id,
+        order_id=oid,
+        state=state,
+        transactions=tuple(tx),
+        last_transaction_id=resp.get("lastTransactionID"),
+        fill=fill,
+        cancel=cancel,
+        trade_opened_id=((fill or {}).get("tradeOpened") or {}).get("tradeID"),
+        raw=resp,
+    )
+
+
+def _own(tx: Json | None, order_id: str) -> Json | None:
+    return tx if tx is not None and str(tx.get("orderID", order_id)) == order_id else None
+
+
+def _heartbeat(msg: Json) -> bool:
+    return str(msg.get("type", "")).endswith("HEARTBEAT")  # HEARTBEAT, TRANSACTION_HEARTBEAT
+
+
+def _client_id_of(tx: Json) -> str | None:
+    ext = tx.get("clientExtensions") or {}
+    return ext.get("id") if isinstance(ext, dict) else None
+
+
+class _Lost(Exception):
+    """An order call's answer was lost; ``answered`` when the server did answer (5xx, odd
+    status) and ``sent`` False when the request certainly never left."""
+
+    def __init__(self, cause: BrokerError, *, answered: bool, sent: bool = True) -> None:
+        super().__init__(str(cause))
+        self.cause, self.answered, self.sent = cause, answered, sent
+
+
+class OandaBroker:
+    """A v20 account through oandapyV20. See the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        environment: str = "practice",
+        *,
+        account_id: str | None = None,
+        token: str | None = None,
+        allow_live: bool = False,
+        options: OandaOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.environment = resolve_environment(environment, allow_live=allow_live)
+        secret = token if token is not None else load_token()
+        REDACTOR.add(secret)
+        self._scrub_secret = secret
+        self.options = opts = options or OandaOptions()
+        self._sleep = sleep
+        self._requests = RateLimiter(
+            opts.requests_per_second, opts.request_burst, clock=clock, sleep=sleep
+        )
+        self._connections = RateLimiter(
+            opts.connections_per_second, opts.connection_burst, clock=clock, sleep=sleep
+        )
+        self._session = make_session(secret, self._connections, opts.pool_maxsize)
+        self._api = self._client((opts.connect_timeout, opts.read_timeout))
+        self._stream_api = self._client((opts.connect_timeout, opts.stream_stall))
+        self._account_id = account_id
+        self._last_txn: int | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        environment: str | None = None,
+        *,
+        allow_live: bool = False,
+        account_id: str | None = None,
+        options: OandaOptions | None = None,
+    ) -> OandaBroker:
+        """Token from ``OANDA_TOKEN``/``OANDA_TOKEN_FILE``, environment from the argument or
+        ``OANDA_ENVIRONMENT`` (default practice), account from ``OANDA_ACCOUNT_ID`` or the
+        first account the token sees."""
+        import os
+
+        env = environment or os.environ.get("OANDA_ENVIRONMENT") or "practice"
+        acct = account_id or os.environ.get("OANDA_ACCOUNT_ID") or None
+        return cls(env, account_id=acct, allow_live=allow_live, options=options)
+
+    def _client(self, timeout: tuple[float, float]) -> API:
+        api = API(access_token=None, environment=self.environment, request_params={})
+        api.client.close()
+        api.client = self._session
+        api._request_params = {"timeout": timeout}
+        return api
+
+    def __repr__(self) -> str:
+        return f"OandaBroker(environment={self.environment!r}, account_id={self._account_id!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> OandaBroker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._scrub_secret, "***") if self._scrub_secret else text
+
+    def _note(self, resp: Any) -> None:
+        if isinstance(resp, dict) and resp.get("lastTransactionID") is not None:
+            tid = _txn_id(resp["lastTransactionID"])
+            if self._last_txn is None or tid > self._last_txn:
+                self._last_txn = tid
+
+    def _call(self, endpoint: APIRequest) -> Json:
+        self._requests.acquire()
+        resp = self._api.request(endpoint)
+        self._note(resp)
+        return resp  # type: ignore[no-any-return]
+
+    def _read(self, make: Callable[[], APIRequest], what: str) -> Json:
+        """A GET, retried with backoff on 429, 5xx, timeouts and dropped or torn answers."""
+        schedule = self.options.read_backoff
+        for attempt in range(schedule.attempts):
+            try:
+                return self._call(make())
+            except Exception as exc:  # mapped below; anything unexpected is re-raised
+                err = map_error(exc, what, self._scrub)
+                if not isinstance(err, RETRYABLE) or attempt == schedule.attempts - 1:
+                    if err is exc:
+                        raise
+                    raise err from None
+                delay = schedule.delay(attempt)
+                log.warning("%s; retry %d in %.2fs", err, attempt + 1, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _write(self, endpoint: APIRequest, what: str) -> Json:
+        """An order-changing call: sent once; failures mapped, never retried."""
+        try:
+            return self._call(endpoint)
+        except Exception as exc:
+            raise map_error(exc, what, self._scrub) from None
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            found = self._read(accounts.AccountList, "list accounts").get("accounts") or []
+            if not found:
+                raise NotFound("the token sees no account")
+            self._account_id = str(found[0]["id"])
+        return self._account_id
+
+    def last_transaction_id(self, refresh: bool = False) -> str:
+        """The last transaction id seen (fetched from the account summary when unknown)."""
+        if refresh or self._last_txn is None:
+            self.account_summary()
+        return str(self._last_txn)
+
+    # ------------------------------------------------------------------ reads
+
+    def account_summary(self) -> Json:
+        acct = self.account_id
+        return self._read(lambda: accounts.AccountSummary(acct), "account summary")["account"]  # type: ignore[no-any-return]
+
+    def instruments(self) -> list[Json]:
+        acct = self.account_id
+        resp = self._read(lambda: accounts.AccountInstruments(acct), "account instruments")
+        return list(resp.get("instruments", []))
+
+    def candles(
+        self,
+        instrument: str,
+        granularity: str,
+        *,
+        price: str = "MBA",
+        start: str | None = None,
+        end: str | None = None,
+        count: int | None = None,
+        include_first: bool | None = None,
+    ) -> list[Json]:
+        params: dict[str, Any] = {"granularity": granularity, "price": price}
+        if start is not None:
+            params["from"] = start
+        if end is not None:
+            params["to"] = end
+        if count is not None:
+            params["count"] = int(count)
+        if include_first is not None:
+            params["includeFirst"] = "true" if include_first else "false"
+        if granularity in _ALIGNED:
+            params["dailyAlignment"] = 0
+            params["alignmentTimezone"] = "UTC"
+        what = f"candles {instrument} {granularity}"
+        resp = self._read(lambda: instruments.InstrumentsCandles(instrument, dict(params)), what)
+        return list(resp.get("candles", []))
+
+    def pricing(self, instruments_: Sequence[str]) -> list[Json]:
+        acct, params = self.account_id, {"instruments": ",".join(instruments_)}
+        resp = self._read(lambda: pricing.PricingInfo(acct, dict(params)), "pricing")
+        return list(resp.get("prices", []))
+
+    def get_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json:
+        ref = self._order_ref(order_id, client_id)
+        acct = self.account_id
+        return self._read(lambda: orders.OrderDetails(acct, ref), f"order {ref}")["order"]  # type: ignore[no-any-return]
+
+    def list_orders(self, *, state: str = "PENDING", instrument: str | None = None) -> list[Json]:
+        acct, params = self.account_id, {"state": state, "count": 500}
+        if instrument:
+            params["instrument"] = instrument
+        resp = self._read(lambda: orders.OrderList(acct, dict(params)), "list orders")
+        return list(resp.get("orders", []))
+
+    def list_trades(self, *, state: str = "OPEN", instrument: str | None = None) -> list[Json]:
+        acct, params = self.account_id, {"state": state, "count": 500}
+        if instrument:
+            params["instrument"] = instrument
+        resp = self._read(lambda: trades.TradesList(acct, dict(params)), "list trades")
+        return list(resp.get("trades", []))
+
+    def list_positions(self, *, open_only: bool = True) -> list[Json]:
+        acct = self.account_id
+        make = positions.OpenPositions if open_only else positions.PositionList
+        return list(self._read(lambda: make(acct), "list positions").get("positions", []))
+
+    def transactions_since(self, since_id: str) -> TransactionPage:
+        acct, params = self.account_id, {"id": str(since_id)}
+        resp = self._read(lambda: txns.TransactionsSinceID(acct, dict(params)), "transactions")
+        items = sorted(resp.get("transactions", []), key=lambda t: _txn_id(t["id"]))
+        return TransactionPage(tuple(items), str(resp.get("lastTransactionID", since_id)))
+
+    def _transactions_after(self, since_id: int) -> Iterator[Json]:
+        """Every transaction after ``since_id``, oldest first, across pages."""
+        cursor = since_id
+        while True:
+            page = self.transactions_since(str(cursor))
+            fresh = [t for t in page.transactions if _txn_id(t["id"]) > cursor]
+            yield from fresh
+            if not fresh or _txn_id(fresh[-1]["id"]) >= _txn_id(page.last_transaction_id):
+                return
+            cursor = _txn_id(fresh[-1]["id"])
+
+    # ------------------------------------------------------------------ orders
+
+    @staticmethod
+    def _order_ref(order_id: str | None, client_id: str | None) -> str:
+        if (order_id is None) == (client_id is None):
+            raise ValueError("give exactly one of order_id and client_id")
+        if client_id is not None:
+            if not CLIENT_ID.match(client_id):
+                raise ValueError(f"bad client id {client_id!r}")
+            return f"@{client_id}"
+        return str(order_id)
+
+    def submit_order(self, order: OrderRequest) -> OrderResult:
+        """Place ``order``. Rejections raise ``RejectedOrder``; a lost answer is resolved by
+        the client id (see ``resolve_order``), never by sending the order again."""
+        cid = order.client_id or new_client_id()
+        if not CLIENT_ID.match(cid):
+            raise ValueError(f"bad client id {cid!r} (letters, digits, _ . : -; <= 128)")
+        body = {"order": order_body(order, cid)}
+        acct = self.account_id
+        return self._place(lambda: orders.OrderCreate(acct, data=body), cid, f"order {cid}")
+
+    def replace_order(self, order_id: str, order: OrderRequest) -> OrderResult:
+        """Cancel-replace a pending order; the replacement is found by its own client id if
+        the answer is lost."""
+        cid = order.client_id or new_client_id()
+        body = {"order": order_body(order, cid)}
+        acct = self.account_id
+        return self._place(
+            lambda: orders.OrderReplace(acct, str(order_id), data=body),
+            cid,
+            f"replace order {order_id} by {cid}",
+        )
+
+    def _place(self, make: Callable[[], APIRequest], cid: str, what: str) -> OrderResult:
+        since = _txn_id(self.last_transaction_id())
+        try:
+            resp = self._send_order(make(), what)
+        except _Lost as lost:
+            log.warning("%s: %s; resolving by client id", what, lost.cause)
+            if not lost.sent:
+                raise lost.cause from None
+            return self._resolve_lost(cid, since, lost)
+        return result_from_response(cid, resp)
+
+    def _send_order(self, endpoint: APIRequest, what: str) -> Json:
+        try:
+            return self._call(endpoint)
+        except V20Error as exc:
+            err = map_error(exc, what, self._scrub)
+            if int(exc.code) >= 500:
+                raise _Lost(err, answered=True) from None
+            if isinstance(err, RejectedOrder) and err.transaction is not None:
+                self._note({"lastTransactionID": err.transaction.get("id")})
+            raise err from None  # 4xx: the broker refused it; nothing was done
+        except requests.RequestException as exc:
+            err = map_error(exc, what, self._scrub)
+            raise _Lost(err, answered=False, sent=not never_sent(exc)) from None
+        except ValueError as exc:  # an unexpected 2xx/3xx status or a torn body
+            raise _Lost(map_error(exc, what, self._scrub), answered=True) from None
+
+    def _resolve_lost(self, cid: str, since: int, lost: _Lost) -> OrderResult:
+        schedule = self.options.resolve_backoff
+        absent = 0
+        tries = 1 if lost.answered else schedule.attempts
+        for attempt in range(tries):
+            try:
+                found = self._find(cid, since)
+            except RejectedOrder:
+                raise
+            except BrokerError as exc:
+                log.warning("resolving %s: %s", cid, exc)
+                found = None
+            else:
+                if found is not None:
+                    return found
+                absent += 1
+            if attempt < tries - 1:
+                self._sleep(schedule.delay(attempt))
+        status = lost.cause.status
+        if lost.answered and absent == tries and status is not None and status >= 500:
+            # The server answered 5xx and, asked afterwards, knows no such order.
+            raise BrokerUnavailable(
+                f"{lost.cause} (the order {cid} was not placed)", status=status
+            ) from None
+        raise UnknownOutcome(
+            f"order {cid}: {lost.cause}; it may or may not have been placed "
+            f"(resolve it later with resolve_order({cid!r}); do not resend)",
+            client_id=cid,
+            cause=str(lost.cause),
+        )
+
+    def resolve_order(self, client_id: str, since_id: str | None = None) -> OrderResult:
+        """What became of the order with ``client_id``: found by ``orders/@client_id``, or a
+        reject among the transactions after ``since_id`` (raises ``RejectedOrder``). Raises
+        ``NotFound`` when neither knows it."""
+        since = _txn_id(since_id) if since_id is not None else 0
+        found = self._find(client_id, since)
+        if found is None:
+            raise NotFound(f"no order with client id {client_id} after transaction {since}")
+        return found
+
+    def _find(self, cid: str, since: int) -> OrderResult | None:
+        try:
+            order = self.get_order(client_id=cid)
+        except NotFound:
+            order = None
+        related = [
+            t for t in self._transactions_after(since) if order is None or _related(t, order, cid)
+        ]
+        if order is None:
+            mine = [t for t in related if _client_id_of(t) == cid]
+            rejects = [t for t in mine if str(t.get("type", "")).endswith("_REJECT")]
+            if rejects:
+                tx = rejects[-1]
+                reason = tx.get("rejectReason")
+                raise RejectedOrder(
+                    f"order {cid}: rejected: {reason}",
+                    reason=reason,
+                    transaction=tx,
+                    client_id=cid,
+                )
+            if not mine:
+                return None
+            order = self.get_order(order_id=str(mine[0]["id"]))
+            related = [t for t in related if _related(t, order, cid)]
+        oid = str(order["id"])
+        fill = next((t for t in related if t.get("type") == "ORDER_FILL"), None)
+        cancel = next((t for t in related if t.get("type") == "ORDER_CANCEL"), None)
+        trade_opened = order.get("tradeOpenedID") or ((fill or {}).get("tradeOpened") or {}).get(
+            "tradeID"
+        )
+        return OrderResult(
+            client_id=cid,
+            order_id=oid,
+            state=str(order.get("state", "PENDING")),
+            transactions=tuple(related),
+            last_transaction_id=str(self._last_txn) if self._last_txn is not None else None,
+            recovered=True,
+            fill=fill,
+            cancel=cancel,
+            trade_opened_id=trade_opened,
+            raw={"order": order},
+        )
+
+    def cancel_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json:
+        ref = self._order_ref(order_id, client_id)
+        return self._write(orders.OrderCancel(self.account_id, ref), f"cancel order {ref}")
+
+    def close_trade(self, trade_id: str, units: Decimal | int | str | None = None) -> Json:
+        data = {"units": "ALL" if units is None else _dec(units)}
+        return self._write(
+            trades.TradeClose(self.account_id, str(trade_id), data=data), f"close trade {trade_id}"
+        )
+
+    def close_position(
+        self, instrument: str, *, long_units: str | None = None, short_units: str | None = None
+    ) -> Json:
+        """Close a position's long and/or short side; with neither given, whatever is open."""
+        if long_units is None and short_units is None:
+            acct = self.account_id
+            pos = self._read(
+                lambda: positions.PositionDetails(acct, instrument), f"position {instrument}"
+            )["position"]
+            if Decimal(pos["long"]["units"]) != 0:
+                long_units = "ALL"
+            if Decimal(pos["short"]["units"]) != 0:
+                short_units = "ALL"
+            if long_units is None and short_units is None:
+                raise NotFound(f"no open position in {instrument}")
+        data = {}
+        if long_units is not None:
+            data["longUnits"] = long_units
+        if short_units is not None:
+            data["shortUnits"] = short_units
+        return self._write(
+            positions.PositionClose(self.account_id, instrument, data=data),
+            f"close position {instrument}",
+        )
+
+    # ------------------------------------------------------------------ streams
+
+    def _stream(self, endpoint: APIRequest) -> Iterator[Json]:
+        self._requests.acquire()
+        return self._stream_api.request(endpoint)  # type: ignore[no-any-return]
+
+    def _reconnect_wait(self, failures: int, cause: str, what: str, max_failures: int | None):
+        if max_failures is not None and failures > max_failures:
+            raise BrokerUnavailable(f"{what}: gave up after {failures - 1} reconnects: {cause}")
+        delay = self.options.stream_backoff.delay(min(failures - 1, 12))
+        log.warning("%s: %s; reconnecting in %.2fs", what, cause, delay)
+        self._sleep(delay)
+
+    def price_stream(
+        self,
+        instruments_: Sequence[str],
+        *,
+        heartbeats: bool = False,
+        max_failures: int | None = None,
+    ) -> Iterator[Json]:
+        """Prices as they come, reconnecting on drops, torn lines and stalls. A price no newer
+        than the last one yielded for its instrument (a duplicate or out-of-order tick) is
+        skipped. ``max_failures`` consecutive failed connections raise ``BrokerUnavailable``."""
+        acct, params = self.account_id, {"instruments": ",".join(instruments_)}
+        latest: dict[str, str] = {}
+        failures = 0
+        while True:
+            gen: Any = None
+            try:
+                gen = self._stream(pricing.PricingStream(acct, dict(params)))
+                for msg in gen:
+                    failures = 0
+                    if _heartbeat(msg):
+                        if heartbeats:
+                            yield msg
+                        continue
+                    inst, t = msg.get("instrument"), _time_key(msg.get("time"))
+                    if inst is not None and t is not None:
+                        if inst in latest and t <= latest[inst]:
+                            continue
+                        latest[inst] = t
+                    yield msg
+                cause = "stream ended"
+            except Exception as exc:
+                err = map_error(exc, "price stream", self._scrub)
+                if not isinstance(err, RETRYABLE):
+                    raise err from None
+                cause = str(err)
+            finally:
+                if gen is not None:
+                    gen.close()
+            failures += 1
+            self._reconnect_wait(failures, cause, "price stream", max_failures)
+
+    def transaction_stream(
+        self,
+        since_id: str | None = None,
+        *,
+        heartbeats: bool = False,
+        max_failures: int | None = None,
+    ) -> Iterator[Json]:
+        """Every transaction after ``since_id`` (default: from now), each once, in id order.
+
+        Missed ones are fetched from ``sinceid`` with the last id yielded: before each
+        connection, once it is up, and whenever an id or a heartbeat's lastTransactionID shows
+        a gap. Reconnects on drops, torn lines and stalls."""
+        last = _txn_id(since_id if since_id is not None else self.last_transaction_id(True))
+        acct = self.account_id
+        failures = 0
+
+        def catch_up() -> Iterator[Json]:
+            nonlocal last
+            for tx in self._transactions_after(last):
+                tid = _txn_id(tx["id"])
+                if tid > last:
+                    last = tid
+                    yield tx
+
+        while True:
+            gen: Any = None
+            try:
+                yield from catch_up()
+                gen = self._stream(txns.TransactionsStream(acct))
+                connected = False
+                for msg in gen:
+                    failures = 0
+                    if _heartbeat(msg):
+                        seen = msg.get("lastTransactionID")
+                        if not connected or (seen is not None and _txn_id(seen) > last):
+                            yield from catch_up()
+                        connected = True
+                        if heartbeats:
+                            yield msg
+                        continue
+                    tid = _txn_id(msg["id"])
+                    if not connected or tid > last + 1:
+                        yield from catch_up()
+                        connected = True
+                    if tid <= last:
+                        continue
+                    last = tid
+                    yield msg
+                cause = "stream ended"
+            except Exception as exc:
+                err = map_error(exc, "transaction stream", self._scrub)
+                if not isinstance(err, RETRYABLE):
+                    raise err from None
+                cause = str(err)
+            finally:
+                if gen is not None:
+                    gen.close()
+            failures += 1
+            self._reconnect_wait(failures, cause, "transaction stream", max_failures)
+
+
+def _related(tx: Json, order: Json, cid: str) -> bool:
+    oid = str(order["id"])
+    return (
+        str(tx.get("id")) == oid
+        or str(tx.get("orderID", "")) == oid
+        or str(tx.get("replacedByOrderID", "")) == oid
+        or _client_id_of(tx) == cid
+    )
+
+
+def _time_key(value: Any) -> str | None:
+    """A sortable key for a v20 time (RFC3339 with any fraction, or UNIX seconds)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value[0].isdigit() and "T" not in value:
+        whole, _, frac = value.partition(".")
+        return f"{int(whole):020d}.{frac.ljust(9, '0')}"
+    head, _, frac = value.rstrip("Z").partition(".")
+    return f"{head}.{frac.ljust(9, '0')}"

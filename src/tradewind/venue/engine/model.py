@@ -1,0 +1,108 @@
+"""The engine's state: accounts, orders and trades, rebuilt by applying transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal(0)
+HOME_PLACES = 4  # account-currency amounts, as OANDA shows them ("100000.0000")
+
+# fields a transaction has that its order does not
+TX_ONLY = {"id", "time", "userID", "accountID", "batchID", "requestID", "reason", "type"}
+ORDER_TYPES = {
+    "MARKET_ORDER": "MARKET",
+    "LIMIT_ORDER": "LIMIT",
+    "STOP_ORDER": "STOP",
+    "TAKE_PROFIT_ORDER": "TAKE_PROFIT",
+    "STOP_LOSS_ORDER": "STOP_LOSS",
+}
+
+
+@dataclass
+class Order:
+    """An order as its create transaction described it, and what became of it."""
+
+    id: str
+    type: str  # MARKET | LIMIT | STOP | TAKE_PROFIT | STOP_LOSS
+    body: dict[str, Any]  # the create transaction's fields that describe the order
+    create_time: str
+    state: str = "PENDING"
+    extra: dict[str, Any] = field(default_factory=dict)  # fill/cancel/replace fields
+    linked_instrument: str = ""  # a take profit's / stop loss's: its trade's instrument
+
+    @property
+    def instrument(self) -> str:
+        return str(self.body.get("instrument", self.linked_instrument))
+
+    @property
+    def units(self) -> Decimal:
+        return Decimal(self.body.get("units", "0"))
+
+    @property
+    def price(self) -> Decimal | None:
+        p = self.body.get("price")
+        return Decimal(p) if p is not None else None
+
+    @property
+    def trade_id(self) -> str | None:
+        return self.body.get("tradeID")
+
+    @property
+    def client_id(self) -> str | None:
+        ext = self.body.get("clientExtensions")
+        return ext.get("id") if isinstance(ext, dict) else None
+
+
+@dataclass
+class Trade:
+    id: str
+    instrument: str
+    price: Decimal
+    open_time: str
+    initial_units: Decimal
+    current_units: Decimal
+    initial_margin: str
+    client_ext: dict[str, Any] | None = None
+    state: str = "OPEN"
+    realized_pl: Decimal = ZERO
+    closed_units_value: Decimal = ZERO  # sum(units x price) of closes, for averageClosePrice
+    closed_units: Decimal = ZERO
+    closing_ids: list[str] = field(default_factory=list)
+    close_time: str | None = None
+    tp_order: str | None = None
+    sl_order: str | None = None
+
+    @property
+    def client_id(self) -> str | None:
+        return self.client_ext.get("id") if self.client_ext else None
+
+
+@dataclass
+class Account:
+    id: str
+    currency: str
+    hedging: bool
+    alias: str
+    created_time: str
+    balance: Decimal = ZERO
+    pl: Decimal = ZERO
+    last_tx: int = 0
+    last_fill_time: str | None = None
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    orders: dict[str, Order] = field(default_factory=dict)
+    trades: dict[str, Trade] = field(default_factory=dict)
+    position_pl: dict[str, list[Decimal]] = field(default_factory=dict)  # inst -> [long, short]
+    client_orders: dict[str, str] = field(default_factory=dict)
+    client_trades: dict[str, str] = field(default_factory=dict)
+
+    def open_trades(self, instrument: str | None = None) -> list[Trade]:
+        return [
+            t
+            for t in self.trades.values()
+            if t.state == "OPEN" and (instrument is None or t.instrument == instrument)
+        ]
+
+    def pending(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.state == "PENDING"]

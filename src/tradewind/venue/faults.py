@@ -1,0 +1,334 @@
+"""Faults on demand: seeded, scriptable misbehaviour wrapped around the venue as ASGI
+middleware (never inside the engine).
+
+A fault is a rule: a ``kind``, a ``method`` and a ``path`` pattern (``fnmatch``, e.g.
+``/v3/accounts/*/orders``), a ``count`` of times it fires (None: until cleared) and a
+``probability`` (a rate, drawn from the seeded generator). Kinds:
+
+- ``latency``: ``ms`` (+- ``jitter_ms``) added before the request runs;
+- ``status``: answer ``status`` (429, 500, 503, ...) without running the request;
+- ``lose_response``: run the request, then close the connection without a response;
+- ``stream_drop``: on a stream, after ``after_lines`` lines send half a line and hang up;
+- ``torn_line``: on a stream, after ``after_lines`` lines send half a line and a newline;
+- ``duplicate``: a stream's price line sent twice;
+- ``out_of_order``: two consecutive price lines swapped;
+- ``stale``: a stream stops sending ``instrument``'s prices (heartbeats go on);
+- ``halt``: ``instrument`` is not tradeable while the rule is active.
+
+Config (YAML/JSON or the admin endpoint ``POST /admin/faults``):
+``{"seed": 1, "faults": [{"kind": "status", "status": 503, "path": "/v3/accounts/*", "count": 2}]}``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import itertools
+import json
+import random
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal[
+    "latency",
+    "status",
+    "lose_response",
+    "stream_drop",
+    "torn_line",
+    "duplicate",
+    "out_of_order",
+    "stale",
+    "halt",
+]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+STREAM_KINDS = {"stream_drop", "torn_line", "duplicate", "out_of_order", "stale"}
+REQUEST_KINDS = {"latency", "status", "lose_response"}
+_MESSAGES = {
+    429: "Requests per second exceeded",
+    500: "An unexpected error occurred",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]
+
+
+class FaultConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Fault:
+    kind: str
+    method: str = "*"
+    path: str = "*"
+    count: int | None = 1
+    probability: float = 1.0
+    ms: float = 0.0
+    jitter_ms: float = 0.0
+    status: int = 503
+    after_lines: int = 0
+    instrument: str | None = None
+    id: int = 0
+    fired: int = field(default=0)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Fault:
+        if not isinstance(d, dict):
+            raise FaultConfigError("a fault must be an object")
+        known = {f for f in cls.__dataclass_fields__ if f not in ("id", "fired")}
+        extra = set(d) - known
+        if extra:
+            raise FaultConfigError(f"unknown fault field(s): {', '.join(sorted(extra))}")
+        if d.get("kind") not in KINDS:
+            raise FaultConfigError(f"fault kind must be one of {', '.join(KINDS)}")
+        try:
+            f = cls(**d)
+        except TypeError as exc:
+            raise FaultConfigError(str(exc)) from None
+        if f.kind in ("stale", "halt") and not f.instrument:
+            raise FaultConfigError(f"a {f.kind} fault needs an instrument")
+        if f.count is not None and (not isinstance(f.count, int) or f.count < 0):
+            raise FaultConfigError("count must be a non-negative integer or null")
+        if not 0.0 <= float(f.probability) <= 1.0:
+            raise FaultConfigError("probability must be within [0, 1]")
+        if f.kind == "status" and not 400 <= int(f.status) <= 599:
+            raise FaultConfigError("status must be a 4xx or 5xx code")
+        return f
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method == "*" or self.method.upper() == method.upper()) and (
+            fnmatch.fnmatchcase(path, self.path)
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.count is None or self.count > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class Faults:
+    """The active fault rules; thread-safe; random draws from one seeded generator."""
+
+    def __init__(self, rules: Iterable[Fault] = (), seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.rules: list[Fault] = []
+        self.on_change: list[Callable[[Faults], None]] = []
+        self.add(rules)
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any] | None) -> Faults:
+        data = data or {}
+        if not isinstance(data, dict):
+            raise FaultConfigError("a faults config is an object with 'seed' and 'faults'")
+        unknown = set(data) - {"kind", "name", "seed", "faults"}
+        if unknown:
+            raise FaultConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        rules = [Fault.from_dict(dict(d)) for d in data.get("faults") or []]
+        return cls(rules, int(data.get("seed", 0)))
+
+    @classmethod
+    def from_file(cls, path: Path) -> Faults:
+        import yaml
+
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return cls.from_config(data)
+
+    def add(self, rules: Iterable[Fault]) -> list[Fault]:
+        added = []
+        with self._lock:
+            for r in rules:
+                r.id = next(self._ids)
+                self.rules.append(r)
+                added.append(r)
+        self._changed()
+        return added
+
+    def clear(self, seed: int | None = None) -> None:
+        with self._lock:
+            self.rules.clear()
+            if seed is not None:
+                self.seed, self.rng = seed, random.Random(seed)
+        self._changed()
+
+    def _changed(self) -> None:
+        for cb in self.on_change:
+            cb(self)
+
+    def take(self, kinds: set[str], method: str, path: str) -> list[Fault]:
+        """The rules of ``kinds`` that fire for this request (counting each down)."""
+        out = []
+        changed = False
+        with self._lock:
+            for r in self.rules:
+                if r.kind in kinds and r.active and r.matches(method, path):
+                    if r.probability < 1.0 and self.rng.random() >= r.probability:
+                        continue
+                    if r.count is not None:
+                        r.count -= 1
+                        changed = changed or r.count == 0
+                    r.fired += 1
+                    out.append(r)
+        if changed:
+            self._changed()
+        return out
+
+    def stream_rules(self, method: str, path: str) -> list[Fault]:
+        with self._lock:
+            return [
+                r
+                for r in self.rules
+                if r.kind in STREAM_KINDS and r.active and r.matches(method, path)
+            ]
+
+    def fire(self, rule: Fault) -> bool:
+        """Count down a stream rule when it acts (False if it is spent or skipped)."""
+        with self._lock:
+            if not rule.active:
+                return False
+            if rule.probability < 1.0 and self.rng.random() >= rule.probability:
+                return False
+            if rule.count is not None:
+                rule.count -= 1
+            rule.fired += 1
+        if not rule.active:
+            self._changed()
+        return True
+
+    def halted(self) -> set[str]:
+        with self._lock:
+            return {
+                r.instrument for r in self.rules if r.kind == "halt" and r.active and r.instrument
+            }
+
+    def jitter(self, ms: float, jitter_ms: float) -> float:
+        with self._lock:
+            return max(0.0, ms + (self.rng.uniform(-jitter_ms, jitter_ms) if jitter_ms else 0.0))
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {"seed": self.seed, "faults": [r.to_json() for r in self.rules]}
+
+
+def _error(status: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps({"errorMessage": _MESSAGES.get(status, "Injected fault")}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status in (429, 503):
+        headers.append((b"retry-after", b"1"))
+    return body, headers
+
+
+class _StreamMangler:
+    """Applies the stream faults to the body chunks of one stream response, line by line."""
+
+    def __init__(self, faults: Faults, rules: list[Fault]) -> None:
+        self.faults, self.rules = faults, rules
+        self.lines = 0
+        self.held: bytes | None = None
+        self.hang_up = False
+        self.buf = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self.buf + chunk
+        cut = data.rfind(b"\n") + 1
+        self.buf = data[cut:]
+        out: list[bytes] = []
+        for line in data[:cut].splitlines(keepends=True):
+            if self.hang_up:
+                break
+            self.lines += 1
+            out.extend(self._line(line))
+        return b"".join(out)
+
+    def _line(self, line: bytes) -> list[bytes]:
+        is_price = b'"type":"PRICE"' in line
+        for r in self.rules:
+            if not r.active or self.lines <= r.after_lines:
+                continue
+            if r.kind == "stale" and is_price and r.instrument:
+                if f'"instrument":"{r.instrument}"'.encode() in line and self.faults.fire(r):
+                    return []
+            elif r.kind == "stream_drop" and self.faults.fire(r):
+                self.hang_up = True
+                return [line[: max(1, len(line) // 2)]]
+            elif r.kind == "torn_line" and self.faults.fire(r):
+                return [line[: max(1, len(line) // 2)] + b"\n"]
+            elif r.kind == "duplicate" and is_price and self.faults.fire(r):
+                return [line, line]
+            elif (
+                r.kind == "out_of_order" and is_price and self.held is None and self.faults.fire(r)
+            ):
+                self.held = line
+                return []
+        if self.held is not None and is_price:
+            held, self.held = self.held, None
+            return [line, held]
+        return [line]
+
+
+class FaultMiddleware:
+    """ASGI middleware applying the request and stream faults (``/admin`` paths exempt)."""
+
+    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+        self.app, self.faults = app, faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        if scope["type"] != "http" or scope["path"].startswith("/admin"):
+            return await self.app(scope, receive, send)
+        method, path = scope["method"], scope["path"]
+        fired = self.faults.take(REQUEST_KINDS, method, path)
+        for r in fired:
+            if r.kind == "latency":
+                await asyncio.sleep(self.faults.jitter(r.ms, r.jitter_ms) / 1000.0)
+        for r in fired:
+            if r.kind == "status":
+                body, headers = _error(int(r.status))
+                await send(
+                    {"type": "http.response.start", "status": int(r.status), "headers": headers}
+                )
+                await send({"type": "http.response.body", "body": body})
+                return None
+        if any(r.kind == "lose_response" for r in fired):
+
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            # A non-None result makes the server close the connection without a response.
+            return "venue fault: response lost after the request was applied"
+        rules = self.faults.stream_rules(method, path) if path.endswith("/stream") else []
+        if not rules:
+            return await self.app(scope, receive, send)
+        mangler = _StreamMangler(self.faults, rules)
+
+        async def mangled(message: Message) -> None:
+            if message["type"] == "http.response.body" and not mangler.hang_up:
+                more = message.get("more_body", False)
+                body = mangler.feed(message.get("body", b""))
+                if mangler.hang_up:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    raise ConnectionAbortedError("venue fault: stream dropped")
+                await send({"type": "http.response.body", "body": body, "more_body": more})
+                return
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, mangled)
+        except BaseException:
+            if mangler.hang_up:  # the app saw the send fail (maybe inside an exception group)
+                return "venue fault: stream dropped mid-line"
+            raise

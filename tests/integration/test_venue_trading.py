@@ -1,0 +1,295 @@
+"""The venue's trading routes over loopback with the real oandapyV20 client, on an engine whose
+state is in a real database (SQLite and Postgres). Every response is checked against OANDA's
+OpenAPI description; a restarted engine keeps accounts, orders, trades and ids."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import uvicorn
+from oandapyV20 import API
+from oandapyV20.endpoints import accounts, orders, positions, trades, transactions
+from oandapyV20.exceptions import V20Error
+from oandapyV20.oandapyV20 import TRADING_ENVIRONMENTS
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tradewind.storage.engine import make_engine
+from tradewind.storage.migrate import upgrade
+from tradewind.testing.openapi import V20Spec
+from tradewind.venue.engine import DEFAULT_ACCOUNT, VenueEngine
+from tradewind.venue.http_trading import trading_routes
+from tradewind.venue.instruments import default_instruments
+from tradewind.venue.persistence import SqlTransactionStore
+from tradewind.venue.quotes import Quote
+from tradewind.venue.wire import VenueError
+
+A = DEFAULT_ACCOUNT
+SPEC = V20Spec()
+T0 = 1_718_000_000_000_000_000
+
+
+class Market:
+    def __init__(self) -> None:
+        self.t = T0
+        self.quotes: dict[str, Quote] = {}
+
+    def now(self) -> int:
+        return self.t
+
+    def set(self, name: str, bid: float, ask: float, liq: float = 10_000_000) -> Quote:
+        self.quotes[name] = Quote(name, self.t, ((bid, liq),), ((ask, liq),))
+        return self.quotes[name]
+
+
+def make_venue(url: str, mkt: Market) -> VenueEngine:
+    db = make_engine(url)
+    upgrade(db)
+    return VenueEngine(default_instruments(), mkt.now, mkt.quotes.get, SqlTransactionStore(db))
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VenueError)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[tuple[VenueEngine, Market, str, API]]:
+    mkt = Market()
+    mkt.set("EUR_USD", 1.1000, 1.1002)
+    mkt.set("USD_JPY", 150.00, 150.02)
+    engine = make_venue(db_url, mkt)
+    app = Starlette(
+        routes=trading_routes(engine, heartbeat_s=0.2), exception_handlers={VenueError: _error}
+    )
+    port = _port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    base = f"http://127.0.0.1:{port}"
+    TRADING_ENVIRONMENTS["tw-trading"] = {"api": base, "stream": base}
+    api = API(access_token="t", environment="tw-trading")
+    api.client.hooks["response"].append(SPEC.requests_hook)
+    yield engine, mkt, base, api
+    api.close()
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_orders_with_the_real_client(served: tuple[VenueEngine, Market, str, API]) -> None:
+    _engine, _mkt, _base, api = served
+    assert api.request(accounts.AccountList())["accounts"][0]["id"] == A
+    assert api.request(accounts.AccountDetails(A))["account"]["balance"] == "100000.0000"
+    api.request(accounts.AccountSummary(A))
+    assert len(api.request(accounts.AccountInstruments(A))["instruments"]) == 10
+    limit = {
+        "order": {
+            "type": "LIMIT",
+            "instrument": "EUR_USD",
+            "units": "1000",
+            "price": "1.0900",
+            "clientExtensions": {"id": "lim-1"},
+        }
+    }
+    r = orders.OrderCreate(A, data=limit)
+    out = api.request(r)
+    assert r.status_code == 201
+    oid = out["orderCreateTransaction"]["id"]
+    listed = api.request(orders.OrderList(A, params={"state": "PENDING", "instrument": "EUR_USD"}))
+    assert [o["id"] for o in listed["orders"]] == [oid]
+    assert api.request(orders.OrdersPending(A))["orders"][0]["id"] == oid
+    assert api.request(orders.OrderDetails(A, "@lim-1"))["order"]["id"] == oid
+    limit["order"]["price"] = "1.0950"
+    r = orders.OrderReplace(A, oid, data=limit)
+    new = api.request(r)["orderCreateTransaction"]["id"]
+    assert r.status_code == 201
+    api.request(orders.OrderClientExtensions(A, new, data={"clientExtensions": {"tag": "t"}}))
+    out = api.request(orders.OrderCancel(A, "@lim-1"))
+    assert out["orderCancelTransaction"]["orderID"] == new
+    with pytest.raises(V20Error) as info:
+        api.request(orders.OrderCancel(A, new))
+    assert info.value.code == 404
+    with pytest.raises(V20Error) as info:
+        api.request(orders.OrderDetails(A, "12345"))
+    assert info.value.code == 404
+
+
+def test_trades_positions_transactions_with_the_real_client(
+    served: tuple[VenueEngine, Market, str, API],
+) -> None:
+    engine, mkt, base, api = served
+    mo = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "1000",
+                    "takeProfitOnFill": {"price": "1.2000"},
+                    "tradeClientExtensions": {"id": "tr-1"}}}  # fmt: skip
+    fill = api.request(orders.OrderCreate(A, data=mo))["orderFillTransaction"]
+    tid = fill["tradeOpened"]["tradeID"]
+    assert api.request(trades.OpenTrades(A))["trades"][0]["id"] == tid
+    assert api.request(trades.TradeDetails(A, "@tr-1"))["trade"]["takeProfitOrder"]
+    api.request(trades.TradesList(A, params={"state": "ALL", "count": 10}))
+    api.request(trades.TradeClientExtensions(A, tid, data={"clientExtensions": {"tag": "x"}}))
+    api.request(trades.TradeCRCDO(A, tid, data={"stopLoss": {"price": "1.0500"}}))
+    out = api.request(trades.TradeClose(A, tid, data={"units": "400"}))
+    assert out["orderFillTransaction"]["tradeReduced"]["units"] == "-400"
+    mkt.set("EUR_USD", 1.1010, 1.1012)
+    out = api.request(trades.TradeClose(A, tid))
+    assert out["orderFillTransaction"]["tradesClosed"][0]["realizedPL"] == "0.4800"
+    mo["order"].pop("tradeClientExtensions")
+    api.request(orders.OrderCreate(A, data=mo))
+    api.request(positions.OpenPositions(A))
+    api.request(positions.PositionList(A))
+    api.request(positions.PositionDetails(A, "EUR_USD"))
+    out = api.request(positions.PositionClose(A, "EUR_USD", data={"longUnits": "ALL"}))
+    assert out["longOrderFillTransaction"]["units"] == "-1000"
+    with pytest.raises(V20Error) as info:
+        api.request(positions.PositionClose(A, "EUR_USD", data={"longUnits": "ALL"}))
+    assert info.value.code == 400
+    last = int(engine.last_transaction_id(A))
+    pages = api.request(transactions.TransactionList(A, params={"pageSize": 5}))
+    assert pages["count"] == last
+    assert len(pages["pages"]) == -(-last // 5)
+    got = api.request(transactions.TransactionIDRange(A, params={"from": 1, "to": last}))
+    assert [int(t["id"]) for t in got["transactions"]] == list(range(1, last + 1))
+    got = api.request(transactions.TransactionsSinceID(A, params={"id": last - 2}))
+    assert len(got["transactions"]) == 2
+    api.request(transactions.TransactionDetails(A, str(last)))
+    got = api.request(accounts.AccountChanges(A, params={"sinceTransactionID": 2}))
+    assert got["changes"]["tradesClosed"]
+    # UNIX times on request
+    headers = {"Accept-Datetime-Format": "UNIX"}
+    r = requests.get(f"{base}/v3/accounts/{A}/transactions/{last}", headers=headers, timeout=5)
+    SPEC.validate_response("GET", r.request.path_url, r.status_code, r.json())
+    assert "." in r.json()["transaction"]["time"]
+    assert "T" not in r.json()["transaction"]["time"]
+
+
+def test_a_rejected_order_is_a_400_with_its_transaction(
+    served: tuple[VenueEngine, Market, str, API],
+) -> None:
+    _engine, _mkt, base, api = served
+    bad = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "-0.5"}}
+    with pytest.raises(V20Error) as info:
+        api.request(orders.OrderCreate(A, data=bad))
+    assert info.value.code == 400
+    r = requests.post(f"{base}/v3/accounts/{A}/orders", json=bad, timeout=5)
+    body = r.json()
+    assert r.status_code == 400
+    assert body["errorCode"] == "UNITS_PRECISION_EXCEEDED"
+    assert body["orderRejectTransaction"]["type"] == "MARKET_ORDER_REJECT"
+    assert body["lastTransactionID"] == body["orderRejectTransaction"]["id"]
+    SPEC.validate_response("POST", f"/v3/accounts/{A}/orders", 400, body)
+
+
+GARBAGE = [
+    ("POST", "/orders", b"not json"),
+    ("POST", "/orders", b"[1, 2]"),
+    ("POST", "/orders", b'{"order": 5}'),
+    ("POST", "/orders", b'{"order": {"type": "MARKET", "units": "1e999999"}}'),
+    ("POST", "/orders", b'{"order": {"type": "MARKET", "instrument": "EUR_USD", "units": 1e308}}'),
+    ("POST", "/orders", b"\xff\xfe"),
+    ("POST", "/orders", b""),
+    ("PUT", "/orders/1/cancel", b""),
+    ("PUT", "/orders/abc", b'{"order": {}}'),
+    ("PUT", "/trades/1/close", b'{"units": [1]}'),
+    ("PUT", "/trades/1/orders", b'{"takeProfit": 5}'),
+    ("PUT", "/positions/EUR_USD/close", b'{"longUnits": {"x": 1}}'),
+    ("PUT", "/positions/EUR_USD/close", b'{"shortUnits": "-3"}'),
+    ("GET", "/orders?count=abc", b""),
+    ("GET", "/orders?count=0", b""),
+    ("GET", "/orders?state=NOPE", b""),
+    ("GET", "/orders?ids=1,x", b""),
+    ("GET", "/trades?beforeID=-1", b""),
+    ("GET", "/transactions?from=yesterday", b""),
+    ("GET", "/transactions?pageSize=5000", b""),
+    ("GET", "/transactions/idrange?from=1", b""),
+    ("GET", "/transactions/sinceid?id=x", b""),
+    ("GET", "/transactions/xyz", b""),
+    ("GET", "/changes", b""),
+    ("GET", "/positions/NOPE", b""),
+    ("GET", "/instruments?instruments=NOPE", b""),
+]
+
+
+def test_malformed_requests_get_4xx_never_5xx(
+    served: tuple[VenueEngine, Market, str, API],
+) -> None:
+    _engine, _mkt, base, _api = served
+    for method, path, body in GARBAGE:
+        r = requests.request(method, f"{base}/v3/accounts/{A}{path}", data=body, timeout=5)
+        assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text)
+        assert r.json()["errorMessage"], (method, path)
+    r = requests.get(f"{base}/v3/accounts/9-9-9-9/summary", timeout=5)
+    assert r.status_code == 404
+    r = requests.get(
+        f"{base}/v3/accounts/{A}/summary", headers={"Accept-Datetime-Format": "X"}, timeout=5
+    )
+    assert r.status_code == 400
+
+
+def test_transaction_stream_pushes_new_transactions(
+    served: tuple[VenueEngine, Market, str, API],
+) -> None:
+    engine, _mkt, _base, api = served
+    ep = transactions.TransactionsStream(A)
+    lines = api.request(ep)
+    path = f"/v3/accounts/{A}/transactions/stream"
+    got: list[dict[str, Any]] = []
+    try:
+        first = next(lines)  # a heartbeat within 0.2 s
+        SPEC.validate_stream_line(path, first)
+        assert first["type"] == "TRANSACTION_HEARTBEAT"
+        mo = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "10"}}
+        threading.Timer(0.05, lambda: engine.create_order(A, mo["order"])).start()
+        for line in itertools.islice(lines, 10):
+            SPEC.validate_stream_line(path, line)
+            if line["type"] != "TRANSACTION_HEARTBEAT":
+                got.append(line)
+            if len(got) == 2:
+                break
+    finally:
+        lines.close()
+    assert [t["type"] for t in got] == ["MARKET_ORDER", "ORDER_FILL"]
+
+
+def test_a_restarted_venue_keeps_its_state_and_ids(db_url: str) -> None:
+    mkt = Market()
+    mkt.set("EUR_USD", 1.1000, 1.1002)
+    first = make_venue(db_url, mkt)
+    first.create_order(
+        A,
+        {"type": "MARKET", "instrument": "EUR_USD", "units": "1000",
+         "clientExtensions": {"id": "keep"}, "stopLossOnFill": {"price": "1.0000"}},
+    )  # fmt: skip
+    first.create_order(
+        A, {"type": "LIMIT", "instrument": "EUR_USD", "units": "-10", "price": "1.3000"}
+    )
+    with pytest.raises(VenueError):
+        first.create_order(A, {"type": "MARKET", "instrument": "EUR_USD", "units": "x"})
+    before = first.get_account(A)
+    second = make_venue(db_url, mkt)
+    assert second.list_accounts() == first.list_accounts()
+    assert second.get_account(A) == before
+    assert second.get_order(A, "@keep")["order"]["state"] == "FILLED"
+    assert second.transactions_since(A, 0) == first.transactions_since(A, 0)
+    nxt = second.create_order(A, {"type": "MARKET", "instrument": "EUR_USD", "units": "-1000"})
+    assert int(nxt["orderCreateTransaction"]["id"]) == int(before["lastTransactionID"]) + 1
+    third = make_venue(db_url, mkt)
+    assert third.list_trades(A)["trades"] == []
+    assert third.get_account(A)["account"]["pendingOrderCount"] == 1  # the limit
