@@ -61,7 +61,9 @@ def serve(
     token: Annotated[
         str | None,
         typer.Option(
-            help="Bearer token [default: $TRADEWIND_VENUE_TOKEN, its _FILE, or one kept]."
+            help="Bearer token. Prefer TRADEWIND_VENUE_TOKEN or TRADEWIND_VENUE_TOKEN_FILE "
+            "(a command line is visible to other local users); with none, one is generated "
+            "and kept in TRADEWIND_HOME/venue-token."
         ),
     ] = None,
     clock: Annotated[str, typer.Option(help="real, fast or stepped.")] = "real",
