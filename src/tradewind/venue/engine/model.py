@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 ZERO = Decimal(0)
@@ -18,6 +18,11 @@ ORDER_TYPES = {
     "TAKE_PROFIT_ORDER": "TAKE_PROFIT",
     "STOP_LOSS_ORDER": "STOP_LOSS",
 }
+
+
+def round_even(value: Decimal, places: int) -> Decimal:
+    """``value`` to ``places`` decimals, ties to even (as fills and fundings are booked)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass

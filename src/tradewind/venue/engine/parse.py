@@ -44,6 +44,22 @@ def _decimal(value: Any) -> Decimal | None:
     return out if out.is_finite() else None
 
 
+MAX_UNITS = Decimal("1e15")
+
+
+def positive(value: Any) -> Decimal | None:
+    """A close request's units: a positive finite number (string or JSON number), else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        out = Decimal(str(value).strip())
+    except ArithmeticError:
+        return None
+    # above any instrument's maximum order units: too large to be a real request (and to
+    # round to the instrument's precision), so it is invalid rather than a crash
+    return out if out.is_finite() and 0 < out < MAX_UNITS else None
+
+
 def _places(d: Decimal) -> int:
     exp = d.normalize().as_tuple().exponent
     return max(0, -exp) if isinstance(exp, int) else 99
