@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from tradewind.venue.service import Venue
 
 log = logging.getLogger("tradewind.venue")
+NS = 1_000_000_000
+_MAX_CLOCK_NS = 253_402_300_799 * NS  # 9999-12-31T23:59:59Z
 _UNAUTHORIZED = json.dumps(unauthorized().body()).encode()
 
 
@@ -130,6 +132,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"errorMessage": str(exc.detail)}, status_code=exc.status_code)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware answers an unhandled exception before our outer
+    # middleware sees it: without this handler the body is plain text, not v20's error body.
+    # The server closes the connection after an unhandled error: say so, so that a keep-alive
+    # client does not send its next request down a connection being torn down.
+    return JSONResponse(
+        {"errorMessage": "An unexpected error occurred"},
+        status_code=500,
+        headers={"Connection": "close"},
+    )
+
+
 def admin_routes(venue: Venue) -> list[Route]:
     async def body(request: Request) -> Any:
         try:
@@ -168,10 +182,30 @@ def admin_routes(venue: Venue) -> list[Route]:
             if not isinstance(data, dict):
                 raise ValueError("expected an object")
             if "advance" in data:
-                clock.advance(float(data["advance"]))
+                step = data["advance"]
+                if isinstance(step, bool) or not isinstance(step, int | float):
+                    raise ValueError("advance takes a number of seconds")
+                if not 0 <= step <= _MAX_CLOCK_NS / NS:
+                    raise ValueError("advance out of range")
+                target = clock.now_ns() + round(step * NS)
             elif "set" in data:
                 value = data["set"]
-                clock.set(parse_time(str(value), "set") if isinstance(value, str) else int(value))
+                if isinstance(value, str):
+                    target = parse_time(value, "set")
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    target = value
+                else:
+                    raise ValueError("set takes an RFC3339 time or epoch nanoseconds")
+            else:
+                target = None
+            if target is not None:
+                # times v20 can render (RFC3339 years 1970..9999)
+                if not 0 <= target <= _MAX_CLOCK_NS:
+                    raise ValueError("the time is out of range")
+                if "advance" in data:
+                    clock.advance(step)
+                else:
+                    clock.set(target)
         except ValueError as exc:
             raise VenueError(400, f"Invalid clock change: {exc}", "INVALID_VALUE") from None
         venue.pump_quotes()  # pending orders see the prices the step passed over
@@ -194,6 +228,8 @@ class VenueApp(Starlette):
 
     def __init__(self, *, token: str, faults: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # v20 has no trailing-slash paths: 404 with an error body, not a 307 to another path
+        self.router.redirect_slashes = False
         inner: ASGIApp = super().__call__
         self._outer = RequestIdMiddleware(
             BearerAuthMiddleware(FaultMiddleware(inner, faults), token)
@@ -221,5 +257,9 @@ def create_app(venue: Venue, *, trading: bool = True) -> Starlette:
         token=venue.token,
         faults=venue.faults,
         routes=routes,
-        exception_handlers={VenueError: _venue_error, HTTPException: _http_error},
+        exception_handlers={
+            VenueError: _venue_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
     )

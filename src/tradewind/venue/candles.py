@@ -10,6 +10,7 @@ is ``complete: false`` and holds only the ticks up to now.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,7 @@ APPROX_SECONDS = {
 }
 MAX_COUNT = 5000
 DEFAULT_COUNT = 500
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +209,10 @@ def _int(params: Mapping[str, str], name: str) -> int | None:
     v = params.get(name)
     if v is None:
         return None
-    try:
-        return int(v)
-    except ValueError:
-        raise bad_value(name) from None
+    # ASCII digits only: int() would also take "١٢", " 5", "5_000" and 4300-digit numbers
+    if not _INTEGER.fullmatch(v):
+        raise bad_value(name)
+    return int(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +287,18 @@ def select(source: PriceSource, name: str, q: CandleQuery, now: int) -> Candles:
         )
     approx = APPROX_SECONDS[q.granularity] * NS
     first_data = source.path(name).first_ns
+    # No candle starts before the first data's: searching earlier only costs time and memory
+    # (and dates near year 1 overflow the calendar arithmetic).
+    floor = first_data - 2 * approx
     if q.from_ns is not None and q.to_ns is not None:
-        b = boundaries(q.granularity, q.from_ns, q.to_ns, q.align)
+        # how many candles the range spans, before building their boundaries (a range of
+        # decades in S5 would be hundreds of millions); months are short of 31 days, so
+        # the exact check below still applies
+        if q.to_ns - q.from_ns > approx * (MAX_COUNT + 2):
+            raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
+        if q.to_ns <= floor:
+            return _empty()
+        b = boundaries(q.granularity, max(q.from_ns, floor), q.to_ns, q.align)
         b = b[: int(np.searchsorted(b, q.to_ns, "left")) + 1]
         if len(b) - 1 > MAX_COUNT:
             raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
@@ -297,16 +309,19 @@ def select(source: PriceSource, name: str, q: CandleQuery, now: int) -> Candles:
         return c
     count = q.count or DEFAULT_COUNT
     if q.from_ns is not None:
+        lo = max(q.from_ns, floor)
         span = approx * (count + 2)
         while True:
-            hi = min(q.from_ns + span, now + 1)
-            c = aggregate(source, name, boundaries(q.granularity, q.from_ns, hi, q.align), now)
+            hi = min(lo + span, now + 1)
+            c = aggregate(source, name, boundaries(q.granularity, lo, hi, q.align), now)
             if not q.include_first:
                 c = c.slice(c.start > q.from_ns)
             if len(c) >= count or hi > now:
                 return c.slice(slice(0, count))
             span *= 2
     end = now + 1 if q.to_ns is None else q.to_ns
+    if end <= floor:
+        return _empty()
     span = approx * (count + 2)
     while True:
         lo = max(end - span, first_data - approx)
@@ -316,6 +331,11 @@ def select(source: PriceSource, name: str, q: CandleQuery, now: int) -> Candles:
         if len(c) >= count or lo <= first_data - approx:
             return c.slice(slice(max(len(c) - count, 0), None))
         span *= 2
+
+
+def _empty() -> Candles:
+    e = np.empty(0, np.int64)
+    return Candles(e, e, {s: np.empty((0, 4)) for s in ("mid", "bid", "ask")}, e)
 
 
 def candles_body(

@@ -94,6 +94,25 @@ class Fault:
             f = cls(**d)
         except TypeError as exc:
             raise FaultConfigError(str(exc)) from None
+        # the types the middleware relies on on every request (a string ``ms`` or a numeric
+        # ``path`` would otherwise break every later request with a 500)
+        for name in ("method", "path"):
+            if not isinstance(getattr(f, name), str):
+                raise FaultConfigError(f"{name} must be a string")
+        if f.instrument is not None and not isinstance(f.instrument, str):
+            raise FaultConfigError("instrument must be a string")
+        for name in ("ms", "jitter_ms", "probability"):
+            value = getattr(f, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise FaultConfigError(f"{name} must be a number")
+            if not 0 <= value <= (86_400_000 if name != "probability" else 1):
+                raise FaultConfigError(f"{name} out of range")
+        for name in ("status", "after_lines"):
+            value = getattr(f, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise FaultConfigError(f"{name} must be a non-negative integer")
+        if f.count is not None and isinstance(f.count, bool):
+            raise FaultConfigError("count must be a non-negative integer or null")
         if f.kind in ("stale", "halt") and not f.instrument:
             raise FaultConfigError(f"a {f.kind} fault needs an instrument")
         if f.count is not None and (not isinstance(f.count, int) or f.count < 0):
@@ -280,6 +299,21 @@ class _StreamMangler:
         return [line]
 
 
+async def _buffered(receive: Receive) -> Receive:
+    """Read the request body now; the returned ``receive`` replays it, then delegates."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
 class FaultMiddleware:
     """ASGI middleware applying the request and stream faults (``/admin`` paths exempt)."""
 
@@ -291,6 +325,10 @@ class FaultMiddleware:
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
         fired = self.faults.take(REQUEST_KINDS, method, path)
+        if any(r.kind == "latency" for r in fired):
+            # A slow server still applies a request whose client gave up waiting: take the
+            # body in before the delay, so a disconnect meanwhile does not void the request.
+            receive = await _buffered(receive)
         for r in fired:
             if r.kind == "latency":
                 await asyncio.sleep(self.faults.jitter(r.ms, r.jitter_ms) / 1000.0)
