@@ -27,6 +27,7 @@ from tradewind.venue.faults import (
     Send,
 )
 from tradewind.venue.http_market import market_routes
+from tradewind.venue.statuses import fitting_status
 from tradewind.venue.wire import VenueError, parse_time, unauthorized
 
 if TYPE_CHECKING:
@@ -114,7 +115,10 @@ class BearerAuthMiddleware:
 
 async def _venue_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VenueError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    route = request.scope.get("route")
+    template = getattr(route, "path", "")
+    status = fitting_status(request.method, template, exc.status)
+    return JSONResponse(exc.body(), status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

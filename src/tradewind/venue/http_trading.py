@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tradewind.venue.engine import VenueEngine, in_format
+from tradewind.venue.engine.history import TRANSACTION_FILTERS
 from tradewind.venue.wire import TimeFormat, VenueError, bad_value, format_time, parse_time
 from tradewind.venue.wire import time_format as _time_format
 
@@ -33,7 +34,7 @@ async def _body(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
         raise VenueError(400, "The request body is missing", "INVALID_VALUE")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise VenueError(400, "The request body is not valid JSON", "INVALID_VALUE") from None
     if not isinstance(data, dict):
         raise VenueError(400, "The request body must be a JSON object", "INVALID_VALUE")
@@ -48,9 +49,22 @@ def _int(
         if default is None:
             raise VenueError(400, f"Missing value for '{name}'", "INVALID_VALUE")
         return default
-    if not text.strip().isdigit() or not lo <= int(text) <= hi:
+    if not _digits(text.strip()) or not lo <= int(text) <= hi:
         raise bad_value(name)
     return int(text)
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
+def _types(request: Request) -> list[str] | None:
+    """The ``type`` filter: v20 TransactionFilter names only."""
+    types = _list(request, "type")
+    if types is not None and not all(t in TRANSACTION_FILTERS for t in types):
+        raise bad_value("type")
+    return types
 
 
 def _list(request: Request, name: str) -> list[str] | None:
@@ -116,7 +130,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
 
     def _orders(request: Request, state: str | None = None) -> Any:
         ids = _list(request, "ids")
-        if ids is not None and not all(i.isdigit() for i in ids):
+        if ids is not None and not all(_digits(i) for i in ids):
             raise bad_value("ids")
         return engine.list_orders(
             acct(request),
@@ -150,7 +164,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
     # trades
     async def list_trades(request: Request) -> Any:
         ids = _list(request, "ids")
-        if ids is not None and not all(i.isdigit() for i in ids):
+        if ids is not None and not all(_digits(i) for i in ids):
             raise bad_value("ids")
         return engine.list_trades(
             acct(request),
@@ -197,7 +211,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
 
     # transactions
     async def transactions(request: Request) -> Any:
-        types = _list(request, "type")
+        types = _types(request)
         out = engine.transaction_pages(
             acct(request),
             _time(request, "from"),
@@ -212,7 +226,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
 
     async def idrange(request: Request) -> Any:
         return engine.transactions_range(
-            acct(request), _int(request, "from"), _int(request, "to"), _list(request, "type")
+            acct(request), _int(request, "from"), _int(request, "to"), _types(request)
         )
 
     async def sinceid(request: Request) -> Any:

@@ -4,7 +4,7 @@ seconds on request), and the error bodies and status codes OANDA answers with.""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -12,9 +12,12 @@ TimeFormat = Literal["RFC3339", "UNIX"]
 NS = 1_000_000_000
 
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"(Z|[+-]\d{2}:\d{2})?$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?)?"
+    r"(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$"
 )
+_MIN_NS = -62135596800 * NS  # 0001-01-01T00:00:00Z
+_MAX_NS = 253402300799 * NS  # 9999-12-31T23:59:59Z
 
 
 class VenueError(Exception):
@@ -73,16 +76,20 @@ def format_time(ts_ns: int, fmt: TimeFormat = "RFC3339") -> str:
     secs, frac = divmod(int(ts_ns), NS)
     if fmt == "UNIX":
         return f"{secs}.{frac:09d}"
-    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
+    t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=secs)
+    return f"{t.year:04d}-{t:%m-%dT%H:%M:%S}.{frac:09d}Z"
 
 
 def parse_time(text: str, name: str = "time") -> int:
     """RFC3339 (any fraction, ``Z`` or an offset; a bare date is midnight UTC) or UNIX seconds
     (``"1704067200"``, ``"1704067200.5"``) -> epoch nanoseconds."""
     s = text.strip()
-    if re.fullmatch(r"\d+(\.\d{1,9})?", s):
+    if re.fullmatch(r"[0-9]+(\.[0-9]{1,9})?", s):
         whole, _, frac = s.partition(".")
-        return int(whole) * NS + int((frac or "0").ljust(9, "0"))
+        ns = int(whole) * NS + int((frac or "0").ljust(9, "0"))
+        if ns > _MAX_NS:
+            raise bad_value(name)
+        return ns
     m = _RFC3339.match(s)
     if not m:
         raise bad_value(name)
@@ -97,6 +104,8 @@ def parse_time(text: str, name: str = "time") -> int:
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
         ns -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60) * NS
+    if not _MIN_NS <= ns <= _MAX_NS:
+        raise bad_value(name)
     return ns
 
 

@@ -24,6 +24,44 @@ _FILTERS = {
 }
 
 
+# every name v20's TransactionFilter allows (its description's enum)
+TRANSACTION_FILTERS = frozenset(
+    {
+        *_FILTERS,
+        "CLIENT_CONFIGURE_REJECT",
+        "TRANSFER_FUNDS_REJECT",
+        *(
+            f"{kind}{suffix}"
+            for kind in (
+                "MARKET_ORDER",
+                "LIMIT_ORDER",
+                "STOP_ORDER",
+                "MARKET_IF_TOUCHED_ORDER",
+                "TAKE_PROFIT_ORDER",
+                "STOP_LOSS_ORDER",
+                "TRAILING_STOP_LOSS_ORDER",
+                "ONE_CANCELS_ALL_ORDER",
+            )
+            for suffix in ("", "_REJECT")
+        ),
+        "ONE_CANCELS_ALL_ORDER_TRIGGERED",
+        "ORDER_FILL",
+        "ORDER_CANCEL",
+        "ORDER_CANCEL_REJECT",
+        "ORDER_CLIENT_EXTENSIONS_MODIFY",
+        "ORDER_CLIENT_EXTENSIONS_MODIFY_REJECT",
+        "TRADE_CLIENT_EXTENSIONS_MODIFY",
+        "TRADE_CLIENT_EXTENSIONS_MODIFY_REJECT",
+        "MARGIN_CALL_ENTER",
+        "MARGIN_CALL_EXTEND",
+        "MARGIN_CALL_EXIT",
+        "DELAYED_TRADE_CLOSURE",
+        "DAILY_FINANCING",
+        "RESET_RESETTABLE_PL",
+    }
+)
+
+
 def pages(
     acct: Account,
     now: int,
@@ -72,7 +110,7 @@ def since(acct: Account, since_id: int) -> dict[str, Any]:
 
 
 def one(acct: Account, tx_id: str) -> dict[str, Any]:
-    if not tx_id.isdigit() or not 1 <= int(tx_id) <= acct.last_tx:
+    if not (tx_id.isascii() and tx_id.isdigit()) or not 1 <= int(tx_id) <= acct.last_tx:
         raise not_found("The transaction ID specified does not exist")
     return {
         "transaction": acct.transactions[int(tx_id) - 1],
