@@ -664,7 +664,8 @@ def analysis(bench: Bench) -> list[str]:
             "- Orders, a round trip at the medians: "
             + "; ".join(parts)
             + f". A bare GET /v3/accounts (no engine) already takes {1e3 / h.rate:.2f} ms: "
-            "the HTTP stack (requests, uvicorn h11, the venue's middleware) dominates; "
+            "the HTTP stack (requests, uvicorn with httptools and uvloop, the venue's "
+            "middleware) dominates; "
             "the database adds the difference between the engine rows."
         )
     c, b = g("orders", "sqlite", O_CLIENT), g("orders", "sqlite", O_BROKER)
