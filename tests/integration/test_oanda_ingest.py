@@ -134,7 +134,7 @@ def test_cli_ingest(tmp_path: Path, venue_url: str, monkeypatch: pytest.MonkeyPa
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["vendor"] == "oanda"
+    assert out["vendor"] == "oanda-tw-cli-venue"  # not OANDA's prices: labelled by source
     assert all(b["inserted"] > 0 for b in out["batches"])
     res2 = runner.invoke(app, args)
     assert all(b["inserted"] == 0 for b in json.loads(res2.stdout)["batches"])

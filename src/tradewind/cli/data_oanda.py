@@ -46,7 +46,7 @@ def oanda(
     from tradewind.broker.errors import BrokerError
     from tradewind.broker.oanda import OandaBroker
     from tradewind.cli.data import report_table
-    from tradewind.pipelines.oanda_ingest import ingest_oanda
+    from tradewind.pipelines.oanda_ingest import ingest_oanda, vendor_for
 
     try:
         timeframe = Timeframe.parse(granularity)
@@ -66,7 +66,7 @@ def oanda(
     except BrokerError as exc:
         raise CliError(f"oanda: {exc}") from None
     if as_json:
-        emit_json({"vendor": "oanda", "batches": [r.to_json() for r in reports]})
+        emit_json({"vendor": vendor_for(environment), "batches": [r.to_json() for r in reports]})
         return
     out.print(report_table(reports))
     if any(r.quarantined for r in reports):

@@ -26,6 +26,14 @@ from tradewind.storage.bars import BarKey, series_id
 from tradewind.storage.schema import BarRow
 
 VENDOR = "oanda"
+
+
+def vendor_for(environment: str) -> str:
+    """``oanda`` for OANDA's own environments; ``oanda-<name>`` for any other (a paper venue's
+    prices are not OANDA's, and the stored bars should say so)."""
+    return VENDOR if environment in ("practice", "live") else f"{VENDOR}-{environment}"
+
+
 PAGE = 5000
 _SIDE_KEY = {PriceSide.MID: "mid", PriceSide.BID: "bid", PriceSide.ASK: "ask"}
 
@@ -209,7 +217,7 @@ def ingest_oanda(
         reports.append(
             store_series(
                 engine,
-                Source(name, "oanda", checksum, VENDOR),
+                Source(name, "oanda", checksum, vendor_for(environment)),
                 spec,
                 instrument,
                 timeframe,
