@@ -455,7 +455,7 @@ def test_transaction_stream_reconnects_and_backfills(
     def consume() -> None:
         try:
             for msg in stream:  # heartbeats too, so the loop can notice it is done
-                if msg["type"] != "TRANSACTION_HEARTBEAT":
+                if msg["type"] != "HEARTBEAT":
                     seen.append(msg)
                 if seen and int(seen[-1]["id"]) >= target[0]:
                     break

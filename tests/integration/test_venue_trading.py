@@ -254,12 +254,12 @@ def test_transaction_stream_pushes_new_transactions(
     try:
         first = next(lines)  # a heartbeat within 0.2 s
         SPEC.validate_stream_line(path, first)
-        assert first["type"] == "TRANSACTION_HEARTBEAT"
+        assert first["type"] == "HEARTBEAT"
         mo = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "10"}}
         threading.Timer(0.05, lambda: engine.create_order(A, mo["order"])).start()
         for line in itertools.islice(lines, 10):
             SPEC.validate_stream_line(path, line)
-            if line["type"] != "TRANSACTION_HEARTBEAT":
+            if line["type"] != "HEARTBEAT":
                 got.append(line)
             if len(got) == 2:
                 break

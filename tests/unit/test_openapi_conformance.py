@@ -85,3 +85,18 @@ def test_client_ids_and_stream_lines(spec: V20Spec) -> None:
         spec.validate_stream_line(path, {**price, "closeoutBid": 1.1})
     with pytest.raises(ConformanceError, match="unknown type"):
         spec.validate_stream_line(path, {"type": "TICK"})
+
+
+def test_each_stream_has_its_own_heartbeat_and_lines(spec: V20Spec) -> None:
+    tx_path = f"/v3/accounts/{ACCOUNT}/transactions/stream"
+    beat = {"type": "HEARTBEAT", "lastTransactionID": "7", "time": "1704067200.000000000"}
+    spec.validate_stream_line(tx_path, beat)
+    with pytest.raises(ConformanceError, match="no lastTransactionID"):
+        spec.validate_stream_line(tx_path, {"type": "HEARTBEAT", "time": beat["time"]})
+    with pytest.raises(ConformanceError, match="unknown type"):
+        spec.validate_stream_line(tx_path, {**beat, "type": "TRANSACTION_HEARTBEAT"})
+    spec.validate_stream_line(tx_path, CREATE["orderCreateTransaction"])
+    with pytest.raises(ConformanceError, match="unknown type"):  # a transaction on the price stream
+        spec.validate_stream_line(
+            f"/v3/accounts/{ACCOUNT}/pricing/stream", CREATE["orderCreateTransaction"]
+        )

@@ -154,7 +154,7 @@ def _own(tx: Json | None, order_id: str) -> Json | None:
 
 
 def _heartbeat(msg: Json) -> bool:
-    return str(msg.get("type", "")).endswith("HEARTBEAT")  # HEARTBEAT, TRANSACTION_HEARTBEAT
+    return msg.get("type") == "HEARTBEAT"  # both streams (OANDA: {"type": "HEARTBEAT"})
 
 
 def _client_id_of(tx: Json) -> str | None:

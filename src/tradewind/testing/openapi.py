@@ -53,10 +53,11 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("A string containing an ISO 4217 currency", _CURRENCY),
 )
 # stream objects whose type the description does not spell as 'Always set to "X"'
-_STREAM_TYPES = {
-    "PRICE": "ClientPrice",
-    "HEARTBEAT": "PricingHeartbeat",
-    "TRANSACTION_HEARTBEAT": "TransactionHeartbeat",
+_STREAM_TYPES = {"PRICE": "ClientPrice"}
+# both streams' heartbeats are {"type": "HEARTBEAT"}; which schema depends on the stream
+_HEARTBEATS = {
+    "/accounts/{accountID}/pricing/stream": "PricingHeartbeat",
+    "/accounts/{accountID}/transactions/stream": "TransactionHeartbeat",
 }
 
 
@@ -194,12 +195,30 @@ class V20Spec:
             raise ConformanceError(f"{method} {path} -> {status}:\n  " + "\n  ".join(found))
 
     def validate_stream_line(self, path: str, obj: Any) -> None:
-        """One line of the pricing or transaction stream: a PRICE, a HEARTBEAT, a
-        TRANSACTION_HEARTBEAT or a transaction."""
-        self.template(path)
-        if not isinstance(obj, dict) or obj.get("type") not in self.typed_schemas:
+        """One line of a stream: on the pricing stream a PRICE or a HEARTBEAT
+        (PricingHeartbeat), on the transaction stream a transaction or a HEARTBEAT
+        (TransactionHeartbeat, with lastTransactionID)."""
+        template = self.template(path)
+        heartbeat = _HEARTBEATS.get(template)
+        if heartbeat is None:
+            raise ConformanceError(f"{path}: not a stream")
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        pricing = template.endswith("/pricing/stream")
+        allowed = kind == "HEARTBEAT" or (
+            kind == "PRICE" if pricing else kind in self.typed_schemas and kind != "PRICE"
+        )
+        if not allowed:
             raise ConformanceError(f"{path}: stream line of unknown type: {obj!r:.200}")
-        found = list(self._typed_errors(obj, "line"))
+        if kind == "HEARTBEAT":
+            schema = self.doc["components"]["schemas"][heartbeat]
+            found = list(self._errors(self._schema_ref(heartbeat), obj, f"line<{heartbeat}>"))
+            unknown = sorted(set(obj) - set(schema.get("properties", {})))
+            if unknown:
+                found.append(f"line<{heartbeat}>: keys not in the description: {unknown}")
+            if not pricing and "lastTransactionID" not in obj:
+                found.append(f"line<{heartbeat}>: no lastTransactionID")
+        else:
+            found = list(self._typed_errors(obj, "line"))
         if found:
             raise ConformanceError(f"{path} stream line:\n  " + "\n  ".join(found))
 

@@ -255,7 +255,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
                         tx = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
                     except TimeoutError:
                         beat = {
-                            "type": "TRANSACTION_HEARTBEAT",
+                            "type": "HEARTBEAT",
                             "lastTransactionID": engine.last_transaction_id(account_id),
                             "time": format_time(engine.now(), fmt),
                         }
