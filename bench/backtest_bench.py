@@ -31,14 +31,11 @@ vectorbt is for the benchmark only (``pip install vectorbt``); without it that p
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import io
 import os
 import pstats
-import shlex
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,7 +49,7 @@ import numpy.typing as npt
 import pandas as pd
 import talib
 
-from bench.common import check, log, machine_info, timed
+from bench.common import check, command_line, log, machine_info, timed
 from bench.report import write_section
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
@@ -722,11 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_bt:
         bench.backtrader_pair()
     seconds = time.perf_counter() - began
-    python = Path(sys.executable)
-    with contextlib.suppress(ValueError):
-        python = python.relative_to(Path.cwd())
-    args_text = "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
-    text = render(bench, machine(), f"{python} -m bench.backtest_bench{args_text}", seconds)
+    text = render(bench, machine(), command_line("bench.backtest_bench", argv), seconds)
     log("")
     log(text)
     if args.write_results:

@@ -6,6 +6,8 @@ import contextlib
 import gc
 import os
 import platform
+import shlex
+import sys
 import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -57,3 +59,13 @@ def machine_info(packages: Sequence[str]) -> dict[str, str]:
         "Python": platform.python_version(),
         "Libraries": ", ".join(f"{p} {package_version(p)}" for p in packages),
     }
+
+
+def command_line(module: str, argv: Sequence[str] | None = None) -> str:
+    """How this benchmark was run, for its section of RESULTS.md: the interpreter (relative
+    to the working directory when inside it), ``-m module`` and the arguments."""
+    python = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        python = python.relative_to(Path.cwd())
+    args = argv if argv is not None else sys.argv[1:]
+    return f"{python} -m {module}" + "".join(f" {shlex.quote(a)}" for a in args)

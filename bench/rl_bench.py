@@ -30,10 +30,7 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import shlex
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.common import check, log, machine_info, timed
+from bench.common import check, command_line, log, machine_info, timed
 from bench.report import write_section
 from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
@@ -668,11 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_ppo:
         bench.ppo()
     seconds = time.perf_counter() - began
-    python = Path(sys.executable)
-    with contextlib.suppress(ValueError):
-        python = python.relative_to(Path.cwd())
-    args_text = "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
-    text = render(bench, machine(), f"{python} -m bench.rl_bench{args_text}", seconds)
+    text = render(bench, machine(), command_line("bench.rl_bench", argv), seconds)
     log("")
     log(text)
     if args.write_results:

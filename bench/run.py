@@ -10,9 +10,6 @@ read back equals the file's bars. ``--write-results`` updates bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import shlex
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,7 +20,7 @@ import numpy as np
 from sqlalchemy import event
 
 from bench import baseline
-from bench.common import check, log, machine_info, timed
+from bench.common import check, command_line, log, machine_info, timed
 from bench.data import (
     DATA_DIR,
     INSTRUMENT,
@@ -281,11 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for b in backends:
             b.close()
     seconds = time.perf_counter() - began
-    python = Path(sys.executable)
-    with contextlib.suppress(ValueError):
-        python = python.relative_to(Path.cwd())
-    args_text = "".join(f" {shlex.quote(a)}" for a in (argv if argv is not None else sys.argv[1:]))
-    command = f"{python} -m bench.run{args_text}"
+    command = command_line("bench.run", argv)
     text = render(bench, info, command, seconds)
     log("")
     log(text)

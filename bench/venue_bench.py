@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shlex
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -53,7 +51,7 @@ from typing import Any
 
 import requests
 
-from bench.common import check, log, machine_info, timed
+from bench.common import check, command_line, log, machine_info, timed
 from bench.databases import PostgresBackend, SqliteBackend
 from bench.report import write_section
 from tradewind.broker.environments import register_environment
@@ -828,11 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for be in ingest_backends:
             be.close()
     seconds = time.perf_counter() - began
-    python = Path(sys.executable)
-    with contextlib.suppress(ValueError):
-        python = python.relative_to(Path.cwd())
-    args_text = "".join(f" {shlex.quote(x)}" for x in (argv if argv is not None else sys.argv[1:]))
-    text = render(bench, f"{python} -m bench.venue_bench{args_text}", seconds)
+    text = render(bench, command_line("bench.venue_bench", argv), seconds)
     log("")
     log(text)
     if args.write_results:
