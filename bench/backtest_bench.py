@@ -50,7 +50,7 @@ import pandas as pd
 import talib
 
 from bench.common import check, command_line, log, machine_info, timed
-from bench.report import write_section
+from bench.report import publish
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.sweep import grid_points, parse_grid, run_sweep, sma_crossover_signal_fn
@@ -720,11 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.backtrader_pair()
     seconds = time.perf_counter() - began
     text = render(bench, machine(), command_line("bench.backtest_bench", argv), seconds)
-    log("")
-    log(text)
-    if args.write_results:
-        write_section("backtest", text, HEADER)
-        log(f"\nwrote {Path(__file__).parent / 'RESULTS.md'} (section backtest)")
+    publish("backtest", text, HEADER, args.write_results)
     return 0
 
 

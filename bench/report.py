@@ -115,3 +115,11 @@ def write_section(section: str, body: str, header: str, path: Path = RESULTS) ->
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def publish(section: str, text: str, header: str, write: bool) -> None:
+    """Print a benchmark's report and, with ``write``, put it in its section of RESULTS.md."""
+    print(f"\n{text}", flush=True)
+    if write:
+        write_section(section, text, header)
+        print(f"\nwrote {RESULTS} (section {section})", flush=True)

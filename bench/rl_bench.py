@@ -35,14 +35,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench.common import check, command_line, log, machine_info, timed
-from bench.report import write_section
+from bench.report import publish
 from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
 from tradewind.config.models import ModelConfig
@@ -666,11 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.ppo()
     seconds = time.perf_counter() - began
     text = render(bench, machine(), command_line("bench.rl_bench", argv), seconds)
-    log("")
-    log(text)
-    if args.write_results:
-        write_section("rl", text, HEADER)
-        log(f"\nwrote {Path(__file__).parent / 'RESULTS.md'} (section rl)")
+    publish("rl", text, HEADER, args.write_results)
     return 0
 
 

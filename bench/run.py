@@ -31,7 +31,7 @@ from bench.data import (
     load_expected,
 )
 from bench.databases import PostgresBackend, SqliteBackend
-from bench.report import Goal, Results, goal_rows, ratio_rows, table, write_section
+from bench.report import Goal, Results, goal_rows, publish, ratio_rows, table
 from tradewind.config import ImportSpec
 from tradewind.domain import PriceSide, Timeframe
 from tradewind.marketdata.readers import read_bar_file
@@ -280,12 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = time.perf_counter() - began
     command = command_line("bench.run", argv)
     text = render(bench, info, command, seconds)
-    log("")
-    log(text)
-    if args.write_results:
-        section = "main" if not args.only else f"only-{args.only}"
-        write_section(section, text, HEADER)
-        log(f"\nwrote {Path(__file__).parent / 'RESULTS.md'} (section {section})")
+    publish("main" if not args.only else f"only-{args.only}", text, HEADER, args.write_results)
     return 0
 
 

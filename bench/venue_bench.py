@@ -53,7 +53,7 @@ import requests
 
 from bench.common import check, command_line, log, machine_info, timed
 from bench.databases import PostgresBackend, SqliteBackend
-from bench.report import write_section
+from bench.report import publish
 from tradewind.broker.environments import register_environment
 from tradewind.broker.oanda import OandaBroker, OandaOptions
 from tradewind.broker.ports import OrderRequest
@@ -827,11 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             be.close()
     seconds = time.perf_counter() - began
     text = render(bench, command_line("bench.venue_bench", argv), seconds)
-    log("")
-    log(text)
-    if args.write_results:
-        write_section("venue", text, HEADER)
-        log(f"\nwrote {HERE / 'RESULTS.md'} (section venue)")
+    publish("venue", text, HEADER, args.write_results)
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from model_support import small_logreg
 
 from tradewind.config import SyntheticConfig
 from tradewind.domain import PriceSide
@@ -23,27 +24,7 @@ from tradewind.storage.engine import make_engine
 REPO = Path(__file__).resolve().parents[2]
 TRADEWIND = Path(sys.executable).parent / "tradewind"
 NAME = "cli-logreg"
-MODEL = {
-    "kind": "model",
-    "name": NAME,
-    "instrument": "EUR_USD",
-    "timeframe": "H1",
-    "features": str(REPO / "configs" / "features" / "default.yaml"),
-    "window": 5,
-    "columns": ["rsi_14", "adx_14", "macd", "log_return_1", "zscore_20", "tod_sin"],
-    "splits": {
-        "train": {"start": "2024-01-01T00:00:00Z", "end": "2024-02-20T00:00:00Z"},
-        "validation": {"start": "2024-02-20T00:00:00Z", "end": "2024-03-10T00:00:00Z"},
-        "test": {"start": "2024-03-10T00:00:00Z", "end": "2024-04-01T00:00:00Z"},
-    },
-    "learner": {
-        "type": "supervised",
-        "estimator": "logistic_regression",
-        "params": {"C": 0.1},
-        "cv": {"n_splits": 3},
-    },
-    "seed": 1,
-}
+MODEL = small_logreg(NAME)
 
 
 def tradewind(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:

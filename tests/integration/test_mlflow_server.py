@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from model_support import small_logreg
 from sqlalchemy.engine import make_url
 
 from tradewind.config import SyntheticConfig, load_config
@@ -177,28 +178,7 @@ def mlflow_server(s3: S3, mlflow_db: str, tmp_path: Path) -> Iterator[str]:
 
 
 def model_config() -> ModelConfig:
-    return ModelConfig.model_validate(
-        {
-            "name": NAME,
-            "instrument": "EUR_USD",
-            "timeframe": "H1",
-            "features": str(REPO / "configs" / "features" / "default.yaml"),
-            "window": 5,
-            "columns": ["rsi_14", "adx_14", "macd", "log_return_1", "zscore_20", "tod_sin"],
-            "splits": {
-                "train": {"start": "2024-01-01T00:00:00Z", "end": "2024-02-20T00:00:00Z"},
-                "validation": {"start": "2024-02-20T00:00:00Z", "end": "2024-03-10T00:00:00Z"},
-                "test": {"start": "2024-03-10T00:00:00Z", "end": "2024-04-01T00:00:00Z"},
-            },
-            "learner": {
-                "type": "supervised",
-                "estimator": "logistic_regression",
-                "params": {"C": 0.1},
-                "cv": {"n_splits": 3},
-            },
-            "seed": 1,
-        }
-    )
+    return ModelConfig.model_validate(small_logreg(NAME))
 
 
 def test_train_register_alias_and_load_through_a_real_server(
