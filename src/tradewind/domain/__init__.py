@@ -2,6 +2,19 @@
 
 from tradewind.domain.instruments import AssetClass, Instrument, InstrumentId
 from tradewind.domain.market import Bar, PriceSide, Timeframe
+from tradewind.domain.orders import OrderIntent, OrderState
 from tradewind.domain.series import BarSeries
+from tradewind.domain.ticks import Tick
 
-__all__ = ["AssetClass", "Bar", "BarSeries", "Instrument", "InstrumentId", "PriceSide", "Timeframe"]
+__all__ = [
+    "AssetClass",
+    "Bar",
+    "BarSeries",
+    "Instrument",
+    "InstrumentId",
+    "OrderIntent",
+    "OrderState",
+    "PriceSide",
+    "Tick",
+    "Timeframe",
+]
