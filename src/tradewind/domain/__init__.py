@@ -2,7 +2,13 @@
 
 from tradewind.domain.instruments import AssetClass, Instrument, InstrumentId
 from tradewind.domain.market import Bar, PriceSide, Timeframe
-from tradewind.domain.orders import OrderIntent, OrderState
+from tradewind.domain.orders import (
+    FillRecord,
+    OrderIntent,
+    OrderRecord,
+    OrderState,
+    PositionRecord,
+)
 from tradewind.domain.series import BarSeries
 from tradewind.domain.ticks import Tick
 
@@ -10,10 +16,13 @@ __all__ = [
     "AssetClass",
     "Bar",
     "BarSeries",
+    "FillRecord",
     "Instrument",
     "InstrumentId",
     "OrderIntent",
+    "OrderRecord",
     "OrderState",
+    "PositionRecord",
     "PriceSide",
     "Tick",
     "Timeframe",

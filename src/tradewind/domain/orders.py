@@ -96,3 +96,72 @@ class OrderIntent:
     def check_price(self) -> float | None:
         """The price a collar check looks at: the limit/stop price, else the price bound."""
         return self.price if self.price is not None else self.price_bound
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One order as the OMS knows it. ``client_id`` is a ULID made before the order is sent;
+    ``broker_order_id`` is the broker's id once known. ``filled_units`` is signed like
+    ``units``; ``avg_price`` is the average fill price (None before any fill)."""
+
+    client_id: str
+    account_id: str
+    instrument: str
+    units: float
+    type: str
+    state: OrderState
+    created_us: int
+    updated_us: int
+    deployment: str = ""
+    algo: str = ""
+    reason: str = ""
+    price: float | None = None
+    price_bound: float | None = None
+    time_in_force: str | None = None
+    stop_loss: float | None = None
+    broker_order_id: str | None = None
+    filled_units: float = 0.0
+    avg_price: float | None = None
+    reject_reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN
+
+    @property
+    def unfilled_units(self) -> float:
+        return self.units - self.filled_units if self.open else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One fill (a v20 ORDER_FILL transaction): ``units`` signed, ``pl`` the realised P&L in
+    the account currency, ``client_id`` None for orders that are not ours (stop-loss,
+    take-profit, margin closeout)."""
+
+    account_id: str
+    transaction_id: int
+    order_id: str
+    instrument: str
+    units: float
+    price: float
+    pl: float
+    financing: float
+    commission: float
+    ts_us: int
+    client_id: str | None = None
+    deployment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRecord:
+    """Net position of one instrument in one account: ``units`` signed, ``avg_price`` of the
+    open units (0 when flat), ``realized_pl`` the sum of the fills' P&L in account currency
+    (financing and commission included)."""
+
+    account_id: str
+    instrument: str
+    units: float
+    avg_price: float
+    realized_pl: float
+    updated_us: int

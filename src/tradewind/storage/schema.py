@@ -265,3 +265,8 @@ class VenueTransactionRow(Base):
     type: Mapped[str] = mapped_column(String(48))
     time: Mapped[datetime]
     body: Mapped[dict[str, Any]]
+
+
+# The live path's tables (OMS, risk, live trader) live in their own module; importing it here
+# puts them in Base.metadata wherever the schema is used.
+from tradewind.storage import schema_live  # noqa: E402, F401

@@ -1,0 +1,422 @@
+"""The order manager: every order written before it is sent, every transaction applied once.
+
+``submit`` makes a ULID client id, commits the order as NEW with the command in the audit log,
+marks it SUBMITTED, sends it, and records the answer: the broker's transactions (each applied
+once, fills moving positions), a reject (REJECTED with the broker's reason), or a lost answer
+(UNKNOWN: resolved later by the client id, never sent again). ``apply_transaction`` takes the
+transaction stream the same way, so an order's state does not depend on which of the two
+arrives first. Thread-safe: one lock around every change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from ulid import ULID
+
+from tradewind.broker.errors import BrokerError, RejectedOrder, UnknownOutcome
+from tradewind.broker.ports import Broker, OrderRequest, OrderResult
+from tradewind.broker.times import v20_time_us
+from tradewind.domain.orders import (
+    FillRecord,
+    OrderIntent,
+    OrderRecord,
+    OrderState,
+    PositionRecord,
+    can_transition,
+)
+from tradewind.oms.ledger import apply_fill, fill_from_v20
+from tradewind.oms.reconcile import ReconcileReport, reconcile
+from tradewind.oms.store import OmsStore
+
+log = logging.getLogger(__name__)
+Json = dict[str, Any]
+_CREATE = frozenset({"MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "MARKET_IF_TOUCHED_ORDER"})
+_REJECT = frozenset(f"{t}_REJECT" for t in _CREATE)
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class OmsEvent:
+    """What happened to an order, for risk (streaks) and the trader: ``kind`` is accepted,
+    filled, rejected, error, unknown or cancelled."""
+
+    kind: str
+    order: OrderRecord
+    detail: str = ""
+
+
+def wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _request(intent: OrderIntent, client_id: str) -> OrderRequest:
+    gtd = None
+    if intent.gtd_time_us is not None:
+        secs, us = divmod(intent.gtd_time_us, 1_000_000)
+        gtd = f"{secs}.{us:06d}"
+    return OrderRequest(
+        instrument=intent.instrument,
+        units=f"{intent.units:.10f}".rstrip("0").rstrip("."),
+        type=intent.type,
+        client_id=client_id,
+        price=intent.price,
+        price_bound=intent.price_bound,
+        time_in_force=intent.time_in_force,  # type: ignore[arg-type]
+        gtd_time=gtd,
+        position_fill="REDUCE_ONLY" if intent.reduce_only else "DEFAULT",
+        stop_loss=intent.stop_loss,
+        tag=intent.deployment[:128] or None,
+        comment=intent.reason[:128] or None,
+    )
+
+
+class OrderManager:
+    """Orders, fills and positions of one broker account."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        store: OmsStore,
+        account_id: str,
+        *,
+        clock: Callable[[], int] = wall_us,
+        on_event: Callable[[OmsEvent], None] | None = None,
+        after_send: Callable[[OrderRecord], None] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.store = store
+        self.account_id = account_id
+        self.clock = clock
+        self.on_event = on_event
+        self._after_send = after_send  # a test's crash point: after the broker acted
+        self._lock = threading.RLock()
+        self._orders = {o.client_id: o for o in store.orders(account_id, open_only=True)}
+        self._by_broker = {o.broker_order_id: o.client_id for o in self._orders.values()}
+        self._positions = store.positions(account_id)
+        self._last_tx = store.last_transaction_id(account_id)
+
+    # --- reading -------------------------------------------------------------------------
+    @property
+    def last_transaction_id(self) -> int | None:
+        return self._last_tx
+
+    def order(self, client_id: str) -> OrderRecord:
+        with self._lock:
+            found = self._orders.get(client_id) or self.store.order(client_id)
+        if found is None:
+            raise KeyError(f"no order with client id {client_id}")
+        return found
+
+    def open_orders(self, instrument: str | None = None) -> list[OrderRecord]:
+        with self._lock:
+            return [
+                o
+                for o in self._orders.values()
+                if o.open and (instrument is None or o.instrument == instrument)
+            ]
+
+    def position(self, instrument: str) -> float:
+        with self._lock:
+            p = self._positions.get(instrument)
+            return p.units if p is not None else 0.0
+
+    def position_record(self, instrument: str) -> PositionRecord | None:
+        with self._lock:
+            return self._positions.get(instrument)
+
+    def positions(self) -> dict[str, PositionRecord]:
+        with self._lock:
+            return dict(self._positions)
+
+    def pending_units(self, instrument: str) -> float:
+        return sum(o.unfilled_units for o in self.open_orders(instrument))
+
+    # --- sending -------------------------------------------------------------------------
+    def submit(self, intent: OrderIntent) -> OrderRecord:
+        """Record, send and record the answer. Never raises for what the broker says; the
+        returned record's state tells (REJECTED with ``reject_reason``, UNKNOWN when lost)."""
+        cid = str(ULID())
+        now = self.clock()
+        order = OrderRecord(
+            client_id=cid,
+            account_id=self.account_id,
+            instrument=intent.instrument,
+            units=intent.units,
+            type=intent.type,
+            state=OrderState.NEW,
+            created_us=now,
+            updated_us=now,
+            deployment=intent.deployment,
+            algo=intent.algo,
+            reason=intent.reason,
+            price=intent.price,
+            price_bound=intent.price_bound,
+            time_in_force=intent.time_in_force,
+            stop_loss=intent.stop_loss,
+        )
+        request = _request(intent, cid)
+        with self._lock:
+            self.store.insert_order(order, {"submit": _jsonable(asdict(request))})
+            self._orders[cid] = order
+            order = self._set(order, OrderState.SUBMITTED)
+        try:
+            result = self.broker.submit_order(request)
+        except RejectedOrder as exc:
+            return self._rejected(order, exc)
+        except UnknownOutcome as exc:
+            with self._lock:
+                current = self._orders.get(cid, order)
+                if current.state not in (OrderState.SUBMITTED, OrderState.NEW):
+                    return current  # the stream already told us
+                order = self._set(current, OrderState.UNKNOWN, "response", {"lost": str(exc)})
+            self._emit("unknown", order, str(exc))
+            return order
+        except BrokerError as exc:  # refused before it was placed (429, 5xx confirmed absent)
+            with self._lock:
+                order = self._set(
+                    self._orders.get(cid, order),
+                    OrderState.REJECTED,
+                    "response",
+                    {"error": type(exc).__name__, "message": str(exc)},
+                    reject_reason=f"{type(exc).__name__}: {exc}",
+                )
+            self._emit("error", order, str(exc))
+            return order
+        if self._after_send is not None:
+            self._after_send(order)
+        return self.record_result(cid, result)
+
+    def record_result(self, client_id: str, result: OrderResult) -> OrderRecord:
+        """Apply an order's answer (from ``submit`` or ``broker.resolve_order``)."""
+        with self._lock:
+            order = self._orders.get(client_id) or self.store.order(client_id)
+            if order is None:
+                raise KeyError(f"no order with client id {client_id}")
+            self.store.audit(
+                self.account_id,
+                "response",
+                {"result": _jsonable({k: v for k, v in asdict(result).items() if k != "raw"})},
+                client_id=client_id,
+                deployment=order.deployment,
+            )
+            for tx in sorted(result.transactions, key=lambda t: int(t["id"])):
+                self.apply_transaction(tx)
+            order = self._orders.get(client_id) or self.store.order(client_id) or order
+            if result.state == "PENDING" and order.state in (
+                OrderState.SUBMITTED,
+                OrderState.UNKNOWN,
+                OrderState.NEW,
+            ):
+                order = self._set(order, OrderState.ACCEPTED, broker_order_id=result.order_id)
+        return order
+
+    def _rejected(self, order: OrderRecord, exc: RejectedOrder) -> OrderRecord:
+        with self._lock:
+            applied = exc.transaction is not None and self.apply_transaction(exc.transaction)
+            current = self._orders.get(order.client_id) or self.store.order(order.client_id)
+            if current is not None and current.state != OrderState.REJECTED:
+                current = self._set(
+                    current,
+                    OrderState.REJECTED,
+                    "response",
+                    {"rejected": str(exc), "reason": exc.reason},
+                    reject_reason=exc.reason or str(exc),
+                )
+                applied = False
+        if not applied:
+            self._emit("rejected", current or order, exc.reason or str(exc))
+        return current or order
+
+    def cancel(self, client_id: str) -> OrderRecord:
+        """Cancel a pending order at the broker; the ORDER_CANCEL transaction closes it."""
+        order = self.order(client_id)
+        if not order.open:
+            return order
+        self.store.audit(self.account_id, "command", {"cancel": client_id}, client_id=client_id)
+        try:
+            resp = self.broker.cancel_order(client_id=client_id)
+        except BrokerError as exc:
+            self.store.audit(
+                self.account_id,
+                "response",
+                {"cancel_failed": str(exc), "error": type(exc).__name__},
+                client_id=client_id,
+            )
+            log.warning("cancel %s: %s", client_id, exc)
+            return self.order(client_id)
+        tx = resp.get("orderCancelTransaction")
+        if isinstance(tx, dict):
+            self.apply_transaction(tx)
+        return self.order(client_id)
+
+    # --- transactions --------------------------------------------------------------------
+    def apply_transaction(self, tx: Json) -> bool:
+        """Apply one broker transaction (idempotent: False if it was applied before)."""
+        with self._lock:
+            typ = str(tx.get("type", ""))
+            changed: list[OrderRecord] = []
+            fill: FillRecord | None = None
+            position: PositionRecord | None = None
+            ts = v20_time_us(tx.get("time")) or self.clock()
+            order = self._order_of(tx)
+            if order is not None:
+                updated = self._order_after(order, tx, typ, ts)
+                if updated is not None and updated != order:
+                    changed.append(updated)
+            if typ == "ORDER_FILL":
+                fill = fill_from_v20(self.account_id, tx, ts)
+                if order is not None:
+                    fill = replace(fill, client_id=order.client_id, deployment=order.deployment)
+                position = apply_fill(self._positions.get(fill.instrument), fill)
+            new = self.store.record_transaction(
+                self.account_id, tx, fill=fill, position=position, orders=changed
+            )
+            if not new:
+                return False
+            if position is not None:
+                self._positions[position.instrument] = position
+            for o in changed:
+                self._remember(o)
+        for o in changed:
+            self._emit_state(o, tx)
+        return True
+
+    def advance(self, last_id: int) -> None:
+        """Every transaction up to ``last_id`` has been applied (stream or backfill)."""
+        with self._lock:
+            if self._last_tx is None or last_id > self._last_tx:
+                self.store.set_last_transaction_id(self.account_id, last_id)
+                self._last_tx = last_id
+
+    def _order_of(self, tx: Json) -> OrderRecord | None:
+        typ = str(tx.get("type", ""))
+        cid = None
+        if typ in _CREATE or typ in _REJECT:
+            cid = (tx.get("clientExtensions") or {}).get("id")
+        else:
+            oid = tx.get("orderID")
+            cid = self._by_broker.get(str(oid)) if oid is not None else None
+            cid = cid or tx.get("clientOrderID")
+        if not cid:
+            return None
+        return self._orders.get(cid) or self.store.order(cid)
+
+    def _order_after(self, o: OrderRecord, tx: Json, typ: str, ts: int) -> OrderRecord | None:
+        if typ in _CREATE:
+            state = OrderState.SUBMITTED if o.state == OrderState.NEW else o.state
+            if state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+                state = OrderState.ACCEPTED
+            return self._moved(o, state, ts, broker_order_id=str(tx["id"]))
+        if typ in _REJECT:
+            reason = str(tx.get("rejectReason") or typ)
+            return self._moved(o, OrderState.REJECTED, ts, reject_reason=reason)
+        if typ == "ORDER_FILL":
+            units = float(tx.get("units", 0.0))
+            price = float(tx.get("price", 0.0))
+            filled = o.filled_units + units
+            avg = (
+                price
+                if not o.avg_price
+                else ((o.filled_units * o.avg_price + units * price) / filled if filled else price)
+            )
+            done = abs(filled) >= abs(o.units) - _EPS
+            state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+            return self._moved(o, state, ts, filled_units=filled, avg_price=avg)
+        if typ == "ORDER_CANCEL":
+            if tx.get("replacedByOrderID"):
+                return None
+            reason = str(tx.get("reason") or "CANCELLED")
+            return self._moved(o, OrderState.CANCELLED, ts, reject_reason=reason)
+        return None
+
+    def _moved(self, o: OrderRecord, state: OrderState, ts: int, **fields: Any) -> OrderRecord:
+        if not can_transition(o.state, state):
+            log.error(
+                "order %s: the broker moved it from %s to %s; recording the broker's view",
+                o.client_id,
+                o.state.value,
+                state.value,
+            )
+        return replace(o, state=state, updated_us=max(ts, o.updated_us), **fields)
+
+    # --- reconciliation ------------------------------------------------------------------
+    def reconcile(self, grace_us: int = 60_000_000) -> ReconcileReport:
+        """See ``tradewind.oms.reconcile``."""
+        with self._lock:
+            return reconcile(self, grace_us)
+
+    def adopt(self, positions: list[PositionRecord], last_id: int) -> None:
+        """Start the books of an account seen for the first time from the broker's."""
+        with self._lock:
+            self.store.put_positions(
+                positions, {"adopted": [asdict(p) for p in positions], "last": last_id}
+            )
+            self.store.set_last_transaction_id(self.account_id, last_id)
+            self._positions.update({p.instrument: p for p in positions})
+            self._last_tx = last_id
+
+    def close_unsent(
+        self, order: OrderRecord, reason: str, state: OrderState = OrderState.CANCELLED
+    ) -> OrderRecord:
+        """Close an order the broker never had (found absent by its client id)."""
+        with self._lock:
+            closed = self._set(order, state, "event", {"closed": reason}, reject_reason=reason)
+        self._emit("cancelled" if state == OrderState.CANCELLED else "rejected", closed, reason)
+        return closed
+
+    # --- internals -----------------------------------------------------------------------
+    def _set(
+        self,
+        order: OrderRecord,
+        state: OrderState,
+        kind: str | None = None,
+        body: Json | None = None,
+        **fields: Any,
+    ) -> OrderRecord:
+        updated = replace(order, state=state, updated_us=self.clock(), **fields)
+        self.store.update_order(updated, kind, body)
+        self._remember(updated)
+        return updated
+
+    def _remember(self, order: OrderRecord) -> None:
+        if order.broker_order_id:
+            self._by_broker[order.broker_order_id] = order.client_id
+        if order.open:
+            self._orders[order.client_id] = order
+        else:
+            self._orders.pop(order.client_id, None)
+
+    def _emit_state(self, order: OrderRecord, tx: Json) -> None:
+        kind = {
+            OrderState.ACCEPTED: "accepted",
+            OrderState.FILLED: "filled",
+            OrderState.PARTIALLY_FILLED: "filled",
+            OrderState.REJECTED: "rejected",
+            OrderState.CANCELLED: "cancelled",
+        }.get(order.state)
+        if kind is not None:
+            self._emit(kind, order, str(tx.get("rejectReason") or tx.get("reason") or ""))
+
+    def _emit(self, kind: str, order: OrderRecord, detail: str = "") -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(OmsEvent(kind, order, detail))
+        except Exception:  # a listener's bug must not lose the order's state
+            log.exception("OMS event listener failed on %s %s", kind, order.client_id)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

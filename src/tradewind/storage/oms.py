@@ -1,0 +1,379 @@
+"""The OMS's database: orders, fills, positions, the append-only audit log (``SqlOmsStore``).
+
+Every method is one database transaction. ``record_transaction`` is how a broker transaction
+is applied exactly once: its audit row carries the transaction id under a unique index, and
+the fill, position and order changes that come from it are written only when that row is new,
+in the same transaction. A replayed transaction (from a backfill, a resolved order or a
+restart) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tradewind.domain.orders import OPEN, FillRecord, OrderRecord, OrderState, PositionRecord
+from tradewind.storage.schema_live import (
+    OmsAccountRow,
+    OmsAuditRow,
+    OmsFillRow,
+    OmsOrderRow,
+    OmsPositionRow,
+)
+from tradewind.storage.types import datetime_to_us, us_to_datetime
+
+Json = dict[str, Any]
+_ORDER_FIELDS = (
+    "account_id",
+    "deployment",
+    "instrument",
+    "units",
+    "type",
+    "price",
+    "price_bound",
+    "time_in_force",
+    "stop_loss",
+    "broker_order_id",
+    "filled_units",
+    "avg_price",
+    "algo",
+    "reason",
+    "reject_reason",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _order_values(order: OrderRecord) -> dict[str, Any]:
+    values = {f: getattr(order, f) for f in _ORDER_FIELDS}
+    values["state"] = order.state.value
+    values["updated_at"] = us_to_datetime(order.updated_us)
+    return values
+
+
+def _order(row: Any) -> OrderRecord:
+    return OrderRecord(
+        client_id=row.client_id,
+        state=OrderState(row.state),
+        created_us=datetime_to_us(row.created_at),
+        updated_us=datetime_to_us(row.updated_at),
+        **{f: getattr(row, f) for f in _ORDER_FIELDS},
+    )
+
+
+class SqlOmsStore:
+    """The OMS store on SQLAlchemy (Postgres or SQLite, migrated to head)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- audit ---------------------------------------------------------------------------
+    def _audit(
+        self,
+        conn: Connection,
+        account_id: str,
+        kind: str,
+        body: Json,
+        *,
+        client_id: str | None = None,
+        deployment: str = "",
+    ) -> None:
+        conn.execute(
+            insert(OmsAuditRow).values(
+                at=_now(),
+                account_id=account_id,
+                deployment=deployment,
+                kind=kind,
+                client_id=client_id,
+                body=body,
+            )
+        )
+
+    def audit(
+        self,
+        account_id: str,
+        kind: str,
+        body: Json,
+        *,
+        client_id: str | None = None,
+        deployment: str = "",
+    ) -> None:
+        with self.engine.begin() as conn:
+            self._audit(conn, account_id, kind, body, client_id=client_id, deployment=deployment)
+
+    def audit_log(self, account_id: str, limit: int = 1000) -> list[Json]:
+        """The latest ``limit`` audit rows of an account, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OmsAuditRow)
+                .where(OmsAuditRow.account_id == account_id)
+                .order_by(OmsAuditRow.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "client_id": r.client_id,
+                "transaction_id": r.transaction_id,
+                "body": r.body,
+            }
+            for r in reversed(rows)
+        ]
+
+    # --- orders --------------------------------------------------------------------------
+    def insert_order(self, order: OrderRecord, command: Json) -> None:
+        """A new order and the command that will send it, committed before it is sent."""
+        with self.engine.begin() as conn:
+            values = _order_values(order)
+            conn.execute(
+                insert(OmsOrderRow).values(
+                    client_id=order.client_id, created_at=us_to_datetime(order.created_us), **values
+                )
+            )
+            self._audit(
+                conn,
+                order.account_id,
+                "command",
+                command,
+                client_id=order.client_id,
+                deployment=order.deployment,
+            )
+
+    def update_order(self, order: OrderRecord, kind: str | None = None, body: Json | None = None):
+        """Store an order's new state, with the response or event that changed it."""
+        with self.engine.begin() as conn:
+            self._update(conn, order)
+            if kind is not None:
+                self._audit(
+                    conn,
+                    order.account_id,
+                    kind,
+                    body or {},
+                    client_id=order.client_id,
+                    deployment=order.deployment,
+                )
+
+    @staticmethod
+    def _update(conn: Connection, order: OrderRecord) -> None:
+        conn.execute(
+            update(OmsOrderRow)
+            .where(OmsOrderRow.client_id == order.client_id)
+            .values(**_order_values(order))
+        )
+
+    def order(self, client_id: str) -> OrderRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(OmsOrderRow).where(OmsOrderRow.client_id == client_id)
+            ).first()
+        return _order(row) if row is not None else None
+
+    def orders(
+        self, account_id: str, *, open_only: bool = False, limit: int | None = None
+    ) -> list[OrderRecord]:
+        query = select(OmsOrderRow).where(OmsOrderRow.account_id == account_id)
+        if open_only:
+            query = query.where(OmsOrderRow.state.in_([s.value for s in OPEN]))
+        query = query.order_by(OmsOrderRow.created_at.desc(), OmsOrderRow.client_id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_order(r) for r in reversed(conn.execute(query).all())]
+
+    # --- transactions, fills, positions --------------------------------------------------
+    def record_transaction(
+        self,
+        account_id: str,
+        tx: Json,
+        *,
+        fill: FillRecord | None = None,
+        position: PositionRecord | None = None,
+        orders: Iterable[OrderRecord] = (),
+    ) -> bool:
+        """Apply one broker transaction once: False (and nothing written) when it was
+        recorded before."""
+        tid = int(tx["id"])
+        with self.engine.begin() as conn:
+            stmt = _insert_ignore(conn).values(
+                at=_now(),
+                account_id=account_id,
+                deployment=fill.deployment if fill is not None else "",
+                kind="transaction",
+                client_id=_client_id(tx),
+                transaction_id=tid,
+                body=tx,
+            )
+            if conn.execute(stmt).rowcount != 1:
+                return False
+            if fill is not None:
+                row = asdict(fill)
+                row["at"] = us_to_datetime(row.pop("ts_us"))
+                conn.execute(insert(OmsFillRow).values(**row))
+            if position is not None:
+                self._put_position(conn, position)
+            for order in orders:
+                self._update(conn, order)
+            return True
+
+    def transaction_recorded(self, account_id: str, transaction_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(OmsAuditRow.id).where(
+                        OmsAuditRow.account_id == account_id,
+                        OmsAuditRow.transaction_id == transaction_id,
+                    )
+                ).first()
+                is not None
+            )
+
+    @staticmethod
+    def _put_position(conn: Connection, p: PositionRecord) -> None:
+        values = {
+            "units": p.units,
+            "avg_price": p.avg_price,
+            "realized_pl": p.realized_pl,
+            "updated_at": us_to_datetime(p.updated_us),
+        }
+        done = conn.execute(
+            update(OmsPositionRow)
+            .where(
+                OmsPositionRow.account_id == p.account_id,
+                OmsPositionRow.instrument == p.instrument,
+            )
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            conn.execute(
+                insert(OmsPositionRow).values(
+                    account_id=p.account_id, instrument=p.instrument, **values
+                )
+            )
+
+    def put_positions(self, positions: Iterable[PositionRecord], event: Json) -> None:
+        """Positions taken as they are (adopting a broker account's state), with the event."""
+        positions = list(positions)
+        with self.engine.begin() as conn:
+            for p in positions:
+                self._put_position(conn, p)
+            if positions:
+                self._audit(conn, positions[0].account_id, "event", event)
+
+    def positions(self, account_id: str) -> dict[str, PositionRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OmsPositionRow).where(OmsPositionRow.account_id == account_id)
+            ).all()
+        return {
+            r.instrument: PositionRecord(
+                r.account_id,
+                r.instrument,
+                r.units,
+                r.avg_price,
+                r.realized_pl,
+                datetime_to_us(r.updated_at),
+            )
+            for r in rows
+        }
+
+    def fills(self, account_id: str, limit: int = 1000) -> list[FillRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OmsFillRow)
+                .where(OmsFillRow.account_id == account_id)
+                .order_by(OmsFillRow.transaction_id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            FillRecord(
+                r.account_id,
+                r.transaction_id,
+                r.order_id,
+                r.instrument,
+                r.units,
+                r.price,
+                r.pl,
+                r.financing,
+                r.commission,
+                datetime_to_us(r.at),
+                r.client_id,
+                r.deployment,
+            )
+            for r in reversed(rows)
+        ]
+
+    # --- account watermark ---------------------------------------------------------------
+    def last_transaction_id(self, account_id: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(OmsAccountRow.last_transaction_id).where(
+                    OmsAccountRow.account_id == account_id
+                )
+            ).scalar()
+
+    def set_last_transaction_id(self, account_id: str, last_id: int) -> None:
+        """Move the watermark forward (never back)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(OmsAccountRow)
+                .where(
+                    OmsAccountRow.account_id == account_id,
+                    OmsAccountRow.last_transaction_id < last_id,
+                )
+                .values(last_transaction_id=last_id)
+            )
+            if done.rowcount == 0 and self._account_missing(conn, account_id):
+                conn.execute(
+                    insert(OmsAccountRow).values(account_id=account_id, last_transaction_id=last_id)
+                )
+
+    @staticmethod
+    def _account_missing(conn: Connection, account_id: str) -> bool:
+        return (
+            conn.execute(
+                select(OmsAccountRow.account_id).where(OmsAccountRow.account_id == account_id)
+            ).first()
+            is None
+        )
+
+    def set_reconciled(self, account_id: str, status: str, detail: str, report: Json) -> None:
+        with self.engine.begin() as conn:
+            if self._account_missing(conn, account_id):
+                conn.execute(
+                    insert(OmsAccountRow).values(account_id=account_id, last_transaction_id=0)
+                )
+            conn.execute(
+                update(OmsAccountRow)
+                .where(OmsAccountRow.account_id == account_id)
+                .values(reconciled_at=_now(), reconcile_status=status, reconcile_detail=detail)
+            )
+            self._audit(conn, account_id, "event", {"reconcile": report})
+
+    def reconcile_status(self, account_id: str) -> tuple[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(OmsAccountRow.reconcile_status, OmsAccountRow.reconcile_detail).where(
+                    OmsAccountRow.account_id == account_id
+                )
+            ).first()
+        return (row[0], row[1]) if row is not None else None
+
+
+def _insert_ignore(conn: Connection) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into the audit log, for either database."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(OmsAuditRow).on_conflict_do_nothing()
+    return sqlite.insert(OmsAuditRow).on_conflict_do_nothing()
+
+
+def _client_id(tx: Json) -> str | None:
+    ext = tx.get("clientExtensions") or {}
+    return ext.get("id") or tx.get("clientOrderID") or None
