@@ -48,17 +48,22 @@ def test_market_order_fills_and_moves_the_position(venue, store) -> None:
     order = oms.submit(OrderIntent(EUR, 1000, deployment="d1", reason="test"))
     assert order.state == OrderState.FILLED
     assert len(order.client_id) == 26  # a ULID
-    assert order.filled_units == 1000 and order.avg_price and order.broker_order_id
+    assert order.filled_units == 1000
+    assert order.avg_price
+    assert order.broker_order_id
     assert oms.position(EUR) == 1000
     assert [e.kind for e in events] == ["accepted", "filled"]
     sell = oms.submit(OrderIntent(EUR, -400))
-    assert sell.state == OrderState.FILLED and oms.position(EUR) == 600
+    assert sell.state == OrderState.FILLED
+    assert oms.position(EUR) == 600
     pos = oms.position_record(EUR)
-    assert pos is not None and pos.avg_price == pytest.approx(order.avg_price)
+    assert pos is not None
+    assert pos.avg_price == pytest.approx(order.avg_price)
     assert store.positions(ACCOUNT)[EUR].units == 600  # durable
     fills = store.fills(ACCOUNT)
     assert [f.units for f in fills] == [1000, -400]
-    assert fills[0].client_id == order.client_id and fills[0].deployment == "d1"
+    assert fills[0].client_id == order.client_id
+    assert fills[0].deployment == "d1"
     # the broker's own realised P&L is what the books hold
     assert pos.realized_pl == pytest.approx(sum(f.pl for f in fills))
     assert oms.reconcile().clean
@@ -70,13 +75,15 @@ def test_pending_limit_then_cancel(venue, store) -> None:
     order = oms.submit(
         OrderIntent(EUR, 500, type="LIMIT", price=round(mid * 0.98, 5), time_in_force="GTC")
     )
-    assert order.state == OrderState.ACCEPTED and order.open
+    assert order.state == OrderState.ACCEPTED
+    assert order.open
     assert oms.pending_units(EUR) == 500
     assert oms.reconcile().clean
     cancelled = oms.cancel(order.client_id)
     assert cancelled.state == OrderState.CANCELLED
     assert cancelled.reject_reason == "CLIENT_REQUEST"
-    assert oms.open_orders() == [] and oms.pending_units(EUR) == 0
+    assert oms.open_orders() == []
+    assert oms.pending_units(EUR) == 0
 
 
 def test_reject_is_recorded_with_the_brokers_reason(venue, store) -> None:
@@ -90,7 +97,8 @@ def test_reject_is_recorded_with_the_brokers_reason(venue, store) -> None:
     assert events[-1].kind == "rejected"
     assert oms.position(EUR) == 0
     bound = oms.submit(OrderIntent(EUR, 100, price_bound=round(mid * 0.9, 5)))
-    assert bound.state == OrderState.CANCELLED and bound.reject_reason == "BOUNDS_VIOLATION"
+    assert bound.state == OrderState.CANCELLED
+    assert bound.reject_reason == "BOUNDS_VIOLATION"
     assert oms.reconcile().clean
 
 
@@ -99,15 +107,15 @@ def test_audit_log_is_append_only_and_complete(venue, store) -> None:
     order = oms.submit(OrderIntent(EUR, 100))
     log = store.audit_log(ACCOUNT)
     kinds = [r["kind"] for r in log if r["client_id"] == order.client_id]
-    assert kinds[0] == "command" and "response" in kinds and "transaction" in kinds
+    assert kinds[0] == "command"
+    assert "response" in kinds
+    assert "transaction" in kinds
     txs = [r for r in log if r["kind"] == "transaction"]
     assert len({r["transaction_id"] for r in txs}) == len(txs)  # each once
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM oms_audit"))
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE oms_audit SET kind = 'x'"))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM oms_audit"))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE oms_audit SET kind = 'x'"))
 
 
 def test_stream_and_answer_apply_each_transaction_once(venue, store) -> None:
@@ -168,7 +176,8 @@ def test_lost_answer_becomes_unknown_then_resolved_without_resend(venue, store) 
     report = oms.reconcile()
     assert report.clean, report.summary()
     resolved = oms.order(order.client_id)
-    assert resolved.state == OrderState.FILLED and oms.position(EUR) == 700
+    assert resolved.state == OrderState.FILLED
+    assert oms.position(EUR) == 700
     # exactly one order with that client id reached the venue
     created = [
         t
@@ -222,7 +231,8 @@ def test_unsent_order_is_closed_not_sent(venue, store) -> None:
     store.insert_order(ghost, {"submit": {}})
     restarted = OrderManager(make_broker(venue.base_url), store, ACCOUNT)  # type: ignore[attr-defined]
     report = restarted.reconcile()
-    assert report.clean and ghost.client_id in report.resolved
+    assert report.clean
+    assert ghost.client_id in report.resolved
     assert restarted.order(ghost.client_id).state == OrderState.CANCELLED
     assert restarted.position(EUR) == 0
 
@@ -237,4 +247,5 @@ def test_foreign_pending_order_makes_reconciliation_unclean(venue, store) -> Non
     assert not report.clean
     assert "not ours" in report.summary()
     status = store.reconcile_status(ACCOUNT)
-    assert status is not None and status[0] == "failed"
+    assert status is not None
+    assert status[0] == "failed"
