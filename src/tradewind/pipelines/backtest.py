@@ -164,29 +164,17 @@ def _resolve_models(
     if not uris:
         return {}
     from tradewind.config import Settings
+    from tradewind.pipelines.models import load_checked_policy
     from tradewind.policy import ContractMismatch
-    from tradewind.registry import (
-        ModelNotFound,
-        TrackingError,
-        configure,
-        load_policy,
-        resolve_tracking,
-        show_model,
-    )
+    from tradewind.registry import ModelNotFound, TrackingError, configure, resolve_tracking
 
     tracking = configure(resolve_tracking(Settings().home))
     computed = tuple(next(iter(features.values())))
     out = {}
     for i, uri in uris.items():
         try:
-            version = show_model(tracking, uri).version
-            policy = load_policy(
-                f"models:/{uri.removeprefix('models:/').split('@')[0].split('/')[0]}/{version}",
-                feature_columns=computed,
-                feature_spec_fingerprint=spec.fingerprint,
-                timeframe=cfg.timeframe,
-                tracking=tracking,
-                feature_spec=spec,
+            policy, version = load_checked_policy(
+                uri, spec=spec, columns=computed, timeframe=cfg.timeframe, tracking=tracking
             )
         except ContractMismatch as exc:
             raise BacktestInputError(f"{uri}: {exc}") from exc

@@ -12,6 +12,9 @@ A fault is a rule: a ``kind``, a ``method`` and a ``path`` pattern (``fnmatch``,
 - ``torn_line``: on a stream, after ``after_lines`` lines send half a line and a newline;
 - ``duplicate``: a stream's price line sent twice;
 - ``out_of_order``: two consecutive price lines swapped;
+- ``bad_price``: a stream's price line rewritten as a bad tick: ``variant`` ``nan`` (a
+  NaN bid), ``zero`` (a zero bid), ``negative``, or ``crossed`` (bid above ask), for
+  testing what clients do with ticks no real feed should send;
 - ``stale``: a stream stops sending ``instrument``'s prices (heartbeats go on);
 - ``halt``: ``instrument`` is not tradeable while the rule is active.
 
@@ -40,11 +43,13 @@ Kind = Literal[
     "torn_line",
     "duplicate",
     "out_of_order",
+    "bad_price",
     "stale",
     "halt",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
-STREAM_KINDS = {"stream_drop", "torn_line", "duplicate", "out_of_order", "stale"}
+STREAM_KINDS = {"stream_drop", "torn_line", "duplicate", "out_of_order", "bad_price", "stale"}
+BAD_PRICES = ("nan", "zero", "negative", "crossed")
 REQUEST_KINDS = {"latency", "status", "lose_response"}
 _MESSAGES = {
     429: "Requests per second exceeded",
@@ -77,6 +82,7 @@ class Fault:
     status: int = 503
     after_lines: int = 0
     instrument: str | None = None
+    variant: str = "nan"
     id: int = 0
     fired: int = field(default=0)
 
@@ -113,6 +119,8 @@ class Fault:
                 raise FaultConfigError(f"{name} must be a non-negative integer")
         if f.count is not None and isinstance(f.count, bool):
             raise FaultConfigError("count must be a non-negative integer or null")
+        if f.kind == "bad_price" and f.variant not in BAD_PRICES:
+            raise FaultConfigError(f"variant must be one of {', '.join(BAD_PRICES)}")
         if f.kind in ("stale", "halt") and not f.instrument:
             raise FaultConfigError(f"a {f.kind} fault needs an instrument")
         if f.count is not None and (not isinstance(f.count, int) or f.count < 0):
@@ -288,6 +296,8 @@ class _StreamMangler:
                 return [line[: max(1, len(line) // 2)] + b"\n"]
             elif r.kind == "duplicate" and is_price and self.faults.fire(r):
                 return [line, line]
+            elif r.kind == "bad_price" and is_price and self.faults.fire(r):
+                return [_bad_price(line, r.variant)]
             elif (
                 r.kind == "out_of_order" and is_price and self.held is None and self.faults.fire(r)
             ):
@@ -297,6 +307,20 @@ class _StreamMangler:
             held, self.held = self.held, None
             return [line, held]
         return [line]
+
+
+def _bad_price(line: bytes, variant: str) -> bytes:
+    """``line`` (one PRICE message) with its best bid (or, for ``crossed``, its best bid
+    above its best ask) made bad."""
+    msg = json.loads(line)
+    bids, asks = msg.get("bids") or [{}], msg.get("asks") or [{}]
+    bad = {"nan": "NaN", "zero": "0.00000", "negative": "-1.00000"}.get(variant)
+    if bad is None:  # crossed
+        ask = float(asks[0].get("price", "1"))
+        bad = f"{ask * 1.001:.5f}"
+    bids[0]["price"] = bad
+    msg["bids"] = bids
+    return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
 
 
 async def _buffered(receive: Receive) -> Receive:

@@ -106,12 +106,14 @@ class Venue:
         heartbeat_s: float = 5.0,
         instruments: Mapping[str, VenueInstrument] | None = None,
         walk_step_s: int = 5,
+        persist: bool = True,
     ) -> Venue:
         """Instruments and bars from the database when it has them (else the default FX set
         and a random walk); the engine's transactions in the same database, migrated to head
         first (in memory without a database).
         A fast or stepped clock with no ``start_ns`` starts at the first stored bar if there
-        are bars, else now."""
+        are bars, else now. ``persist=False`` reads instruments and bars from the database but
+        keeps the transactions in memory (a throwaway session, like the demo's)."""
         from tradewind.storage import migrate
         from tradewind.storage.engine import make_engine
         from tradewind.venue.engine import VenueEngine
@@ -133,7 +135,7 @@ class Venue:
             start_ns = min(int(b.ts[0]) for b in bars.values())
         the_clock = Clock(clock, start_ns=start_ns, speed=speed)
         prices = PriceSource(the_clock, ins, seed, bars=bars, walk_step_s=walk_step_s)
-        store = SqlTransactionStore(db) if db is not None else None
+        store = SqlTransactionStore(db) if db is not None and persist else None
         engine = VenueEngine(ins, now=the_clock.now_ns, quote=prices.latest, store=store)
         return cls(
             clock=the_clock,

@@ -1,0 +1,33 @@
+"""Risk: pre-trade checks, the kill switch and portfolio VaR. Pure (numpy, domain, config):
+no database, no broker; the caller hands in what it sees and persists what it is told."""
+
+from tradewind.risk.checks import CHECK_NAMES, SKIPPED_WHEN_REDUCING, PreTradeRisk
+from tradewind.risk.killswitch import KillRecord, KillState, KillSwitch, KillSwitchStore
+from tradewind.risk.rules import InstrumentRules, rules_from_v20
+from tradewind.risk.var import PortfolioVaR, historical_var_es
+from tradewind.risk.views import (
+    MarketView,
+    PortfolioView,
+    RiskDecision,
+    reduces,
+    worst_position,
+)
+
+__all__ = [
+    "CHECK_NAMES",
+    "SKIPPED_WHEN_REDUCING",
+    "InstrumentRules",
+    "KillRecord",
+    "KillState",
+    "KillSwitch",
+    "KillSwitchStore",
+    "MarketView",
+    "PortfolioVaR",
+    "PortfolioView",
+    "PreTradeRisk",
+    "RiskDecision",
+    "historical_var_es",
+    "reduces",
+    "rules_from_v20",
+    "worst_position",
+]

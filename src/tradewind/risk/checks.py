@@ -1,0 +1,109 @@
+"""Pre-trade risk: every order passes these checks, in a fixed order, before it is sent.
+
+The first failing check refuses the order, naming itself (``RiskDecision.check``, one of
+``CHECK_NAMES``) and saying what, the limit and the value. Orders that only shrink a position
+(``views.reduces``: toward zero, never past it, counting same-side pending orders) skip
+``max_position``, ``max_notional`` and ``margin`` but never the others. Position and notional
+checks count pending orders at their worst: the position after the order is the larger of
+|position + order| and |position + pending + order|. Refusals are logged at INFO on
+``tradewind.risk``; the caller persists them. The checks live in ``risk.pretrade``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+
+from tradewind.config.risk import RiskLimits
+from tradewind.domain import OrderIntent
+from tradewind.risk.killswitch import KillState
+from tradewind.risk.pretrade import CHECKS, SKIPPED_WHEN_REDUCING, OrderContext
+from tradewind.risk.rules import InstrumentRules
+from tradewind.risk.views import MarketView, PortfolioView, RiskDecision, num, reduces
+
+__all__ = [
+    "CHECK_NAMES",
+    "SKIPPED_WHEN_REDUCING",
+    "InstrumentRules",
+    "MarketView",
+    "PortfolioView",
+    "PreTradeRisk",
+    "RiskDecision",
+]
+
+log = logging.getLogger("tradewind.risk")
+
+CHECK_NAMES = tuple(name for name, _ in CHECKS)
+_RATE_WINDOW_US = 60_000_000
+
+
+class PreTradeRisk:
+    """The pre-trade checks of one account under ``limits`` and the broker's ``rules``.
+
+    Thread-safe: ``record_sent`` and ``check`` may run on different threads."""
+
+    def __init__(self, limits: RiskLimits, rules: Mapping[str, InstrumentRules]) -> None:
+        self.limits = limits
+        self.rules = dict(rules)
+        self._sent: deque[int] = deque()
+        self._lock = threading.Lock()
+
+    def round_units(self, instrument: str, units: float) -> float:
+        """``units`` at the instrument's units precision, toward zero (KeyError if unknown)."""
+        return self._rules(instrument).round_units(units)
+
+    def round_price(self, instrument: str, price: float) -> float:
+        """``price`` at the instrument's display precision (KeyError if unknown)."""
+        return self._rules(instrument).round_price(price)
+
+    def check(
+        self,
+        intent: OrderIntent,
+        market: MarketView,
+        portfolio: PortfolioView,
+        now_us: int,
+        *,
+        kill_state: KillState = KillState.ACTIVE,
+    ) -> RiskDecision:
+        """The first failing check's refusal, else approval. Does not count the order as
+        sent: call ``record_sent`` once it really goes out."""
+        name = intent.instrument
+        order = OrderContext(
+            intent=intent,
+            tick=market.tick,
+            portfolio=portfolio,
+            now_us=now_us,
+            kill_state=KillState(kill_state),
+            rules=self.rules.get(name),
+            reducing=reduces(portfolio.position(name), portfolio.pending(name), intent.units),
+            sent_last_minute=self.sent_in_last_minute(now_us),
+        )
+        for check, run in CHECKS:
+            if order.reducing and check in SKIPPED_WHEN_REDUCING:
+                continue
+            reason = run(order, self.limits)
+            if reason is not None:
+                decision = RiskDecision.refuse(intent, check, reason)
+                log.info("risk refused %s %s units: %s", name, num(intent.units), decision)
+                return decision
+        return RiskDecision.ok(intent)
+
+    def record_sent(self, now_us: int) -> None:
+        """An order went out at ``now_us`` (feeds ``order_rate``)."""
+        with self._lock:
+            self._sent.append(now_us)
+
+    def sent_in_last_minute(self, now_us: int) -> int:
+        """Orders recorded in the 60 s up to ``now_us`` (older ones are forgotten)."""
+        with self._lock:
+            while self._sent and self._sent[0] <= now_us - _RATE_WINDOW_US:
+                self._sent.popleft()
+            return sum(1 for t in self._sent if t <= now_us)
+
+    def _rules(self, instrument: str) -> InstrumentRules:
+        try:
+            return self.rules[instrument]
+        except KeyError:
+            raise KeyError(f"no instrument rules for {instrument}") from None

@@ -1,0 +1,96 @@
+"""The broker's reference data an order must respect: smallest size, decimals, margin rate.
+
+Read from v20's ``Instrument`` JSON (``Broker.instruments()``), where decimals are strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentRules:
+    """``min_trade_size`` and ``max_order_units`` in units; ``trade_units_precision`` and
+    ``display_precision`` are the decimals allowed in units and prices; ``margin_rate`` the
+    fraction of notional held as margin. ``max_order_units`` None: no broker limit."""
+
+    symbol: str
+    min_trade_size: float
+    trade_units_precision: int
+    display_precision: int
+    margin_rate: float
+    max_order_units: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            raise ValueError("instrument rules need a symbol")
+        if not (math.isfinite(self.min_trade_size) and self.min_trade_size > 0):
+            raise ValueError(
+                f"{self.symbol}: min_trade_size must be > 0, got {self.min_trade_size}"
+            )
+        for name in ("trade_units_precision", "display_precision"):
+            if not 0 <= getattr(self, name) <= 10:
+                raise ValueError(f"{self.symbol}: {name} must be 0..10, got {getattr(self, name)}")
+        if not (math.isfinite(self.margin_rate) and 0 < self.margin_rate <= 1):
+            raise ValueError(
+                f"{self.symbol}: margin_rate must be in (0, 1], got {self.margin_rate}"
+            )
+        if self.max_order_units is not None and not self.max_order_units > 0:
+            raise ValueError(
+                f"{self.symbol}: max_order_units must be > 0 or None, got {self.max_order_units}"
+            )
+
+    @classmethod
+    def from_v20(cls, instrument: Mapping[str, Any]) -> InstrumentRules:
+        """From one v20 ``Instrument`` object. ``maximumOrderUnits`` of 0 or absent means no
+        limit (OANDA's convention for its size limits); the other fields are required."""
+        name = str(instrument.get("name", ""))
+
+        def field(key: str) -> Any:
+            if key not in instrument or instrument[key] in (None, ""):
+                raise ValueError(f"instrument {name or '?'}: v20 Instrument lacks {key}")
+            return instrument[key]
+
+        raw_max = instrument.get("maximumOrderUnits")
+        max_units = float(raw_max) if raw_max not in (None, "") else 0.0
+        return cls(
+            symbol=str(field("name")),
+            min_trade_size=float(field("minimumTradeSize")),
+            trade_units_precision=int(field("tradeUnitsPrecision")),
+            display_precision=int(field("displayPrecision")),
+            margin_rate=float(field("marginRate")),
+            max_order_units=max_units if max_units > 0 else None,
+        )
+
+    def round_units(self, units: float) -> float:
+        """``units`` at the units precision, toward zero: rounding never enlarges an order
+        (nor flips a reducing one into an opening one)."""
+        if not math.isfinite(units):
+            raise ValueError(f"{self.symbol}: cannot round {units} units")
+        scale = 10.0**self.trade_units_precision
+        q = abs(units) * scale
+        n = math.floor(q + 1e-9 * max(1.0, q))  # 0.3 * 10 = 2.9999999999999996 is 3
+        if n == 0:
+            return 0.0
+        return math.copysign(round(n / scale, self.trade_units_precision), units)
+
+    def round_price(self, price: float) -> float:
+        """``price`` at the display precision (nearest), the most decimals v20 accepts."""
+        return round(price, self.display_precision)
+
+    def units_ok(self, units: float) -> bool:
+        """Whether ``units`` has no more decimals than the broker accepts."""
+        return math.isfinite(units) and round(units, self.trade_units_precision) == units
+
+    def price_ok(self, price: float) -> bool:
+        """Whether ``price`` has no more decimals than the broker accepts."""
+        return math.isfinite(price) and round(price, self.display_precision) == price
+
+
+def rules_from_v20(instruments: Iterable[Mapping[str, Any]]) -> dict[str, InstrumentRules]:
+    """Rules by symbol from ``Broker.instruments()``."""
+    rules = (InstrumentRules.from_v20(i) for i in instruments)
+    return {r.symbol: r for r in rules}
