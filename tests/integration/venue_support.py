@@ -29,14 +29,20 @@ START_NS = int(datetime(2024, 1, 2, 12, tzinfo=UTC).timestamp()) * service.NS
 
 @contextmanager
 def running_venue(
-    *, speed: float = 50.0, seed: int = 11, database_url: str | None = None, **kw: Any
+    *,
+    speed: float = 50.0,
+    seed: int = 11,
+    database_url: str | None = None,
+    clock: str = "fast",
+    **kw: Any,
 ) -> Iterator[service.Venue]:
-    """A venue under uvicorn in a thread; ``venue.base_url`` is its address."""
+    """A venue under uvicorn in a thread; ``venue.base_url`` is its address. ``clock``
+    "stepped" stands still until the test advances it (``venue.clock.advance``)."""
     v = service.Venue.build(
         token=TOKEN,
         seed=seed,
         heartbeat_s=0.5,
-        clock="fast",
+        clock=clock,  # type: ignore[arg-type]
         speed=speed,
         start_ns=START_NS,
         database_url=database_url,

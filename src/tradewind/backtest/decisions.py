@@ -29,10 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DecisionFn = Callable[[npt.NDArray[np.float64]], float]
 
 
-class DecisionError(RuntimeError):
-    """A decision function raised or returned something that is not a number."""
-
-
 def _is_path(target: str) -> bool:
     return "/" in target or "\\" in target or target.endswith(".py")
 

@@ -14,6 +14,7 @@ from tradewind.config.base import FrozenModel
 from tradewind.config.errors import ConfigError
 from tradewind.config.features import FeatureSpec
 from tradewind.config.imports import ImportSpec
+from tradewind.config.live import LiveConfig
 from tradewind.config.models import ModelConfig
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
@@ -21,7 +22,13 @@ from tradewind.config.universe import UniverseConfig
 T = TypeVar("T", bound=FrozenModel)
 
 AnyConfig = (
-    UniverseConfig | SyntheticConfig | ImportSpec | BacktestConfig | FeatureSpec | ModelConfig
+    UniverseConfig
+    | SyntheticConfig
+    | ImportSpec
+    | BacktestConfig
+    | FeatureSpec
+    | ModelConfig
+    | LiveConfig
 )
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
@@ -31,6 +38,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "backtest": BacktestConfig,
     "features": FeatureSpec,
     "model": ModelConfig,
+    "live": LiveConfig,
 }
 
 

@@ -1,0 +1,168 @@
+"""`tradewind live`: run deployments against the paper venue or OANDA, see how they do, halt
+and resume them. ``halt`` and ``resume`` act on the account's latched kill switch in the
+database; a running trader picks the change up within ``snapshot_every_s``."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, settings
+
+app = typer.Typer(help="The live trader: run, status, halt, resume.", no_args_is_help=True)
+
+
+def make_broker(spec: Any) -> Any:
+    """The broker adapter for a config's ``broker`` section (tokens from the environment)."""
+    from tradewind.broker.environments import register_environment
+    from tradewind.broker.oanda import OandaBroker
+    from tradewind.cli.venue import resolve_token
+
+    if spec.environment == "venue":
+        if not spec.url:
+            raise CliError(
+                "broker.environment is 'venue' but broker.url is not set: start one with "
+                "`tradewind venue serve` and give its URL"
+            )
+        register_environment("tradewind-venue", spec.url)
+        token, _ = resolve_token(None, settings().home)
+        return OandaBroker("tradewind-venue", token=token, account_id=spec.account_id)
+    return OandaBroker.from_env(
+        spec.environment, allow_live=spec.allow_live, account_id=spec.account_id
+    )
+
+
+@app.command("run")
+@one_line_errors
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="A `kind: live` config.")],
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: run until stopped)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Reconcile, then trade until SIGTERM/SIGINT (or --duration); graceful shutdown."""
+    from tradewind.pipelines.live import build_trader, load_live_config
+
+    cfg = load_live_config(config)
+    engine = ready_engine()
+    broker = make_broker(cfg.broker)
+    built = build_trader(engine, cfg, broker)
+    trader = built.trader
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        out.print(f"signal {signal.Signals(signum).name}: stopping")
+        trader.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def ready(t: Any) -> None:
+        if not as_json:
+            out.print(
+                f"trading {', '.join(t.deployments)} on account {t.oms.account_id}; "
+                f"health {t.health_url}; reconcile: {t.status.reconcile}"
+            )
+
+    snap = trader.run(duration_s=duration, on_ready=ready)
+    broker.close()
+    if as_json:
+        emit_json(snap)
+    else:
+        out.print(summary_line(snap))
+
+
+def summary_line(snap: dict[str, Any]) -> str:
+    nav, start = snap.get("nav"), snap.get("nav_start")
+    change = f" ({nav - start:+,.2f})" if nav is not None and start is not None else ""
+    counts = snap.get("counts", {})
+    return (
+        f"stopped: NAV {nav:,.2f}{change}; realised {snap.get('realized_pl', 0):+,.2f}, "
+        f"unrealised {snap.get('unrealized_pl', 0):+,.2f}; positions {snap.get('positions')}; "
+        f"{counts.get('bars', 0)} bars, {counts.get('intents', 0)} orders; "
+        f"kill switch {snap.get('kill_state')}"
+    )
+
+
+@app.command("status")
+@one_line_errors
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Deployments, heartbeats, the kill switches, positions and P&L from the database."""
+    from tradewind.pipelines.live import live_status
+
+    report = live_status(ready_engine())
+    if as_json:
+        emit_json(report)
+        return
+    if not report["deployments"]:
+        out.print("no deployments have run yet (tradewind live run --config FILE)")
+    for d in report["deployments"]:
+        out.print(
+            f"{d['name']}: {d['status']} on {d['account_id']}, "
+            f"heartbeat {d['heartbeat_age_s']:.0f}s ago"
+            f"{'; ' + d['detail'] if d['detail'] else ''}"
+        )
+    for k in report["kill_switches"]:
+        out.print(
+            f"kill switch {k['scope']}: {k['state']} (by {k['changed_by']}: {k['reason'] or '-'})"
+        )
+    for acct, rows in report["pnl"].items():
+        for r in rows:
+            label = "account" if r["instrument"] == "*" else r["instrument"]
+            nav = f" NAV {r['nav']:,.2f}" if r["nav"] is not None else f" {r['units']:g} units"
+            out.print(
+                f"{acct} {label}:{nav}, realised {r['realized_pl']:+,.2f}, "
+                f"unrealised {r['unrealized_pl']:+,.2f}"
+            )
+
+
+def _scope(account: str | None) -> str:
+    from tradewind.pipelines.live import known_accounts
+
+    if account:
+        return account
+    accounts = known_accounts(ready_engine())
+    if len(accounts) != 1:
+        raise CliError(
+            f"give --account (known: {', '.join(accounts) or 'none; run a deployment first'})"
+        )
+    return accounts[0]
+
+
+@app.command("halt")
+@one_line_errors
+def halt(
+    reason: Annotated[str, typer.Option(help="Why (kept with the switch).")],
+    account: Annotated[
+        str | None, typer.Option(help="The account (default: the only one).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+) -> None:
+    """Latch the account's kill switch to halted: no order goes out until a person resumes."""
+    from tradewind.pipelines.live import set_kill_switch
+
+    scope = _scope(account)
+    rec = set_kill_switch(ready_engine(), scope, "halted", reason, by or getpass.getuser())
+    out.print(f"kill switch {scope}: {rec.state.value} ({rec.reason})")
+
+
+@app.command("resume")
+@one_line_errors
+def resume(
+    reason: Annotated[str, typer.Option(help="Why it is safe to trade again.")],
+    account: Annotated[
+        str | None, typer.Option(help="The account (default: the only one).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+) -> None:
+    """Reset a latched kill switch to active (only a person can)."""
+    from tradewind.pipelines.live import set_kill_switch
+
+    scope = _scope(account)
+    rec = set_kill_switch(ready_engine(), scope, "active", reason, by or getpass.getuser())
+    out.print(f"kill switch {scope}: {rec.state.value} (by {rec.changed_by}: {rec.reason})")

@@ -1,0 +1,161 @@
+"""``LiveDecision``: one deployment instrument's closed bars -> features -> ``Decider``.
+
+It holds the instrument's bar history (the warm-up read from the database, then every bar
+closed live) and, on each closed bar, computes the deployment's features with
+``tradewind.features.build_features`` (the one feature function the backtests and training
+use) over the *whole* history, then hands the last rows to the ``Decider`` the backtest's
+``model_target`` strategy runs. The whole history, not a trailing window, because EMA-type
+features (EMA, RSI, ATR, ADX, MACD, ...) depend on where the series starts (see
+``features/build.py``): computed over the same bars from the same first bar, every value is
+the backtest's, bit for bit. It costs O(history) per bar (a thousand bars: about a
+millisecond per feature); a trader restarted with ``history_bars`` of warm-up gets the
+backtest's values to float noise once the warm-up is long enough for the features to forget
+their start.
+
+A registered model's contract is checked at construction against the deployment's feature
+config and timeframe: a mismatch refuses to start (``ContractMismatch``, its message naming
+the difference), like the backtest pipeline. A decision function's columns must be among the
+config's (``LookupError``). A decision that raises or returns a non-number raises
+``DecisionError`` (the trader stops trading rather than guess).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.backtest.decisions import decision_name, load_decision
+from tradewind.config.features import FeatureSpec
+from tradewind.config.live import DeploymentConfig
+from tradewind.domain.market import Timeframe
+from tradewind.domain.series import BarSeries
+from tradewind.features import FeatureFrame, build_features
+from tradewind.live.bars import LiveBar
+from tradewind.policy import Policy
+from tradewind.signals import Decider, DecisionFn
+
+log = logging.getLogger(__name__)
+
+
+class LiveDecision:
+    """The target position of one instrument of one deployment, bar by bar."""
+
+    def __init__(
+        self,
+        instrument: str,
+        timeframe: Timeframe | str,
+        spec: FeatureSpec,
+        decider: Decider,
+        history: BarSeries | None = None,
+    ) -> None:
+        self.instrument = instrument
+        self.timeframe = Timeframe(timeframe)
+        self.spec = spec
+        self.decider = decider
+        columns = spec.columns
+        if decider.policy is not None:
+            decider.policy.contract.check(
+                columns,
+                spec.fingerprint,
+                timeframe=self.timeframe,
+                model=decider.label,
+                feature_spec=spec,
+            )
+        missing = [c for c in decider.columns if c not in columns]
+        if missing:
+            raise LookupError(
+                f"{instrument}: features {missing} are not in the feature config "
+                f"{spec.name!r} (it computes: {', '.join(columns) or 'none'})"
+            )
+        self._index = [columns.index(c) for c in decider.columns]
+        h = history if history is not None else BarSeries.empty()
+        self._cols = {f: np.asarray(getattr(h, f), dtype=np.float64) for f in _FIELDS}
+        self._ts = np.asarray(h.ts, dtype=np.int64)
+        self.features: FeatureFrame | None = None  # of the latest bar, for checks and metrics
+
+    @classmethod
+    def from_config(
+        cls,
+        deployment: DeploymentConfig,
+        instrument: str,
+        history: BarSeries,
+        spec: FeatureSpec,
+        *,
+        policy: Policy | None = None,
+        decision: DecisionFn | None = None,
+    ) -> LiveDecision:
+        """From a deployment's strategy. A ``model:`` strategy needs its ``policy``, loaded by
+        the caller (the registry is a layer above: ``pipelines.models.load_checked_policy``);
+        a ``decision:`` strategy's function is loaded from its spec (or given as
+        ``decision``)."""
+        s = deployment.strategy
+        if s.model is not None:
+            if policy is None:
+                raise ValueError(
+                    f"deployment {deployment.name}: load {s.model} and pass it as policy"
+                )
+            decider = Decider(
+                instrument,
+                policy=policy,
+                max_units=s.max_units,
+                rebalance_threshold=s.rebalance_threshold,
+            )
+        else:
+            assert s.decision is not None
+            fn = decision if decision is not None else load_decision(s.decision)
+            decider = Decider(
+                instrument,
+                decision=fn,
+                columns=s.features if s.features is not None else spec.columns,
+                name=decision_name(s.decision),
+                max_units=s.max_units,
+                rebalance_threshold=s.rebalance_threshold,
+            )
+        return cls(instrument, deployment.timeframe, spec, decider, history)
+
+    @property
+    def history(self) -> BarSeries:
+        """Every bar so far: the warm-up, then the bars closed live."""
+        return BarSeries(self._ts, *(self._cols[f] for f in _FIELDS))
+
+    def on_bar(
+        self, bar: LiveBar, *, position: float, avg_price: float, pending: bool
+    ) -> float | None:
+        """The target units after ``bar`` closed, or None (hold). ``position`` and
+        ``avg_price`` are the filled position now; ``pending``: an order is still working."""
+        if bar.instrument != self.instrument:
+            raise ValueError(f"{self.instrument}: got a bar of {bar.instrument}")
+        if len(self._ts) and bar.ts_us <= self._ts[-1]:
+            log.warning(
+                "%s: bar ts_us=%d is not after the history's last (%d); ignored",
+                self.instrument,
+                bar.ts_us,
+                int(self._ts[-1]),
+            )
+            return None
+        self._append(bar)
+        frame = build_features(self.history, self.spec)
+        self.features = frame
+        rows = frame.values[len(frame) - self.decider.window :, self._index]
+        return self.decider.decide(
+            rows,
+            ts_us=bar.ts_us,
+            close=bar.close,
+            units=position,
+            avg_price=avg_price,
+            pending=pending,
+        )
+
+    def last_row(self) -> npt.NDArray[np.float64] | None:
+        """All feature columns of the latest bar (spec order), or None before any bar."""
+        return None if self.features is None else self.features.values[-1]
+
+    def _append(self, bar: LiveBar) -> None:
+        self._ts = np.append(self._ts, np.int64(bar.ts_us))
+        for f in _FIELDS:
+            self._cols[f] = np.append(self._cols[f], float(getattr(bar, f)))
+
+
+_FIELDS = ("open", "high", "low", "close", "volume")

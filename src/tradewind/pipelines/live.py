@@ -1,0 +1,354 @@
+"""Build and run the live trader from a ``kind: live`` config (the composition root's part
+that the CLI, the demo and the tests share).
+
+``build_trader`` wires the real parts: the broker adapter, the OMS on the database, the
+latched kill switch (scope: the account), per deployment its feature config, warm-up bars
+from the database, the decision code (a registered model is contract-checked here and
+refused on a mismatch), pre-trade risk and VaR, and the execution algorithm.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from tradewind.broker.ports import Broker
+from tradewind.broker.times import v20_time_us
+from tradewind.config.features import FeatureSpec
+from tradewind.config.live import DeploymentConfig, LiveConfig
+from tradewind.config.loader import load_config
+from tradewind.config.risk import RiskLimits
+from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.domain.orders import OrderRecord
+from tradewind.live.bars import BarAggregator
+from tradewind.live.decisions import LiveDecision
+from tradewind.live.desk import Desk, Lane
+from tradewind.live.trader import Trader
+from tradewind.oms import OmsEvent, OrderManager
+from tradewind.oms.execution import make_algo
+from tradewind.pipelines.models import load_checked_policy
+from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
+from tradewind.storage.live import SqlLiveStore
+from tradewind.storage.market import load_bars
+from tradewind.storage.oms import SqlOmsStore
+from tradewind.storage.risk import SqlKillSwitchStore, record_risk_event
+
+log = logging.getLogger(__name__)
+
+
+class LiveStartError(RuntimeError):
+    """The trader cannot start: a config, model, data or broker problem, named."""
+
+
+def account_limits(cfg: LiveConfig) -> RiskLimits:
+    """The account's kill switch limits: the strictest of its deployments'."""
+    limits = [d.risk for d in cfg.deployments]
+
+    def strictest(name: str) -> Any:
+        values = [getattr(x, name) for x in limits if getattr(x, name) is not None]
+        return min(values) if values else None
+
+    return limits[0].model_copy(
+        update={
+            n: strictest(n)
+            for n in ("max_daily_loss", "max_drawdown", "max_reject_streak", "max_error_streak")
+        }
+    )
+
+
+def history(
+    engine: Engine, symbol: str, timeframe: Timeframe, count: int, before_us: int
+) -> BarSeries:
+    """The last ``count`` stored mid bars that ended by ``before_us``."""
+    if count == 0:
+        return BarSeries.empty()
+    end = datetime.fromtimestamp(before_us / 1e6, tz=UTC)
+    with engine.connect() as conn:
+        try:
+            bars = load_bars(conn, symbol, timeframe, PriceSide.MID, None, end)
+        except LookupError as exc:
+            raise LiveStartError(f"warm-up bars of {symbol}: {exc}") from exc
+    if len(bars) and int(bars.ts[-1]) + timeframe.seconds * 1_000_000 > before_us:
+        bars = bars.take(np.arange(len(bars) - 1))  # still forming at ``before_us``
+    return bars.take(np.arange(max(0, len(bars) - count), len(bars)))
+
+
+@dataclass
+class Built:
+    trader: Trader
+    oms: OrderManager
+    desk: Desk
+    kill: KillSwitch
+
+
+def _decision(
+    d: DeploymentConfig, symbol: str, bars: BarSeries, spec: FeatureSpec, tracking: Any
+) -> LiveDecision:
+    """The deployment's decision code for ``symbol``; a registered model is loaded and its
+    contract checked against the deployment's features (a mismatch refuses to start)."""
+    from tradewind.policy import ContractMismatch
+
+    policy = None
+    if d.strategy.model is not None:
+        from tradewind.registry import ModelNotFound, TrackingError
+
+        try:
+            policy, _ = load_checked_policy(
+                d.strategy.model,
+                spec=spec,
+                columns=tuple(spec.columns),
+                timeframe=d.timeframe,
+                tracking=tracking,
+            )
+        except ContractMismatch as exc:
+            raise LiveStartError(f"deployment {d.name}: {d.strategy.model}: {exc}") from exc
+        except (ModelNotFound, TrackingError, ValueError) as exc:
+            raise LiveStartError(f"deployment {d.name}: model {d.strategy.model}: {exc}") from exc
+    try:
+        return LiveDecision.from_config(d, symbol, bars, spec, policy=policy)
+    except (ContractMismatch, LookupError) as exc:
+        raise LiveStartError(f"deployment {d.name}: {exc}") from exc
+
+
+def build_trader(
+    engine: Engine,
+    cfg: LiveConfig,
+    broker: Broker,
+    *,
+    clock_speed: float = 1.0,
+    tracking: Any = None,
+    after_send: Callable[[OrderRecord], None] | None = None,
+    health: bool = True,
+) -> Built:
+    account_id = str(broker.account_id)  # type: ignore[attr-defined]
+    rules = rules_from_v20(broker.instruments())
+    instruments = sorted({i for d in cfg.deployments for i in d.instruments})
+    unknown = [i for i in instruments if i not in rules]
+    if unknown:
+        raise LiveStartError(f"account {account_id} cannot trade {', '.join(unknown)}")
+    kill_store = SqlKillSwitchStore(engine)
+    kill = KillSwitch(kill_store, account_id, account_limits(cfg))
+
+    def on_event(event: OmsEvent) -> None:
+        now = event.order.updated_us
+        if event.kind == "rejected":
+            kill.on_reject(now, event.detail or event.order.reject_reason or "rejected")
+        elif event.kind in ("error", "unknown"):
+            kill.on_error(now, event.detail or event.kind)
+        elif event.kind in ("accepted", "filled"):
+            kill.on_accept()
+
+    oms = OrderManager(
+        broker, SqlOmsStore(engine), account_id, on_event=on_event, after_send=after_send
+    )
+    prices = broker.pricing(instruments)
+    now_us = max((v20_time_us(p.get("time")) or 0 for p in prices), default=0) or (
+        time.time_ns() // 1000
+    )
+    histories = {
+        (d.name, s): history(engine, s, d.timeframe, d.history_bars, now_us)
+        for d in cfg.deployments
+        for s in d.instruments
+    }
+    lanes = []
+    for d in cfg.deployments:
+        spec = load_config(d.features, FeatureSpec)
+        risk = PreTradeRisk(d.risk, rules)
+        var = PortfolioVaR(d.risk)  # fed every instrument of the account (portfolio VaR)
+        for (_, s), bars in histories.items():
+            for close in bars.close[-(d.risk.var_lookback + 1) :]:
+                var.update(s, float(close))
+        for symbol in d.instruments:
+            decision = _decision(d, symbol, histories[(d.name, symbol)], spec, tracking)
+
+            def new_algo(reason: str, submit: Any, d: DeploymentConfig = d, s: str = symbol):
+                return make_algo(
+                    d.execution,
+                    submit=submit,
+                    oms=oms,
+                    rules=rules[s],
+                    tag=reason,
+                    deployment=d.name,
+                )
+
+            lanes.append(
+                Lane(
+                    deployment=d.name,
+                    instrument=symbol,
+                    bars=BarAggregator(d.timeframe),
+                    decision=decision,
+                    risk=risk,
+                    var=var,
+                    new_algo=new_algo,
+                )
+            )
+
+    def on_risk(deployment: str, decision: RiskDecision) -> None:
+        record_risk_event(
+            engine,
+            scope=account_id,
+            deployment=deployment,
+            check=decision.check,
+            approved=decision.approved,
+            reason=decision.reason,
+            detail={
+                "instrument": decision.intent.instrument,
+                "units": decision.intent.units,
+                "type": decision.intent.type,
+            },
+        )
+
+    desk = Desk(lanes, oms, kill, oms.submit, on_risk=on_risk, clock_speed=clock_speed)
+    store = SqlLiveStore(engine)
+    trader = Trader(
+        broker=broker,
+        oms=oms,
+        desk=desk,
+        kill=kill,
+        store=store,
+        deployments=[d.name for d in cfg.deployments],
+        instruments=instruments,
+        reconcile_every_s=cfg.reconcile_every_s,
+        snapshot_every_s=cfg.snapshot_every_s,
+        health=(cfg.health.host, cfg.health.port) if health else None,
+    )
+    config_json = cfg.model_dump(mode="json")
+    for d in cfg.deployments:
+        store.start(
+            d.name,
+            account_id=account_id,
+            fingerprint=cfg.fingerprint,
+            config=config_json,
+            health_url=None,
+        )
+    return Built(trader, oms, desk, kill)
+
+
+def load_live_config(path: Path | str) -> LiveConfig:
+    return load_config(path, LiveConfig)
+
+
+def known_accounts(engine: Engine) -> list[str]:
+    """Accounts the OMS or a deployment has seen."""
+    from sqlalchemy import select
+
+    from tradewind.storage.schema_live import LiveDeploymentRow, OmsAccountRow
+
+    with engine.connect() as conn:
+        a = {r for (r,) in conn.execute(select(OmsAccountRow.account_id))}
+        b = {r for (r,) in conn.execute(select(LiveDeploymentRow.account_id))}
+    return sorted(a | b)
+
+
+def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str) -> Any:
+    """A person halts (latches) or resumes (resets) an account's kill switch."""
+    from tradewind.risk import KillState
+
+    kill = KillSwitch(SqlKillSwitchStore(engine), scope, None)
+    now = time.time_ns() // 1000
+    if KillState(state) is KillState.ACTIVE:
+        kill.reset(by, reason, now)
+    else:
+        kill.trip(KillState(state), reason, now, by=by)
+    record_risk_event(
+        engine,
+        scope=scope,
+        check="kill_switch",
+        approved=KillState(state) is KillState.ACTIVE,
+        reason=f"{state} by {by}: {reason}",
+        detail={"state": state, "by": by},
+    )
+    return kill.record
+
+
+def live_status(engine: Engine) -> dict[str, Any]:
+    """What ``tradewind live status`` shows: deployments, kill switches, latest P&L."""
+    store = SqlLiveStore(engine)
+    now = datetime.now(UTC)
+    deployments = []
+    for d in store.deployments():
+        deployments.append(
+            {
+                **{k: v for k, v in d.items() if not isinstance(v, datetime)},
+                "started_at": d["started_at"].isoformat(),
+                "heartbeat_at": d["heartbeat_at"].isoformat(),
+                "heartbeat_age_s": (now - d["heartbeat_at"]).total_seconds(),
+            }
+        )
+    kills = [
+        {
+            "scope": k.scope,
+            "state": k.state.value,
+            "reason": k.reason,
+            "changed_by": k.changed_by,
+            "changed_at_us": k.changed_at_us,
+        }
+        for k in SqlKillSwitchStore(engine).all()
+    ]
+    pnl = {}
+    for acct in known_accounts(engine):
+        rows = store.latest_pnl(acct)
+        pnl[acct] = [{**r, "at": r["at"].isoformat()} for r in rows]
+    return {"deployments": deployments, "kill_switches": kills, "pnl": pnl}
+
+
+def paper_session(
+    engine: Engine,
+    cfg: LiveConfig,
+    *,
+    start: datetime,
+    speed: float,
+    duration_s: float,
+    tracking: Any = None,
+) -> dict[str, Any]:
+    """Trade ``cfg`` for ``duration_s`` wall seconds on an in-process paper venue whose fast
+    clock starts at ``start`` and runs ``speed`` times real time over the stored bars, in a
+    fresh account (so every session starts flat). Returns the trader's last snapshot with
+    the account id, the orders and the fills."""
+    import secrets
+
+    from tradewind.broker.environments import register_environment
+    from tradewind.broker.oanda import OandaBroker
+    from tradewind.storage.oms import SqlOmsStore
+    from tradewind.venue import service
+
+    token = secrets.token_hex(16)
+    venue = service.Venue.build(
+        token=token,
+        database_url=engine.url.render_as_string(hide_password=False),
+        clock="fast",
+        speed=speed,
+        start_ns=int(start.timestamp()) * 1_000_000_000,
+        persist=False,
+    )
+    account = f"101-001-{time.time_ns() // 1_000_000 % 10_000_000:07d}-002"
+    venue.engine.open_account(account, 100_000.0)
+    with service.serve_in_thread(venue) as base:
+        register_environment("tradewind-paper", base)
+        broker = OandaBroker("tradewind-paper", token=token, account_id=account)
+        try:
+            built = build_trader(
+                engine, cfg, broker, clock_speed=speed, tracking=tracking, health=False
+            )
+            snap = built.trader.run(duration_s=duration_s)
+        finally:
+            broker.close()
+    store = SqlOmsStore(engine)
+    orders = store.orders(account)
+    return {
+        **snap,
+        "account_id": account,
+        "orders": len(orders),
+        "filled_orders": sum(o.state.value == "filled" for o in orders),
+        "fills": len(store.fills(account)),
+        "market_start": start.isoformat(),
+        "speed": speed,
+    }
