@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from venue_support import ACCOUNT, EUR, make_broker, running_venue, sqlite_engine
@@ -27,13 +28,21 @@ from tradewind.config.execution import BestLimitConfig, MarketConfig, StopConfig
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState
 from tradewind.domain.ticks import Tick
 from tradewind.oms import OrderManager
-from tradewind.oms.execution import ExecutionAlgo, make_algo
+from tradewind.oms.execution import (
+    AlgoBase,
+    BestLimitAlgo,
+    MarketAlgo,
+    StopAlgo,
+    TwapAlgo,
+    make_algo,
+)
 from tradewind.oms.reconcile import backfill
 from tradewind.risk.rules import InstrumentRules
 from tradewind.storage.oms import SqlOmsStore
 
 CREATES = ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER")
 WALL_LIMIT_S = 12.0
+A = TypeVar("A", bound=AlgoBase)
 
 
 # --- the trader's side, reduced to what the algorithms need ------------------------------
@@ -68,8 +77,11 @@ def rules_of(oms: OrderManager) -> InstrumentRules:
     return InstrumentRules.from_v20(eur)
 
 
-def algo_for(config: Any, oms: OrderManager, trader: Trader) -> ExecutionAlgo:
-    return make_algo(config, submit=trader, oms=oms, rules=rules_of(oms), tag="test")
+def algo_for(config: Any, oms: OrderManager, trader: Trader, kind: type[A]) -> A:
+    """The algorithm ``make_algo`` builds for ``config`` (the trader's own factory call)."""
+    algo = make_algo(config, submit=trader, oms=oms, rules=rules_of(oms), tag="test")
+    assert isinstance(algo, kind)
+    return algo
 
 
 @contextmanager
@@ -96,23 +108,15 @@ def transaction_thread(oms: OrderManager, base_url: str) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def drive(
-    algo: ExecutionAlgo,
-    base_url: str,
-    until: Callable[[], bool],
-    on_tick: Callable[[Tick], None] | None = None,
-) -> int:
+def drive(algo: AlgoBase, base_url: str, until: Callable[[], bool]) -> int:
     """Feed ticks from the price stream to ``algo`` until ``until()``; returns the count."""
     stream = make_broker(base_url).price_stream([EUR])
     deadline = time.monotonic() + WALL_LIMIT_S
     n = 0
     try:
         for price in stream:
-            tick = to_tick(price)
-            algo.on_tick(tick)
+            algo.on_tick(to_tick(price))
             n += 1
-            if on_tick is not None:
-                on_tick(tick)
             if until():
                 return n
             assert time.monotonic() < deadline, f"gave up after {n} ticks: {algo.status}"
@@ -138,7 +142,7 @@ def venue_creates(oms: OrderManager) -> list[dict[str, Any]]:
     return [t for t in txs if t["type"] in CREATES and (t.get("clientExtensions") or {}).get("id")]
 
 
-def assert_books_clean(oms: OrderManager, algo: ExecutionAlgo) -> None:
+def assert_books_clean(oms: OrderManager, algo: AlgoBase) -> None:
     """Reconciliation is clean, and each of the algorithm's orders reached the venue once."""
     report = oms.reconcile()
     assert report.clean, report.summary()
@@ -153,20 +157,27 @@ def manager(base_url: str, tmp: Path) -> OrderManager:
     return oms
 
 
+@dataclass(frozen=True)
+class Fast:
+    base_url: str
+    oms: OrderManager
+
+
 @pytest.fixture
-def fast(tmp_path: Path) -> Iterator[tuple[Any, OrderManager]]:
+def fast(tmp_path: Path) -> Iterator[Fast]:
+    """A venue on a fast clock (50x), an OMS on it, and its transaction-stream thread."""
     with running_venue(speed=50.0, seed=11) as v:
         oms = manager(v.base_url, tmp_path)
         with transaction_thread(oms, v.base_url):
-            yield v, oms
+            yield Fast(v.base_url, oms)
 
 
 # --- market ------------------------------------------------------------------------------
 def test_market_fills_and_moves_the_position(fast) -> None:
-    _venue, oms = fast
+    oms = fast.oms
     trader = Trader(oms)
     tick = first_tick(oms)
-    buy = algo_for(MarketConfig(bound_bps=10), oms, trader)
+    buy = algo_for(MarketConfig(bound_bps=10), oms, trader, MarketAlgo)
     buy.start(EUR, 1000, tick)
     assert buy.done
     assert (buy.filled_units, buy.working_units, buy.leftover_units) == (1000, 0, 0)
@@ -180,7 +191,7 @@ def test_market_fills_and_moves_the_position(fast) -> None:
     assert order.algo == f"{trader.intents[0].algo}"
     assert order.algo.startswith("market:")
     assert oms.position(EUR) == 1000
-    sell = algo_for(MarketConfig(bound_bps=10), oms, trader)
+    sell = algo_for(MarketConfig(bound_bps=10), oms, trader, MarketAlgo)
     sell.start(EUR, -400, first_tick(oms))
     assert sell.done
     assert sell.filled_units == -400
@@ -194,24 +205,24 @@ def test_market_fills_and_moves_the_position(fast) -> None:
 
 # --- twap --------------------------------------------------------------------------------
 def test_twap_slices_over_the_horizon_and_fills_everything(fast) -> None:
-    _venue, oms = fast
+    oms = fast.oms
     trader = Trader(oms)
     cfg = TwapConfig(horizon_s=100, slices=5, jitter=0.2, seed=3, bound_bps=20)
-    twap = algo_for(cfg, oms, trader)
+    twap = algo_for(cfg, oms, trader, TwapAlgo)
     start = first_tick(oms)
     twap.start(EUR, 1003, start)
-    drive(twap, venue.base_url, lambda: twap.done)
+    drive(twap, fast.base_url, lambda: twap.done)
     assert len(twap.orders) == 5
     records = [oms.order(c) for c in twap.orders]
     assert [r.units for r in records] == [200, 200, 200, 200, 203]
     assert all(r.state == OrderState.FILLED and r.type == "MARKET" for r in records)
-    assert [r.algo for r in records] == [f"{twap.label}#{i}" for i in range(1, 6)]  # type: ignore[attr-defined]
+    assert [r.algo for r in records] == [f"{twap.label}#{i}" for i in range(1, 6)]
     assert twap.filled_units == 1003
     assert twap.leftover_units == 0
     assert oms.position(EUR) == 1003
     # each slice reached the venue at or after its time, and none after the horizon
     created = [v20_time_us(t["time"]) or 0 for t in venue_creates(oms)]
-    schedule = twap.schedule  # type: ignore[attr-defined]
+    schedule = twap.schedule
     assert all(c >= s for c, s in zip(created, schedule, strict=True))
     assert max(created) < start.ts_us + 100 * 1_000_000
     wait_synced(oms)
@@ -219,13 +230,13 @@ def test_twap_slices_over_the_horizon_and_fills_everything(fast) -> None:
 
 
 def test_twap_refused_slice_is_left_and_never_resent(fast) -> None:
-    _venue, oms = fast
+    oms = fast.oms
     trader = Trader(oms, refuse=(2,))
     cfg = TwapConfig(horizon_s=60, slices=4, jitter=0.1, seed=5, bound_bps=20)
-    twap = algo_for(cfg, oms, trader)
+    twap = algo_for(cfg, oms, trader, TwapAlgo)
     start = first_tick(oms)
     twap.start(EUR, -800, start)
-    drive(twap, venue.base_url, lambda: twap.done)
+    drive(twap, fast.base_url, lambda: twap.done)
     assert len(trader.intents) == 4  # four slices asked for, once each
     assert len(twap.orders) == 3  # the refused one never reached the OMS
     assert twap.filled_units == -600
@@ -239,9 +250,9 @@ def test_twap_refused_slice_is_left_and_never_resent(fast) -> None:
 
 # --- stop --------------------------------------------------------------------------------
 def test_stop_rests_at_the_broker_and_cancels(fast) -> None:
-    _venue, oms = fast
+    oms = fast.oms
     trader = Trader(oms)
-    stop = algo_for(StopConfig(trigger_bps=50, stop_loss_bps=30), oms, trader)
+    stop = algo_for(StopConfig(trigger_bps=50, stop_loss_bps=30), oms, trader, StopAlgo)
     tick = first_tick(oms)
     stop.start(EUR, 1000, tick)
     (cid,) = stop.orders
@@ -249,9 +260,9 @@ def test_stop_rests_at_the_broker_and_cancels(fast) -> None:
     (pending,) = oms.broker.list_orders(state="PENDING")
     assert pending["type"] == "STOP"
     assert pending["clientExtensions"]["id"] == cid
-    assert float(pending["price"]) == stop.trigger  # type: ignore[attr-defined]
-    assert stop.trigger > tick.mid * 1.004  # type: ignore[attr-defined]
-    assert float(pending["stopLossOnFill"]["price"]) == stop.stop_loss  # type: ignore[attr-defined]
+    assert float(pending["price"]) == stop.trigger
+    assert stop.trigger > tick.mid * 1.004
+    assert float(pending["stopLossOnFill"]["price"]) == stop.stop_loss
     assert not stop.done
     assert oms.reconcile().clean
     stop.cancel()
@@ -265,13 +276,13 @@ def test_stop_rests_at_the_broker_and_cancels(fast) -> None:
 
 
 def test_stop_fills_and_the_trade_carries_its_stop_loss(fast) -> None:
-    _venue, oms = fast
+    oms = fast.oms
     trader = Trader(oms)
-    stop = algo_for(StopConfig(trigger_bps=0.5, stop_loss_bps=25), oms, trader)
+    stop = algo_for(StopConfig(trigger_bps=0.5, stop_loss_bps=25), oms, trader, StopAlgo)
     stop.start(EUR, -500, first_tick(oms))
-    assert stop.trigger is not None  # type: ignore[attr-defined]
+    assert stop.trigger is not None
     if not stop.done:
-        drive(stop, venue.base_url, lambda: stop.done)
+        drive(stop, fast.base_url, lambda: stop.done)
     (cid,) = stop.orders
     filled = oms.order(cid)
     assert filled.state == OrderState.FILLED
@@ -279,12 +290,11 @@ def test_stop_fills_and_the_trade_carries_its_stop_loss(fast) -> None:
     assert oms.position(EUR) == -500
     (trade,) = oms.broker.list_trades()
     assert float(trade["currentUnits"]) == -500
-    loss_id = trade["stopLossOrder"]["id"] if "stopLossOrder" in trade else None
     (loss,) = [o for o in oms.broker.list_orders(state="PENDING") if o["type"] == "STOP_LOSS"]
-    assert loss_id in (None, loss["id"])
+    assert trade["stopLossOrder"]["id"] == loss["id"]
     assert loss["tradeID"] == trade["id"]
-    assert float(loss["price"]) == stop.stop_loss  # type: ignore[attr-defined]
-    assert stop.stop_loss > stop.trigger  # type: ignore[attr-defined]  # a short's loss is above
+    assert float(loss["price"]) == stop.stop_loss
+    assert stop.stop_loss > stop.trigger  # a short's loss is above
     wait_synced(oms)
     assert_books_clean(oms, stop)
 
@@ -319,8 +329,9 @@ def ours_pending(oms: OrderManager) -> list[dict[str, Any]]:
     return [o for o in oms.broker.list_orders(state="PENDING") if o["type"] == "LIMIT"]
 
 
-def best_limit(oms: OrderManager, trader: Trader, **kw: Any) -> ExecutionAlgo:
-    return algo_for(BestLimitConfig(**{"reprice_ticks": 1, "bound_bps": 20, **kw}), oms, trader)
+def best_limit(oms: OrderManager, trader: Trader, **kw: Any) -> BestLimitAlgo:
+    cfg = BestLimitConfig(**{"reprice_ticks": 1, "bound_bps": 20, **kw})
+    return algo_for(cfg, oms, trader, BestLimitAlgo)
 
 
 @pytest.mark.parametrize("units", [1000, -1000])
@@ -349,7 +360,7 @@ def test_best_limit_rests_at_the_best_and_follows_the_market(stepped, units: int
             assert (new.type, new.price) == ("LIMIT", tick.bid if units > 0 else tick.ask)
             assert new.units == units - algo.filled_units
             seen += 1
-    assert algo.reprices == seen >= 1  # type: ignore[attr-defined]
+    assert algo.reprices == seen >= 1
     records = [oms.order(c) for c in algo.orders]
     assert all(r.type == "LIMIT" for r in records)  # filled resting, never crossed
     assert records[-1].state == OrderState.FILLED
@@ -357,7 +368,7 @@ def test_best_limit_rests_at_the_best_and_follows_the_market(stepped, units: int
     assert last.avg_price is not None
     assert last.price is not None
     assert (last.price - last.avg_price) * units >= -1e-9  # at our price or better
-    assert [r.algo for r in records] == [f"{algo.label}#{i + 1}" for i in range(len(records))]  # type: ignore[attr-defined]
+    assert [r.algo for r in records] == [f"{algo.label}#{i + 1}" for i in range(len(records))]
     assert algo.filled_units == units
     assert oms.position(EUR) == units
     assert ours_pending(oms) == []
@@ -368,8 +379,8 @@ def test_best_limit_rests_at_the_best_and_follows_the_market(stepped, units: int
 def test_best_limit_timeout_cancels_then_crosses_or_leaves(stepped, on_timeout: str) -> None:
     clock, oms = stepped
     trader = Trader(oms)
-    algos: list[ExecutionAlgo] = []
-    timed_out: list[ExecutionAlgo] = []
+    algos: list[BestLimitAlgo] = []
+    timed_out: list[BestLimitAlgo] = []
     while not timed_out:  # a limit may fill before its deadline: try again (the path is seeded)
         assert len(algos) < 8, "every limit order filled before its 5 s deadline?"
         algo = best_limit(oms, trader, reprice_s=5, timeout_s=5, on_timeout=on_timeout)
@@ -388,7 +399,7 @@ def test_best_limit_timeout_cancels_then_crosses_or_leaves(stepped, on_timeout: 
         (cross,) = rest
         assert (cross.type, cross.time_in_force, cross.state) == ("MARKET", "FOK", "filled")
         assert cross.units == 500
-        assert cross.algo == f"{algo.label}#2"  # type: ignore[attr-defined]
+        assert cross.algo == f"{algo.label}#2"
         assert (algo.filled_units, algo.leftover_units) == (500, 0)
     else:
         assert rest == []

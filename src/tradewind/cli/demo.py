@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,40 @@ from tradewind.storage import batches
 DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
 DEMO_MODELS = (Path("configs/models/ppo_eurusd_h1.yaml"), Path("configs/models/gbm_eurusd_h1.yaml"))
 DEMO_MODELS_BACKTEST = Path("configs/backtests/models_demo.yaml")
+DEMO_LIVE = Path("configs/live/paper_demo.yaml")
+# the paper session: the test split's first days, two hours of market time per wall second
+PAPER_START = datetime(2024, 8, 20, tzinfo=UTC)
+PAPER_SPEED = 7200.0
+PAPER_SECONDS = 30.0
+
+
+def paper_trade(eng: Any, home: Path, as_json: bool) -> dict[str, Any]:
+    """The promoted model trading on an in-process paper venue over held-out bars."""
+    from tradewind.pipelines.live import load_live_config, paper_session
+    from tradewind.registry import configure, resolve_tracking
+
+    cfg = load_live_config(DEMO_LIVE)
+    with working("paper trading the champion on the venue (held-out data)", as_json):
+        return paper_session(
+            eng,
+            cfg,
+            start=PAPER_START,
+            speed=PAPER_SPEED,
+            duration_s=PAPER_SECONDS,
+            tracking=configure(resolve_tracking(home)),
+        )
+
+
+def paper_summary(p: dict[str, Any]) -> str:
+    nav, start = p["nav"], p["nav_start"]
+    counts = p["counts"]
+    return (
+        f"paper trading (account {p['account_id']}, {counts['bars']} H1 bars from "
+        f"{p['market_start'][:10]} at {p['speed']:.0f}x): NAV {start:,.2f} -> {nav:,.2f} "
+        f"({nav - start:+,.2f}); realised {p['realized_pl']:+,.2f}, unrealised "
+        f"{p['unrealized_pl']:+,.2f}; {p['orders']} orders, {p['fills']} fills; "
+        f"positions {p['positions'] or 'flat'}; kill switch {p['kill_state']}"
+    )
 
 
 def train_and_compare(
@@ -89,6 +124,9 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     if all(p.exists() for p in (*DEMO_MODELS, DEMO_MODELS_BACKTEST)):
         models = train_and_compare(eng, home, as_json, timesteps)
 
+    # 5. The champion PPO model paper-trading on the venue over held-out data.
+    paper = paper_trade(eng, home, as_json) if models and DEMO_LIVE.exists() else None
+
     if as_json:
         emit_json(
             {
@@ -96,6 +134,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
                 "models": [t.to_json() for t in models[0]] if models else None,
                 "models_backtest": models[1].to_json() if models else None,
                 "models_report": str(models[2]) if models else None,
+                "paper": paper,
                 "synthetic": True,
                 "batches": [r.to_json() for r in reports],
                 "reimport_inserted": second.inserted,
@@ -132,7 +171,9 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
             )
         out.print(backtest_table(models[1]))
         out.print(f"held-out comparison tear sheet: {models[2]}")
+    if paper is not None:
+        out.print(paper_summary(paper), highlight=False)
     out.print(
         "next: tradewind models ls · tradewind data ls · tradewind runs ls · "
-        "tradewind backtest run --config configs/backtests/demo.yaml"
+        "tradewind backtest run --config configs/backtests/demo.yaml · tradewind live status"
     )

@@ -106,33 +106,30 @@ class OrderManager:
     def last_transaction_id(self) -> int | None:
         return self._last_tx
 
+    # Reads take no lock: they copy (atomic under the GIL) what the writers replace whole,
+    # so the desk's hot path never waits behind a reconciliation's network calls.
     def order(self, client_id: str) -> OrderRecord:
-        with self._lock:
-            found = self._orders.get(client_id) or self.store.order(client_id)
+        found = self._orders.get(client_id) or self.store.order(client_id)
         if found is None:
             raise KeyError(f"no order with client id {client_id}")
         return found
 
     def open_orders(self, instrument: str | None = None) -> list[OrderRecord]:
-        with self._lock:
-            return [
-                o
-                for o in self._orders.values()
-                if o.open and (instrument is None or o.instrument == instrument)
-            ]
+        return [
+            o
+            for o in list(self._orders.values())
+            if o.open and (instrument is None or o.instrument == instrument)
+        ]
 
     def position(self, instrument: str) -> float:
-        with self._lock:
-            p = self._positions.get(instrument)
-            return p.units if p is not None else 0.0
+        p = self._positions.get(instrument)
+        return p.units if p is not None else 0.0
 
     def position_record(self, instrument: str) -> PositionRecord | None:
-        with self._lock:
-            return self._positions.get(instrument)
+        return self._positions.get(instrument)
 
     def positions(self) -> dict[str, PositionRecord]:
-        with self._lock:
-            return dict(self._positions)
+        return dict(self._positions)
 
     def pending_units(self, instrument: str) -> float:
         return sum(o.unfilled_units for o in self.open_orders(instrument))

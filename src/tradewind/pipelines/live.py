@@ -89,29 +89,44 @@ class Built:
     kill: KillSwitch
 
 
+def load_policy_for(d: DeploymentConfig, spec: FeatureSpec, tracking: Any) -> Any:
+    """A ``model:`` deployment's policy, its contract checked against the deployment's
+    features (a mismatch refuses to start, naming the difference); None for a function."""
+    if d.strategy.model is None:
+        return None
+    from tradewind.policy import ContractMismatch
+    from tradewind.registry import ModelNotFound, TrackingError
+
+    try:
+        policy, _ = load_checked_policy(
+            d.strategy.model,
+            spec=spec,
+            columns=tuple(spec.columns),
+            timeframe=d.timeframe,
+            tracking=tracking,
+        )
+    except ContractMismatch as exc:
+        raise LiveStartError(f"deployment {d.name}: {d.strategy.model}: {exc}") from exc
+    except (ModelNotFound, TrackingError, ValueError) as exc:
+        raise LiveStartError(f"deployment {d.name}: model {d.strategy.model}: {exc}") from exc
+    return policy
+
+
+def load_policies(cfg: LiveConfig, tracking: Any = None) -> dict[str, Any]:
+    """Every model deployment's policy by deployment name (loading a model takes seconds:
+    do it before a fast-clock venue starts)."""
+    out = {}
+    for d in cfg.deployments:
+        if d.strategy.model is not None:
+            out[d.name] = load_policy_for(d, load_config(d.features, FeatureSpec), tracking)
+    return out
+
+
 def _decision(
-    d: DeploymentConfig, symbol: str, bars: BarSeries, spec: FeatureSpec, tracking: Any
+    d: DeploymentConfig, symbol: str, bars: BarSeries, spec: FeatureSpec, policy: Any
 ) -> LiveDecision:
-    """The deployment's decision code for ``symbol``; a registered model is loaded and its
-    contract checked against the deployment's features (a mismatch refuses to start)."""
     from tradewind.policy import ContractMismatch
 
-    policy = None
-    if d.strategy.model is not None:
-        from tradewind.registry import ModelNotFound, TrackingError
-
-        try:
-            policy, _ = load_checked_policy(
-                d.strategy.model,
-                spec=spec,
-                columns=tuple(spec.columns),
-                timeframe=d.timeframe,
-                tracking=tracking,
-            )
-        except ContractMismatch as exc:
-            raise LiveStartError(f"deployment {d.name}: {d.strategy.model}: {exc}") from exc
-        except (ModelNotFound, TrackingError, ValueError) as exc:
-            raise LiveStartError(f"deployment {d.name}: model {d.strategy.model}: {exc}") from exc
     try:
         return LiveDecision.from_config(d, symbol, bars, spec, policy=policy)
     except (ContractMismatch, LookupError) as exc:
@@ -127,6 +142,7 @@ def build_trader(
     tracking: Any = None,
     after_send: Callable[[OrderRecord], None] | None = None,
     health: bool = True,
+    policies: dict[str, Any] | None = None,
 ) -> Built:
     account_id = str(broker.account_id)  # type: ignore[attr-defined]
     rules = rules_from_v20(broker.instruments())
@@ -167,7 +183,8 @@ def build_trader(
             for close in bars.close[-(d.risk.var_lookback + 1) :]:
                 var.update(s, float(close))
         for symbol in d.instruments:
-            decision = _decision(d, symbol, histories[(d.name, symbol)], spec, tracking)
+            policy = (policies or {}).get(d.name) or load_policy_for(d, spec, tracking)
+            decision = _decision(d, symbol, histories[(d.name, symbol)], spec, policy)
 
             def new_algo(reason: str, submit: Any, d: DeploymentConfig = d, s: str = symbol):
                 return make_algo(
@@ -320,6 +337,7 @@ def paper_session(
     from tradewind.storage.oms import SqlOmsStore
     from tradewind.venue import service
 
+    policies = load_policies(cfg, tracking)  # before the venue's clock starts running
     token = secrets.token_hex(16)
     venue = service.Venue.build(
         token=token,
@@ -335,8 +353,10 @@ def paper_session(
         register_environment("tradewind-paper", base)
         broker = OandaBroker("tradewind-paper", token=token, account_id=account)
         try:
+            # market time is the feed's own (a fast clock's wall-time extrapolation would
+            # call a price stale whenever the process pauses for a moment)
             built = build_trader(
-                engine, cfg, broker, clock_speed=speed, tracking=tracking, health=False
+                engine, cfg, broker, clock_speed=0.0, health=False, policies=policies
             )
             snap = built.trader.run(duration_s=duration_s)
         finally:

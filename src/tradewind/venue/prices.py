@@ -96,6 +96,16 @@ def _uniform(key: int, ts: np.ndarray, j: int) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
+def _uniforms(key: int, ts: np.ndarray, js: np.ndarray) -> np.ndarray:
+    """``_uniform(key, ts, j)`` for every j of ``js`` at once: shape (len(ts), len(js)),
+    bit for bit the same values (uint64 arithmetic wraps as the Python mask does)."""
+    with np.errstate(over="ignore"):
+        x = _mix(ts.astype(np.uint64) ^ np.uint64(key & 0xFFFFFFFFFFFFFFFF))[:, None]
+        step = np.asarray(js, dtype=np.uint64)[None, :] * np.uint64(0x632BE59BD9B4E019)
+        x = _mix(x + step)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
 @dataclass(frozen=True, slots=True)
 class Ticks:
     """Ticks of one instrument, oldest first."""
@@ -369,7 +379,7 @@ class BarsPath(_Path):
         seg3 = e2 + (c - e2) * ((j - k2) / (n - 1 - k2))
         path = np.where(j <= k1, seg1, np.where(j <= k2, seg2, seg3))
         anchors = (j == 0) | (j == k1) | (j == k2) | (j == n - 1)
-        jitter = np.stack([_uniform(self.key, ts, 16 + q) for q in range(n)], axis=1) - 0.5
+        jitter = _uniforms(self.key, ts, 16 + np.arange(n)) - 0.5
         path = np.where(anchors, path, np.clip(path + jitter * 0.3 * (h - lo), lo, h))
         if b.spread_open is not None and b.spread_close is not None:
             so, sc = b.spread_open[i0:i1, None], b.spread_close[i0:i1, None]

@@ -56,6 +56,16 @@ def test_wrong_instrument_and_double_start_are_bugs() -> None:
         algo.start(EUR, 10, tick(1.1, 1.1001))
 
 
+def test_cancel_before_start_ends_the_algo() -> None:
+    oms = MemoryOms()
+    algo = build(TwapConfig(), oms)
+    algo.cancel()
+    assert algo.done
+    with pytest.raises(RuntimeError, match="already started"):
+        algo.start(EUR, 10, tick(1.1, 1.1001))
+    assert oms.intents == []
+
+
 # --- market ------------------------------------------------------------------------------
 def test_market_fills_with_a_bound_and_ties_the_order_to_the_algo() -> None:
     oms = MemoryOms()

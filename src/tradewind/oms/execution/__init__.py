@@ -7,19 +7,11 @@ optional attached stop-loss) or ``twap`` (jittered bounded MARKET slices over a 
 send through the trader's risk-checked ``submit`` and are driven by ticks (market time).
 """
 
-from tradewind.oms.execution.base import (
-    AlgoBase,
-    ExecutionAlgo,
-    OrderBook,
-    Submit,
-    away,
-    make_algo,
-    pip_size,
-    price_bound,
-    round_price,
-)
+from tradewind.oms.execution.base import AlgoBase, ExecutionAlgo, OrderBook, Submit
 from tradewind.oms.execution.best_limit import BestLimitAlgo
+from tradewind.oms.execution.factory import make_algo
 from tradewind.oms.execution.market import MarketAlgo, market_fields
+from tradewind.oms.execution.prices import away, pip_size, price_bound, round_price
 from tradewind.oms.execution.stop import StopAlgo, stop_prices
 from tradewind.oms.execution.twap import TwapAlgo, slice_count, split_units, twap_schedule
 

@@ -1,5 +1,5 @@
-"""What every execution algorithm is and shares: the protocol the trader drives, price
-rounding, price bounds, and the bookkeeping of child orders.
+"""What every execution algorithm is and shares: the protocol the trader drives and the
+bookkeeping of child orders (prices are in ``prices``, the factory in ``factory``).
 
 An algorithm works a number of units (signed: > 0 buys) into orders. It sends every order
 through ``submit`` (the trader's risk-checked path: ``None`` means risk refused it; those
@@ -16,25 +16,19 @@ be (refused, cancelled unfilled, or past a deadline).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from ulid import ULID
 
 from tradewind.domain.orders import OrderIntent, OrderRecord
 from tradewind.domain.ticks import Tick
+from tradewind.oms.execution.prices import US, pip_size
 from tradewind.risk.rules import InstrumentRules
-
-if TYPE_CHECKING:
-    from tradewind.config.execution import ExecutionConfig
 
 log = logging.getLogger(__name__)
 Submit = Callable[[OrderIntent], OrderRecord | None]
-US = 1_000_000
 CANCEL_RETRY_US = 5 * US  # a cancel that did not close the order is asked again this often
-_ROUNDING = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_EVEN}
 
 
 class OrderBook(Protocol):
@@ -72,39 +66,6 @@ class ExecutionAlgo(Protocol):
 
     @property
     def status(self) -> str: ...
-
-
-def pip_size(display_precision: int) -> float:
-    """One pip when the instrument's ``pipLocation`` is not at hand: one tenth of a unit of
-    the last price digit above the fractional pip (EUR_USD 5 decimals -> 0.0001, USD_JPY 3
-    -> 0.01, an index with 1 decimal -> 1), which is OANDA's convention."""
-    return 10.0 ** -(display_precision - 1)
-
-
-def round_price(price: float, precision: int, mode: Literal["up", "down", "nearest"]) -> float:
-    """``price`` at ``precision`` decimals, rounded ``up``, ``down`` or to the nearest. Float
-    noise (1.11507 * 1.0 = 1.1150700000000001) is removed first, so it never costs a tick."""
-    if not math.isfinite(price):
-        raise ValueError(f"cannot round price {price}")
-    clean = Decimal(repr(float(price))).quantize(Decimal(1).scaleb(-(precision + 6)))
-    return float(clean.quantize(Decimal(1).scaleb(-precision), rounding=_ROUNDING[mode]))
-
-
-def away(price: float, units: float, bps: float, precision: int) -> float:
-    """``price`` moved ``bps`` basis points in the direction that is worse for a buyer (up)
-    when ``units`` > 0 or for a seller (down) otherwise, rounded outward (never less far)."""
-    if units > 0:
-        return round_price(price * (1.0 + bps / 1e4), precision, "up")
-    return round_price(price * (1.0 - bps / 1e4), precision, "down")
-
-
-def price_bound(tick: Tick, units: float, bps: float, precision: int) -> float:
-    """A MARKET order's worst price: ``bps`` beyond the ask for buys, below the bid for sells."""
-    return away(tick.ask if units > 0 else tick.bid, units, bps, precision)
-
-
-def seconds_us(seconds: float) -> int:
-    return round(seconds * US)
 
 
 class AlgoBase:
@@ -289,34 +250,3 @@ class AlgoBase:
     def _clean(self, units: float) -> float:
         value = round(units, self.rules.trade_units_precision + 2)
         return 0.0 if value == 0 else value
-
-
-def make_algo(
-    config: ExecutionConfig,
-    *,
-    submit: Submit,
-    oms: OrderBook,
-    rules: InstrumentRules,
-    tag: str = "",
-    deployment: str = "",
-    pip: float | None = None,
-) -> ExecutionAlgo:
-    """The algorithm ``config.algo`` names, for the instrument of ``rules``. ``tag`` is the
-    reason recorded on every child order; ``pip`` overrides ``pip_size``."""
-    from tradewind.oms.execution.best_limit import BestLimitAlgo
-    from tradewind.oms.execution.market import MarketAlgo
-    from tradewind.oms.execution.stop import StopAlgo
-    from tradewind.oms.execution.twap import TwapAlgo
-
-    kinds: dict[str, type[AlgoBase]] = {
-        "market": MarketAlgo,
-        "best_limit": BestLimitAlgo,
-        "stop": StopAlgo,
-        "twap": TwapAlgo,
-    }
-    cls = kinds.get(config.algo)
-    if cls is None:
-        raise ValueError(f"unknown execution algorithm {config.algo!r}; known: {sorted(kinds)}")
-    return cls(  # type: ignore[call-arg,return-value]
-        config, submit=submit, oms=oms, rules=rules, tag=tag, deployment=deployment, pip=pip
-    )

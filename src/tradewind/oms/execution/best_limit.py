@@ -22,8 +22,9 @@ from typing import Any
 from tradewind.config.execution import BestLimitConfig
 from tradewind.domain.orders import OrderRecord, OrderState
 from tradewind.domain.ticks import Tick
-from tradewind.oms.execution.base import AlgoBase, seconds_us
+from tradewind.oms.execution.base import AlgoBase
 from tradewind.oms.execution.market import market_fields, outcome
+from tradewind.oms.execution.prices import seconds_us
 
 
 class BestLimitAlgo(AlgoBase):
@@ -119,7 +120,7 @@ class BestLimitAlgo(AlgoBase):
             return
         self._current, self._price, self._placed_us = record.client_id, price, tick.ts_us
         self._note = f"resting {rest:g} at {price:g}"
-        if not record.open:  # filled at once (the market came to us), or refused
+        if not record.open:  # filled at once (the market came to us), rejected or cancelled
             self._current = None
             if not self._closed_on_its_own(record) and self._rest() == 0:
                 self._finish("filled on placing")

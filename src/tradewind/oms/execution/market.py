@@ -14,7 +14,8 @@ from typing import Any
 from tradewind.config.execution import MarketConfig
 from tradewind.domain.orders import OrderRecord, OrderState
 from tradewind.domain.ticks import Tick
-from tradewind.oms.execution.base import AlgoBase, price_bound
+from tradewind.oms.execution.base import AlgoBase
+from tradewind.oms.execution.prices import price_bound
 
 
 def market_fields(tick: Tick, units: float, bound_bps: float, precision: int) -> dict[str, Any]:

@@ -20,8 +20,9 @@ from typing import Any
 
 from tradewind.config.execution import StopConfig
 from tradewind.domain.ticks import Tick
-from tradewind.oms.execution.base import AlgoBase, away
+from tradewind.oms.execution.base import AlgoBase
 from tradewind.oms.execution.market import outcome
+from tradewind.oms.execution.prices import away
 
 
 def stop_prices(

@@ -22,8 +22,9 @@ import numpy as np
 
 from tradewind.config.execution import TwapConfig
 from tradewind.domain.ticks import Tick
-from tradewind.oms.execution.base import AlgoBase, seconds_us
+from tradewind.oms.execution.base import AlgoBase
 from tradewind.oms.execution.market import market_fields
+from tradewind.oms.execution.prices import seconds_us
 
 
 def twap_schedule(t0_us: int, horizon_us: int, slices: int, jitter: float, seed: int) -> list[int]:
