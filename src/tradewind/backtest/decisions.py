@@ -24,6 +24,9 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 
+# one DecisionError for backtest and live: the shared decision code raises it
+from tradewind.signals.targets import DecisionError as DecisionError
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 DecisionFn = Callable[[npt.NDArray[np.float64]], float]
