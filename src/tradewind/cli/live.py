@@ -5,6 +5,7 @@ database; a running trader picks the change up within ``snapshot_every_s``."""
 from __future__ import annotations
 
 import getpass
+import logging
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,12 +48,17 @@ def run(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Reconcile, then trade until SIGTERM/SIGINT (or --duration); graceful shutdown."""
-    from tradewind.pipelines.live import build_trader, load_live_config
+    from tradewind.broker.errors import BrokerError
+    from tradewind.pipelines.live import LiveStartError, build_trader, load_live_config
 
     cfg = load_live_config(config)
     engine = ready_engine()
     broker = make_broker(cfg.broker)
-    built = build_trader(engine, cfg, broker)
+    try:
+        built = build_trader(engine, cfg, broker)
+    except (LiveStartError, BrokerError) as exc:
+        broker.close()
+        raise CliError(f"{config}: cannot start: {exc}") from None
     trader = built.trader
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -121,6 +127,12 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             )
 
 
+def _quiet_risk_log() -> None:
+    """``halt``/``resume`` print the switch's state themselves; the risk log's own warning
+    that a switch is latched would only repeat it."""
+    logging.getLogger("tradewind.risk").setLevel(logging.ERROR)
+
+
 def _scope(account: str | None) -> str:
     from tradewind.pipelines.live import known_accounts
 
@@ -146,6 +158,7 @@ def halt(
     """Latch the account's kill switch to halted: no order goes out until a person resumes."""
     from tradewind.pipelines.live import set_kill_switch
 
+    _quiet_risk_log()
     scope = _scope(account)
     rec = set_kill_switch(ready_engine(), scope, "halted", reason, by or getpass.getuser())
     out.print(f"kill switch {scope}: {rec.state.value} ({rec.reason})")
@@ -163,6 +176,7 @@ def resume(
     """Reset a latched kill switch to active (only a person can)."""
     from tradewind.pipelines.live import set_kill_switch
 
+    _quiet_risk_log()
     scope = _scope(account)
     rec = set_kill_switch(ready_engine(), scope, "active", reason, by or getpass.getuser())
     out.print(f"kill switch {scope}: {rec.state.value} (by {rec.changed_by}: {rec.reason})")

@@ -1,0 +1,117 @@
+"""`tradewind live run/status/halt/resume`: the real console script against the paper venue
+on loopback (token from the environment, never the command line), with a throwaway home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from live_support import live_config
+from venue_support import ACCOUNT, TOKEN, running_venue
+
+TRADEWIND = Path(sys.executable).parent / "tradewind"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tradewind(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
+    env.update(TRADEWIND_HOME=str(home), TRADEWIND_VENUE_TOKEN=TOKEN)
+    return subprocess.run(
+        [str(TRADEWIND), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def venue_url() -> Iterator[str]:
+    with running_venue(speed=600.0) as v:
+        yield v.base_url  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def bare_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return initialised(tmp_path_factory.mktemp("live-cli") / "home")
+
+
+def config(tmp: Path, url: str, **changes: object) -> Path:
+    path = live_config(tmp)
+    body = yaml.safe_load(path.read_text())
+    body["broker"]["url"] = url
+    body["deployments"][0].update(changes)
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def initialised(home: Path) -> Path:
+    init = tradewind(home, "init")
+    assert init.returncode == 0, init.stderr
+    return home
+
+
+def test_run_status_halt_resume(tmp_path: Path, venue_url: str) -> None:
+    home = initialised(tmp_path / "home")
+    cfg = config(tmp_path, venue_url)
+    run = tradewind(home, "live", "run", "--config", cfg, "--duration", "4", "--json")
+    assert run.returncode == 0, run.stderr
+    snap = json.loads(run.stdout)
+    assert snap["kill_state"] == "active"
+    assert snap["counts"]["ticks"] > 0
+    assert TOKEN not in run.stdout + run.stderr
+
+    status = tradewind(home, "live", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert [d["name"] for d in report["deployments"]] == ["momentum-eur"]
+    assert report["deployments"][0]["status"] == "stopped"
+    assert ACCOUNT in report["pnl"]
+
+    halt = tradewind(home, "live", "halt", "--reason", "maintenance", "--by", "alice")
+    assert halt.returncode == 0, halt.stderr
+    assert "halted" in halt.stdout
+    shown = json.loads(tradewind(home, "live", "status", "--json").stdout)
+    assert shown["kill_switches"][0]["state"] == "halted"
+
+    # a restart keeps the switch halted
+    again = tradewind(home, "live", "run", "--config", cfg, "--duration", "3", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["kill_state"] == "halted"
+
+    refused = tradewind(home, "live", "resume", "--reason", "x", "--by", "system")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert "person" in refused.stderr
+    resumed = tradewind(home, "live", "resume", "--reason", "books checked", "--by", "alice")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "active" in resumed.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"execution": {"algo": "market", "bound_bps": 80}}, "price_collar_bps"),
+        ({"strategy": {"decision": "nowhere.py:fn", "max_units": 10}}, "nowhere.py"),
+        ({"bogus": 1}, "bogus"),
+        ({"instruments": ["XAU_XYZ"]}, "XAU_XYZ"),
+    ],
+)
+def test_bad_configs_fail_with_one_line(
+    tmp_path: Path, bare_home: Path, venue_url: str, change: dict[str, object], message: str
+) -> None:
+    cfg = config(tmp_path, venue_url, **change)
+    run = tradewind(
+        initialised(tmp_path / "home"), "live", "run", "--config", cfg, "--duration", "1"
+    )
+    assert run.returncode == 1, run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
