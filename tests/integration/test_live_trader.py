@@ -118,21 +118,48 @@ def test_order_bursts_lose_and_duplicate_nothing(tmp_path: Path, status: int) ->
 
 
 def test_lost_response_is_unknown_then_resolved_by_client_id(tmp_path: Path) -> None:
+    """The venue applies the order and the answer is lost; the lookups by client id fail
+    too for a while, so the order is UNKNOWN. It is resolved later (by the transaction
+    stream carrying its client id, or the next reconciliation), never sent again."""
     engine = sqlite_engine(tmp_path)
+    store = SqlOmsStore(engine)
+    lookups = ["/v3/accounts/*/orders/*", "/v3/accounts/*/transactions*"]
     with market() as m, trader_in_thread(engine, live_config(tmp_path), m) as t:
+        step(m, t.seen_us, t.idle, minutes=1)
         admin(
             m.url,
-            {"faults": [{"kind": "lose_response", "method": "POST", "path": ORDERS, "count": 1}]},
+            {
+                "faults": [
+                    {"kind": "lose_response", "method": "POST", "path": ORDERS, "count": 1},
+                    *(
+                        {"kind": "status", "status": 503, "method": "GET", "path": p, "count": None}
+                        for p in lookups
+                    ),
+                ]
+            },
         )
-        step(m, t.seen_us, t.idle, minutes=6)
+
+        def lost() -> bool:
+            audit = store.audit_log(ACCOUNT)
+            return any(r["kind"] == "response" and "lost" in r["body"] for r in audit)
+
+        for _ in range(6):  # a minute at a time until a bar's order meets the lost answer
+            m.advance(60.0)
+            deadline = time.monotonic() + 60
+            while not lost() and time.monotonic() < deadline:
+                if t.seen_us() >= m.now_us() - 10_000_000 and t.idle():
+                    break
+                time.sleep(0.05)
+            if lost():
+                break
+        assert lost(), "no order met the lost answer"
+        unknown = [o for o in store.orders(ACCOUNT) if o.state == OrderState.UNKNOWN]
+        admin(m.url, {"clear": True})
+        step(m, t.seen_us, t.idle, minutes=3)
         books_agree(t, m)
-        audit = SqlOmsStore(engine).audit_log(ACCOUNT)
-        lost = [r for r in audit if r["kind"] == "response" and "lost" in r["body"]]
-        # the lost answer was resolved (by the broker's lookup, or by the transaction
-        # stream carrying the order's client id); nothing is left unknown
-        orders = SqlOmsStore(engine).orders(ACCOUNT)
-        assert all(o.state != OrderState.UNKNOWN for o in orders)
-        assert lost or any(r["kind"] == "response" for r in audit)
+        for o in unknown:
+            assert store.order(o.client_id).state == OrderState.FILLED  # type: ignore[union-attr]
+        assert all(o.state != OrderState.UNKNOWN for o in store.orders(ACCOUNT))
         no_duplicates(m)
 
 

@@ -146,6 +146,18 @@ class Desk:
                     if lane.algo.done:
                         lane.algo = None
 
+    def poll(self) -> None:
+        """Let working algorithms see order changes that arrived without a tick (a fill from
+        the transaction stream in a quiet market): each is shown its instrument's last tick
+        again, and dropped when done."""
+        with self._lock:
+            for lane in self.lanes:
+                tick = self.last.get(lane.instrument)
+                if lane.algo is not None and tick is not None:
+                    lane.algo.on_tick(tick)
+                    if lane.algo.done:
+                        lane.algo = None
+
     def flush_bars(self) -> None:
         """Close bars whose period has ended (a timer calls this when ticks stop)."""
         with self._lock:

@@ -110,6 +110,7 @@ class Trader:
                 if deadline is not None and now >= deadline:
                     break
                 self.desk.flush_bars()
+                self.desk.poll()
                 if now >= next_snapshot:
                     self.snapshot()
                     next_snapshot = now + self.snapshot_every_s

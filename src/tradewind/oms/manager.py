@@ -168,9 +168,17 @@ class OrderManager:
             return self._rejected(order, exc)
         except UnknownOutcome as exc:
             with self._lock:
-                current = self._orders.get(cid, order)
+                current = self._orders.get(cid) or self.store.order(cid) or order
                 if current.state not in (OrderState.SUBMITTED, OrderState.NEW):
-                    return current  # the stream already told us
+                    # the transaction stream already carried the order (by its client id)
+                    self.store.audit(
+                        self.account_id,
+                        "response",
+                        {"lost": str(exc), "resolved_by": "transaction stream"},
+                        client_id=cid,
+                        deployment=order.deployment,
+                    )
+                    return current
                 order = self._set(current, OrderState.UNKNOWN, "response", {"lost": str(exc)})
             self._emit("unknown", order, str(exc))
             return order
