@@ -84,7 +84,13 @@ def test_dropped_streams_reconnect_and_backfill(tmp_path: Path, path: str) -> No
         seen = [r["transaction_id"] for r in audit if r["kind"] == "transaction"]
         venue_ids = [int(tx["id"]) for tx in m.broker.transactions_since("0").transactions]
         assert sorted(seen) == [i for i in venue_ids if i in set(seen)]
-        assert set(venue_ids) - set(seen) <= {1, 2}  # the account's opening, before us
+        missing = set(venue_ids) - set(seen)
+        txs = {int(tx["id"]): tx for tx in m.broker.transactions_since("0").transactions}
+        assert missing <= {1, 2}, (  # the account's opening, before us
+            [(i, txs[i]["type"], txs[i].get("clientExtensions")) for i in sorted(missing)],
+            t.built.oms.last_transaction_id,
+            [(o.client_id, o.state) for o in SqlOmsStore(engine).orders(ACCOUNT)],
+        )
         no_duplicates(m)
 
 

@@ -10,9 +10,12 @@ contract names. The contract itself travels beside the files (the registry logs 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from tradewind.policy import ModelContract, ObservationBuilder, action_to_target
@@ -37,8 +40,27 @@ class SB3Policy:
             raise ValueError(
                 f"observations have {x.shape[1]} values; the model reads {self.builder.obs_dim}"
             )
-        action, _ = self.model.predict(self.builder.normalise(x), deterministic=True)
-        return action_to_target(self.contract.actions, action)
+        return action_to_target(self.contract.actions, self._predict(self.builder.normalise(x)))
+
+    def _predict(self, x: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
+        """``model.predict(x, deterministic=True)`` without its per-call overhead (switching
+        every module to eval mode, checking and wrapping the observation: three quarters of
+        the time on a small MLP, which counts in the live trader's tick-to-order latency).
+        The same actions: a test holds it equal to ``predict`` for every algorithm."""
+        policy = self.model.policy
+        if policy.training:
+            policy.set_training_mode(False)
+        with th.no_grad():
+            obs = th.as_tensor(np.asarray(x, dtype=np.float32), device=policy.device)
+            actions = policy._predict(obs, deterministic=True).cpu().numpy()
+        space = policy.action_space
+        actions = actions.reshape((-1, *space.shape))
+        if isinstance(space, spaces.Box):
+            if policy.squash_output:
+                actions = policy.unscale_action(actions)
+            else:
+                actions = np.clip(actions, space.low, space.high)
+        return actions
 
     def save(self, directory: Path) -> None:
         self.model.save(Path(directory) / MODEL_FILE)

@@ -15,7 +15,7 @@ from rl_support import model_data
 
 from tradewind.config import load_config
 from tradewind.config.models import ModelConfig, SupervisedLearner
-from tradewind.policy import Policy, TrainedModel
+from tradewind.policy import Policy, TrainedModel, action_to_target
 from tradewind.rl import (
     build_contract,
     load_recipe,
@@ -71,6 +71,11 @@ def test_every_algo_trains_and_round_trips(
     obs = observations(model, data, cfg)
     before = model.policy.targets(obs)
     assert before.shape == (len(obs),)
+    # the fast path equals SB3's own predict
+    reference, _ = model.policy.model.predict(
+        model.policy.builder.normalise(obs), deterministic=True
+    )
+    np.testing.assert_array_equal(before, action_to_target(model.contract.actions, reference))
     assert np.all(np.abs(before) <= 1)
     model.policy.save(tmp_path)
     loaded = load_sb3_policy(tmp_path, model.contract)
