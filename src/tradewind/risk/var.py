@@ -45,7 +45,7 @@ def historical_var_es(
     pnl = r @ e
     # numpy's quantile(method="lower"): the order statistic at floor((T - 1) * q), found by
     # a partial sort (the full quantile machinery costs more than the rest of the check)
-    k = int(math.floor((pnl.size - 1) * (1.0 - confidence)))
+    k = math.floor((pnl.size - 1) * (1.0 - confidence))
     cut = np.partition(pnl, k)[k]
     var = max(0.0, -float(cut))
     es = max(0.0, -float(pnl[pnl <= cut].mean()))
