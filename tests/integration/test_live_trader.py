@@ -44,6 +44,7 @@ def test_a_deployment_trades_on_the_paper_venue(tmp_path: Path) -> None:
         health = requests.get(t.built.trader.health_url, timeout=5)
         assert health.status_code == 200, health.json()
         step(m, t.seen_us, t.idle, minutes=6)
+        final_position = m.position()
         assert t.desk.counts["bars"] >= 5
         assert t.desk.counts["intents"] >= 1
         books_agree(t, m)
@@ -57,6 +58,9 @@ def test_a_deployment_trades_on_the_paper_venue(tmp_path: Path) -> None:
     status = live_status(engine)
     assert status["deployments"][0]["status"] == "stopped"
     assert any(r["instrument"] == "*" and r["nav"] for r in status["pnl"][ACCOUNT])
+    # the latest snapshot is the last one (times are market times throughout)
+    latest = {r["instrument"]: r["units"] for r in status["pnl"][ACCOUNT]}
+    assert latest.get(EUR, 0.0) == final_position
     store = SqlLiveStore(engine)
     assert store.metric_series("momentum-eur", "tick_to_order_p99_us")
     orders = SqlOmsStore(engine).orders(ACCOUNT)

@@ -92,6 +92,7 @@ class Desk:
         on_risk: Callable[[str, RiskDecision], None] | None = None,
         clock_speed: float = 1.0,
         wall_ns: Callable[[], int] = time.perf_counter_ns,
+        start_us: int = 0,
     ) -> None:
         self.lanes = list(lanes)
         self.book = book
@@ -111,8 +112,9 @@ class Desk:
         self._by_instrument: dict[str, list[Lane]] = {}
         for lane in self.lanes:
             self._by_instrument.setdefault(lane.instrument, []).append(lane)
-        self._market_us = 0
-        self._market_wall_ns = 0
+        # market time until the first tick: the broker's (``start_us``, e.g. its price time)
+        self._market_us = start_us
+        self._market_wall_ns = wall_ns()
         self.latency_ns: deque[int] = deque(maxlen=100_000)  # tick -> risk-checked intent
         self.counts: dict[str, int] = {"ticks": 0, "bars": 0, "decisions": 0, "intents": 0}
         self._tick_wall_ns = 0

@@ -223,7 +223,9 @@ def build_trader(
             },
         )
 
-    desk = Desk(lanes, oms, kill, oms.submit, on_risk=on_risk, clock_speed=clock_speed)
+    desk = Desk(
+        lanes, oms, kill, oms.submit, on_risk=on_risk, clock_speed=clock_speed, start_us=now_us
+    )
     store = SqlLiveStore(engine)
     trader = Trader(
         broker=broker,
