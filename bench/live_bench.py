@@ -184,8 +184,8 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"{us(lp.med(parts, 'mlp', 'build_features (whole history)'))} + "
         f"{us(lp.med(parts, 'mlp', 'Decider.decide'))} µs for the MLP on the default 15 columns "
         f"(of which `SB3Policy.targets` {us(lp.med(parts, 'mlp', 'SB3Policy.targets'))} µs; warm "
-        f"{us(targets)} µs, the torch forward pass alone {us(net)} µs: VecNormalize, SB3's "
-        "`predict` wrapper (observation checks, tensor conversion, training-mode switch) and "
+        f"{us(targets)} µs, the torch forward pass alone {us(net)} µs: VecNormalize, the "
+        "observation's scaling and tensor conversion (SB3's `predict` wrapper is bypassed) and "
         f"the action map add {us(targets - net)} µs to the 64x64 network). The same rule on "
         f"the default config closes a bar in {us(sc['ruledef60'].stat('bar_50'))} µs: the "
         "feature config, more than the strategy, sets the cost of a bar.",
@@ -195,12 +195,12 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         "TA-Lib call per feature, NaN scans for the warm-up, the frame).",
         f"- An order adds the `market` algorithm (a ULID, the price bound) and `Desk.check`, "
         f"mostly VaR/ES over 500 bar returns: {us(var_stream)} µs in the stream, "
-        f"{us(warm['PortfolioVaR.check (VaR + ES)'])} µs warm (the closes copied from a deque "
-        "into numpy, the scenarios' P&L, `np.quantile`, the tail mean: numpy calls on small "
-        "arrays, where the per-call overhead is the cost). In the stream `Desk.check` takes "
-        f"{risk_x:.1f}x its warm-loop time, the policy (run every bar) {pol_x:.1f}x: an order "
-        "comes once in dozens of bars, so its code and data are likely out of the CPU caches, "
-        "and the 2 cores are shared.",
+        f"{us(warm['PortfolioVaR.check (VaR + ES)'])} µs warm (the scenarios' P&L over "
+        "returns cached per bar, a partial sort for the quantile, the tail mean: numpy calls "
+        "on small arrays, where the per-call overhead is the cost). In the stream "
+        f"`Desk.check` takes {risk_x:.1f}x its warm-loop time, the policy (run every bar) "
+        f"{pol_x:.1f}x: an order comes once in dozens of bars, so its code and data are "
+        "likely out of the CPU caches, and the 2 cores are shared.",
         f"- Venue round trip (apart): `OrderManager.submit` {ms[0]:.2f} ms at the median, the "
         f"broker call alone {ms[1]:.2f} ms: the OMS's store adds {ms[0] - ms[1]:.2f} ms in "
         f"{commits:.0f} transactions an order (the order with its command before sending, "
