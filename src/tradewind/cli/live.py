@@ -127,12 +127,6 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             )
 
 
-def _quiet_risk_log() -> None:
-    """``halt``/``resume`` print the switch's state themselves; the risk log's own warning
-    that a switch is latched would only repeat it."""
-    logging.getLogger("tradewind.risk").setLevel(logging.ERROR)
-
-
 def _scope(account: str | None) -> str:
     from tradewind.pipelines.live import known_accounts
 
@@ -146,37 +140,38 @@ def _scope(account: str | None) -> str:
     return accounts[0]
 
 
+Account = Annotated[str | None, typer.Option(help="The account (default: the only one).")]
+By = Annotated[str | None, typer.Option(help="Who (default: your user name).")]
+
+
+def _set_switch(state: str, reason: str, account: str | None, by: str | None) -> None:
+    """Halt or reset the account's kill switch and print it. The risk log's own warning
+    that a switch is latched is silenced: the printed state says it."""
+    from tradewind.pipelines.live import set_kill_switch
+
+    logging.getLogger("tradewind.risk").setLevel(logging.ERROR)
+    scope = _scope(account)
+    rec = set_kill_switch(ready_engine(), scope, state, reason, by or getpass.getuser())
+    out.print(f"kill switch {scope}: {rec.state.value} (by {rec.changed_by}: {rec.reason})")
+
+
 @app.command("halt")
 @one_line_errors
 def halt(
     reason: Annotated[str, typer.Option(help="Why (kept with the switch).")],
-    account: Annotated[
-        str | None, typer.Option(help="The account (default: the only one).")
-    ] = None,
-    by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+    account: Account = None,
+    by: By = None,
 ) -> None:
     """Latch the account's kill switch to halted: no order goes out until a person resumes."""
-    from tradewind.pipelines.live import set_kill_switch
-
-    _quiet_risk_log()
-    scope = _scope(account)
-    rec = set_kill_switch(ready_engine(), scope, "halted", reason, by or getpass.getuser())
-    out.print(f"kill switch {scope}: {rec.state.value} ({rec.reason})")
+    _set_switch("halted", reason, account, by)
 
 
 @app.command("resume")
 @one_line_errors
 def resume(
     reason: Annotated[str, typer.Option(help="Why it is safe to trade again.")],
-    account: Annotated[
-        str | None, typer.Option(help="The account (default: the only one).")
-    ] = None,
-    by: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+    account: Account = None,
+    by: By = None,
 ) -> None:
     """Reset a latched kill switch to active (only a person can)."""
-    from tradewind.pipelines.live import set_kill_switch
-
-    _quiet_risk_log()
-    scope = _scope(account)
-    rec = set_kill_switch(ready_engine(), scope, "active", reason, by or getpass.getuser())
-    out.print(f"kill switch {scope}: {rec.state.value} (by {rec.changed_by}: {rec.reason})")
+    _set_switch("active", reason, account, by)
