@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tradewind.domain.orders import OrderIntent, OrderRecord, PositionRecord
@@ -246,7 +246,7 @@ class Desk:
 
     def _submit(self, lane: Lane, intent: OrderIntent) -> OrderRecord | None:
         if not intent.deployment:
-            intent = _with(intent, deployment=lane.deployment)
+            intent = replace(intent, deployment=lane.deployment)
         decision = self.check(lane, intent)
         if not decision.approved:
             log.info("%s: order refused: %s", lane.deployment, decision)
@@ -283,9 +283,3 @@ class Desk:
 
     def targets(self) -> Mapping[tuple[str, str], list[tuple[int, float]]]:
         return {(lane.deployment, lane.instrument): list(lane.targets) for lane in self.lanes}
-
-
-def _with(intent: OrderIntent, **changes: Any) -> OrderIntent:
-    from dataclasses import replace
-
-    return replace(intent, **changes)
