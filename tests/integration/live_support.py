@@ -133,8 +133,8 @@ class InProcess:
         return self.built.desk
 
     def seen_us(self) -> int:
-        t = self.desk.last.get(EUR)
-        return t.ts_us if t is not None else 0
+        """The latest tick the desk has fully handled (bar, decision, orders)."""
+        return int(self.desk.processed_us)
 
     def idle(self) -> bool:
         return (
@@ -178,7 +178,9 @@ def step(m: Market, seen: Any, idle: Any, minutes: int = 1, timeout: float = 20.
     tick of that minute and has no order working."""
     for _ in range(minutes):
         m.advance(MINUTE_S)
-        target = m.now_us() - 10_000_000  # a tick from the last 10 s of the minute
+        # the tick at the minute's end: it closes the bar, so the decision and its orders are
+        # done once it has been handled (the walk ticks every 5 s from a whole minute)
+        target = m.now_us()
         deadline = time.monotonic() + timeout
         while not (seen() >= target and idle()):
             assert time.monotonic() < deadline, "the trader did not catch up with the market"

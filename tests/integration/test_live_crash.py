@@ -32,7 +32,7 @@ def run(tmp: Path, name: str, crash_after_send: int = 0) -> dict[str, object]:
         child = start_child(config, db, m, crash_after_send=crash_after_send)
         for _ in range(MINUTES):
             m.advance(60.0)
-            target = m.now_us() - 10_000_000
+            target = m.now_us()  # the bar-closing tick, handled
             deadline = time.monotonic() + 30
             while True:
                 assert time.monotonic() < deadline, "the trader did not catch up"

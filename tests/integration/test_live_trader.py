@@ -90,11 +90,7 @@ def test_dropped_streams_reconnect_and_backfill(tmp_path: Path, path: str) -> No
         assert sorted(seen) == [i for i in venue_ids if i in set(seen)]
         missing = set(venue_ids) - set(seen)
         txs = {int(tx["id"]): tx for tx in m.broker.transactions_since("0").transactions}
-        assert missing <= {1, 2}, (  # the account's opening, before us
-            [(i, txs[i]["type"], txs[i].get("clientExtensions")) for i in sorted(missing)],
-            t.built.oms.last_transaction_id,
-            [(o.client_id, o.state) for o in SqlOmsStore(engine).orders(ACCOUNT)],
-        )
+        assert missing <= {1, 2}, [txs[i]["type"] for i in sorted(missing)]  # the opening
         no_duplicates(m)
 
 
@@ -157,7 +153,7 @@ def test_lost_response_is_unknown_then_resolved_by_client_id(tmp_path: Path) -> 
             m.advance(60.0)
             deadline = time.monotonic() + 60
             while not lost() and time.monotonic() < deadline:
-                if t.seen_us() >= m.now_us() - 10_000_000 and t.idle():
+                if t.seen_us() >= m.now_us() and t.idle():
                     break
                 time.sleep(0.05)
             if lost():

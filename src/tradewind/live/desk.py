@@ -104,6 +104,7 @@ class Desk:
         self._wall_ns = wall_ns
         self.filter = TickFilter()
         self.last: dict[str, Tick] = {}
+        self.processed_us = 0  # the latest tick fully handled (its bar, decision and orders)
         self.trading = False  # set by the trader once the books reconcile clean
         self.halt_reason = "not reconciled yet"
         self._lock = threading.RLock()
@@ -147,6 +148,7 @@ class Desk:
                     lane.algo.on_tick(accepted)
                     if lane.algo.done:
                         lane.algo = None
+            self.processed_us = max(self.processed_us, accepted.ts_us)
 
     def poll(self) -> None:
         """Let working algorithms see order changes that arrived without a tick (a fill from

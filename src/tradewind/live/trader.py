@@ -317,7 +317,7 @@ class Trader:
             for lane in self.desk.lanes
             if lane.failed
         )
-        last_tick = max((t.ts_us for t in self.desk.last.values()), default=None)
+        last_tick = self.desk.processed_us or None
         return {
             "status": "ok" if not problems else "degraded",
             "problems": problems,
