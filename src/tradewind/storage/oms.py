@@ -24,6 +24,7 @@ from tradewind.storage.schema_live import (
     OmsFillRow,
     OmsOrderRow,
     OmsPositionRow,
+    latest_rows,
 )
 from tradewind.storage.types import datetime_to_us, us_to_datetime
 
@@ -111,12 +112,9 @@ class SqlOmsStore:
     def audit_log(self, account_id: str, limit: int = 1000) -> list[Json]:
         """The latest ``limit`` audit rows of an account, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(OmsAuditRow)
-                .where(OmsAuditRow.account_id == account_id)
-                .order_by(OmsAuditRow.id.desc())
-                .limit(limit)
-            ).all()
+            rows = latest_rows(
+                conn, OmsAuditRow, OmsAuditRow.account_id == account_id, OmsAuditRow.id, limit
+            )
         return [
             {
                 "id": r.id,
@@ -125,7 +123,7 @@ class SqlOmsStore:
                 "transaction_id": r.transaction_id,
                 "body": r.body,
             }
-            for r in reversed(rows)
+            for r in rows
         ]
 
     # --- orders --------------------------------------------------------------------------
@@ -286,12 +284,13 @@ class SqlOmsStore:
 
     def fills(self, account_id: str, limit: int = 1000) -> list[FillRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(OmsFillRow)
-                .where(OmsFillRow.account_id == account_id)
-                .order_by(OmsFillRow.transaction_id.desc())
-                .limit(limit)
-            ).all()
+            rows = latest_rows(
+                conn,
+                OmsFillRow,
+                OmsFillRow.account_id == account_id,
+                OmsFillRow.transaction_id,
+                limit,
+            )
         return [
             FillRecord(
                 r.account_id,
@@ -307,7 +306,7 @@ class SqlOmsStore:
                 r.client_id,
                 r.deployment,
             )
-            for r in reversed(rows)
+            for r in rows
         ]
 
     # --- account watermark ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from tradewind.risk.killswitch import KillRecord, KillState
-from tradewind.storage.schema_live import KillSwitchRow, RiskEventRow
+from tradewind.storage.schema_live import KillSwitchRow, RiskEventRow, latest_rows
 from tradewind.storage.types import datetime_to_us, us_to_datetime
 
 
@@ -87,12 +87,7 @@ def record_risk_event(
 
 def risk_events(engine: Engine, scope: str, limit: int = 100) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(RiskEventRow)
-            .where(RiskEventRow.scope == scope)
-            .order_by(RiskEventRow.id.desc())
-            .limit(limit)
-        ).all()
+        rows = latest_rows(conn, RiskEventRow, RiskEventRow.scope == scope, RiskEventRow.id, limit)
     return [
         {
             "at": r.at.isoformat(),
@@ -102,5 +97,5 @@ def risk_events(engine: Engine, scope: str, limit: int = 100) -> list[dict[str, 
             "reason": r.reason,
             "detail": r.detail,
         }
-        for r in reversed(rows)
+        for r in rows
     ]

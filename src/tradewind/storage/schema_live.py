@@ -11,8 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    Row,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from tradewind.storage.schema import Base
 
@@ -176,3 +187,16 @@ class LivePnlRow(Base):
     unrealized_pl: Mapped[float] = mapped_column(Float)
     nav: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (Index("ix_live_pnl_account_at", "account_id", "at"),)
+
+
+def latest_rows(
+    conn: Connection,
+    row: type[Base],
+    where: Any,
+    order: InstrumentedAttribute[Any],
+    limit: int,
+) -> list[Row[Any]]:
+    """The last ``limit`` rows of ``row`` matching ``where`` by ``order``, oldest first (the
+    shape every "recent audit rows / fills / risk events" read has)."""
+    rows = conn.execute(select(row).where(where).order_by(order.desc()).limit(limit)).all()
+    return list(reversed(rows))
