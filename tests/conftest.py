@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from tradewind.testing.postgres import drop_database, fresh_database, postgres_server_url
 
@@ -47,3 +48,15 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """An empty database on each backend in turn; Postgres is only started if needed."""
     fixture = {"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database on each backend in turn (SQLite file, then Postgres)."""
+    from tradewind.storage import migrate
+    from tradewind.storage.engine import make_engine
+
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -7,11 +7,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from venue_support import ACCOUNT, EUR, admin, make_broker, running_venue, sqlite_engine
+from venue_support import ACCOUNT, EUR, admin, make_broker, running_venue
 
 from tradewind.broker.ports import OrderRequest
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState
@@ -28,8 +27,8 @@ def venue() -> Iterator[object]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlOmsStore:
-    return SqlOmsStore(sqlite_engine(tmp_path))
+def store(db_engine: sa.Engine) -> SqlOmsStore:
+    return SqlOmsStore(db_engine)
 
 
 def manager(venue: object, store: SqlOmsStore, events: list[OmsEvent] | None = None):

@@ -41,6 +41,11 @@ _REJECT = frozenset(f"{t}_REJECT" for t in _CREATE)
 _EPS = 1e-9
 
 
+class OmsStoreError(RuntimeError):
+    """The OMS's store did something it must never do (e.g. reported a transaction as
+    applied before without having it): the books cannot be trusted until a person looks."""
+
+
 @dataclass(frozen=True, slots=True)
 class OmsEvent:
     """What happened to an order, for risk (streaks) and the trader: ``kind`` is accepted,
@@ -283,6 +288,13 @@ class OrderManager:
                 self.account_id, tx, fill=fill, position=position, orders=changed
             )
             if not new:
+                if not self.store.transaction_recorded(self.account_id, int(tx["id"])):
+                    # the store said "seen before" but holds no trace of it: moving on would
+                    # advance the watermark past a transaction whose fill was never written
+                    raise OmsStoreError(
+                        f"transaction {tx['id']} of {self.account_id} was neither applied nor "
+                        "found recorded; the watermark stays where it is"
+                    )
                 return False
             if position is not None:
                 self._positions[position.instrument] = position

@@ -37,6 +37,10 @@ class OmsStore(Protocol):
         """Apply a broker transaction once; False when it was already recorded."""
         ...
 
+    def transaction_recorded(self, account_id: str, transaction_id: int) -> bool:
+        """Whether the transaction's audit row (and so its effects) is stored."""
+        ...
+
     def audit(
         self,
         account_id: str,

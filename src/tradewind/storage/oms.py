@@ -200,16 +200,22 @@ class SqlOmsStore:
         recorded before."""
         tid = int(tx["id"])
         with self.engine.begin() as conn:
-            stmt = _insert_ignore(conn).values(
-                at=_now(),
-                account_id=account_id,
-                deployment=fill.deployment if fill is not None else "",
-                kind="transaction",
-                client_id=_client_id(tx),
-                transaction_id=tid,
-                body=tx,
+            stmt = (
+                _insert_ignore(conn)
+                .values(
+                    at=_now(),
+                    account_id=account_id,
+                    deployment=fill.deployment if fill is not None else "",
+                    kind="transaction",
+                    client_id=_client_id(tx),
+                    transaction_id=tid,
+                    body=tx,
+                )
+                .returning(OmsAuditRow.id)
             )
-            if conn.execute(stmt).rowcount != 1:
+            # The row id comes back only when the row was inserted: both backends agree on
+            # that, while rowcount does not (-1 on Postgres for INSERT ... RETURNING).
+            if conn.execute(stmt).first() is None:
                 return False
             if fill is not None:
                 row = asdict(fill)
@@ -367,7 +373,8 @@ class SqlOmsStore:
 
 
 def _insert_ignore(conn: Connection) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING into the audit log, for either database."""
+    """INSERT ... ON CONFLICT DO NOTHING into the audit log, for either database (its
+    outcome is read from RETURNING, never from rowcount)."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(OmsAuditRow).on_conflict_do_nothing()
     return sqlite.insert(OmsAuditRow).on_conflict_do_nothing()
