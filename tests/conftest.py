@@ -6,7 +6,7 @@ set, else from a throwaway server this process starts on first use and stops at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,25 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """An empty database on each backend in turn; Postgres is only started if needed."""
     fixture = {"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def new_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes more empty databases of the test's backend (``backend`` param: sqlite or
+    postgres): ``new_db_url(name)`` -> URL; Postgres ones are dropped after the test."""
+    backend = request.param if hasattr(request, "param") else "sqlite"
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path}/{name}.db"
+        url = fresh_database(request.getfixturevalue("pg_server_url"))
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        drop_database(url)
 
 
 @pytest.fixture

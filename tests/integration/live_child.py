@@ -1,7 +1,8 @@
 """A live trader in a process of its own, for the crash and restart tests.
 
-``python live_child.py CONFIG DB_URL VENUE_URL [--crash-after-send N] [--clock-speed S]``;
-the venue token comes from ``TRADEWIND_VENUE_TOKEN`` (never the command line). With
+``python live_child.py CONFIG VENUE_URL [--crash-after-send N] [--clock-speed S]``;
+the venue token comes from ``TRADEWIND_VENUE_TOKEN`` and the database URL from
+``TRADEWIND_CHILD_DATABASE_URL`` (never the command line). With
 ``--crash-after-send N`` the process SIGKILLs itself right after the broker has applied its
 N-th order and before the OMS records the answer: the window a real crash would leave.
 Prints ``READY <health url>`` once trading.
@@ -26,7 +27,6 @@ from tradewind.storage.engine import make_engine
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("config", type=Path)
-    p.add_argument("db_url")
     p.add_argument("venue_url")
     p.add_argument("--crash-after-send", type=int, default=0)
     p.add_argument("--clock-speed", type=float, default=0.0)
@@ -48,7 +48,7 @@ def main() -> None:
         account_id=cfg.broker.account_id,
         options=options,
     )
-    engine = make_engine(args.db_url)
+    engine = make_engine(os.environ["TRADEWIND_CHILD_DATABASE_URL"])
     migrate.upgrade(engine)
     sent = 0
 

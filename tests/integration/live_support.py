@@ -104,6 +104,12 @@ class Market:
             out[rule["kind"]] = out.get(rule["kind"], 0) + int(rule.get("fired", 0))
         return out
 
+    def fills(self) -> list[dict[str, Any]]:
+        """Every ORDER_FILL transaction on the account."""
+        return [
+            t for t in self.broker.transactions_since("0").transactions if t["type"] == "ORDER_FILL"
+        ]
+
     def order_creates(self) -> list[dict[str, Any]]:
         """Every order-creating transaction on the account (to count duplicates)."""
         txs = self.broker.transactions_since("0").transactions
@@ -215,9 +221,17 @@ class Child:
         return self.proc.wait(timeout=30)
 
 
-def start_child(config: Path, db: Path, m: Market, *, crash_after_send: int = 0) -> Child:
-    env = {**os.environ, "TRADEWIND_VENUE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, str(CHILD), str(config), f"sqlite:///{db}", m.url]
+def start_child(config: Path, db_url: str, m: Market, *, crash_after_send: int = 0) -> Child:
+    """The trader in a process of its own on ``db_url`` (SQLite or Postgres); the database
+    URL reaches it through the environment, never its command line (it may hold a
+    password)."""
+    env = {
+        **os.environ,
+        "TRADEWIND_VENUE_TOKEN": TOKEN,
+        "TRADEWIND_CHILD_DATABASE_URL": db_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [sys.executable, str(CHILD), str(config), m.url]
     if crash_after_send:
         cmd += ["--crash-after-send", str(crash_after_send)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True, env=env)

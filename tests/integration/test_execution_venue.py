@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from venue_support import ACCOUNT, EUR, make_broker, running_venue, sqlite_engine
+from sqlalchemy import Engine
+from venue_support import ACCOUNT, EUR, make_broker, running_venue
 
 from tradewind.broker.times import v20_time_us
 from tradewind.config.execution import BestLimitConfig, MarketConfig, StopConfig, TwapConfig
@@ -151,8 +151,8 @@ def assert_books_clean(oms: OrderManager, algo: AlgoBase) -> None:
     assert sorted(ids) == sorted(algo.orders)
 
 
-def manager(base_url: str, tmp: Path) -> OrderManager:
-    oms = OrderManager(make_broker(base_url), SqlOmsStore(sqlite_engine(tmp)), ACCOUNT)
+def manager(base_url: str, engine: Engine) -> OrderManager:
+    oms = OrderManager(make_broker(base_url), SqlOmsStore(engine), ACCOUNT)
     assert oms.reconcile().clean
     return oms
 
@@ -164,10 +164,10 @@ class Fast:
 
 
 @pytest.fixture
-def fast(tmp_path: Path) -> Iterator[Fast]:
+def fast(db_engine: Engine) -> Iterator[Fast]:
     """A venue on a fast clock (50x), an OMS on it, and its transaction-stream thread."""
     with running_venue(speed=50.0, seed=11) as v:
-        oms = manager(v.base_url, tmp_path)
+        oms = manager(v.base_url, db_engine)
         with transaction_thread(oms, v.base_url):
             yield Fast(v.base_url, oms)
 
@@ -319,9 +319,9 @@ class Stepper:
 
 
 @pytest.fixture
-def stepped(tmp_path: Path) -> Iterator[tuple[Stepper, OrderManager]]:
+def stepped(db_engine: Engine) -> Iterator[tuple[Stepper, OrderManager]]:
     with running_venue(clock="stepped", seed=11) as v:
-        oms = manager(v.base_url, tmp_path)
+        oms = manager(v.base_url, db_engine)
         yield Stepper(v, oms), oms
 
 

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from live_support import live_config, market, start_child
 from venue_support import ACCOUNT
 
@@ -20,16 +21,15 @@ from tradewind.storage.oms import SqlOmsStore
 MINUTES = 8
 
 
-def run(tmp: Path, name: str, crash_after_send: int = 0) -> dict[str, object]:
+def run(tmp: Path, name: str, db_url: str, crash_after_send: int = 0) -> dict[str, object]:
     """Trade ``MINUTES`` minutes; with ``crash_after_send`` the trader kills itself after that
     order and is restarted (market time stands still meanwhile, as it would not in life:
     so both runs see the same prices)."""
     (tmp / name).mkdir()
     config = live_config(tmp / name)
-    db = tmp / name / "trader.db"
     crashed = False
     with market(seed=5) as m:
-        child = start_child(config, db, m, crash_after_send=crash_after_send)
+        child = start_child(config, db_url, m, crash_after_send=crash_after_send)
         for _ in range(MINUTES):
             m.advance(60.0)
             target = m.now_us()  # the bar-closing tick, handled
@@ -40,7 +40,7 @@ def run(tmp: Path, name: str, crash_after_send: int = 0) -> dict[str, object]:
                     assert child.proc.returncode == -signal.SIGKILL, child.proc.returncode
                     assert not crashed, "crashed twice"
                     crashed = True
-                    child = start_child(config, db, m)  # restart: reconcile, then trade on
+                    child = start_child(config, db_url, m)  # restart: reconcile, trade on
                     continue
                 if child.seen_us() >= target and child.idle():
                     break
@@ -50,15 +50,17 @@ def run(tmp: Path, name: str, crash_after_send: int = 0) -> dict[str, object]:
         return {
             "position": m.position(),
             "creates": m.order_creates(),
+            "fills": m.fills(),
             "report": report,
             "crashed": crashed,
-            "db": db,
         }
 
 
-def test_kill9_between_submit_and_commit(tmp_path: Path) -> None:
-    clean = run(tmp_path, "uninterrupted")
-    crashed = run(tmp_path, "crashed", crash_after_send=2)
+@pytest.mark.parametrize("new_db_url", ["sqlite", "postgres"], indirect=True)
+def test_kill9_between_submit_and_commit(tmp_path: Path, new_db_url) -> None:
+    clean = run(tmp_path, "uninterrupted", new_db_url("clean"))
+    crashed_url = new_db_url("crashed")
+    crashed = run(tmp_path, "crashed", crashed_url, crash_after_send=2)
     assert crashed["crashed"], "the trader never sent its second order"
     # the same positions as the uninterrupted run, on the same prices
     assert crashed["position"] == clean["position"]
@@ -67,10 +69,17 @@ def test_kill9_between_submit_and_commit(tmp_path: Path) -> None:
     ids = Counter(t["clientExtensions"]["id"] for t in crashed["creates"])
     assert max(ids.values()) == 1
     # the order the crash left unrecorded was resolved by its client id at the restart
-    store = SqlOmsStore(make_engine(f"sqlite:///{crashed['db']}"))
-    orders = store.orders(ACCOUNT)
-    assert all(o.state in (OrderState.FILLED, OrderState.CANCELLED) for o in orders)
-    assert len(orders) == len(crashed["creates"])
-    assert store.positions(ACCOUNT)["EUR_USD"].units == crashed["position"]
-    events = [r for r in store.audit_log(ACCOUNT) if r["kind"] == "event"]
-    assert any("reconcile" in r["body"] for r in events)
+    engine = make_engine(crashed_url)
+    try:
+        store = SqlOmsStore(engine)
+        orders = store.orders(ACCOUNT)
+        assert all(o.state in (OrderState.FILLED, OrderState.CANCELLED) for o in orders)
+        assert len(orders) == len(crashed["creates"])
+        assert store.positions(ACCOUNT)["EUR_USD"].units == crashed["position"]
+        # every fill at the venue is in the OMS's books, once
+        venue_fills = sorted(int(t["id"]) for t in crashed["fills"])
+        assert sorted(f.transaction_id for f in store.fills(ACCOUNT)) == venue_fills
+        events = [r for r in store.audit_log(ACCOUNT) if r["kind"] == "event"]
+        assert any("reconcile" in r["body"] for r in events)
+    finally:
+        engine.dispose()

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 from live_support import live_config, market, step, trader_in_thread
-from venue_support import ACCOUNT, EUR, admin, sqlite_engine
+from sqlalchemy import Engine
+from venue_support import ACCOUNT, EUR, admin
 
 from tradewind.domain.orders import OrderState
 from tradewind.pipelines.live import live_status, set_kill_switch
@@ -38,8 +39,8 @@ def books_agree(t, m) -> None:
     assert t.built.oms.position(EUR) == m.position()
 
 
-def test_a_deployment_trades_on_the_paper_venue(tmp_path: Path) -> None:
-    engine = sqlite_engine(tmp_path)
+def test_a_deployment_trades_on_the_paper_venue(tmp_path: Path, db_engine: Engine) -> None:
+    engine = db_engine
     with market() as m, trader_in_thread(engine, live_config(tmp_path), m) as t:
         health = requests.get(t.built.trader.health_url, timeout=5)
         assert health.status_code == 200, health.json()
@@ -71,8 +72,10 @@ def test_a_deployment_trades_on_the_paper_venue(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "path", ["/v3/accounts/*/pricing/stream", "/v3/accounts/*/transactions/stream"]
 )
-def test_dropped_streams_reconnect_and_backfill(tmp_path: Path, path: str) -> None:
-    engine = sqlite_engine(tmp_path)
+def test_dropped_streams_reconnect_and_backfill(
+    tmp_path: Path, db_engine: Engine, path: str
+) -> None:
+    engine = db_engine
     drops = [{"kind": "stream_drop", "path": path, "after_lines": 1, "count": 3}]
     with market() as m, trader_in_thread(engine, live_config(tmp_path), m, faults=drops) as t:
         deadline = time.monotonic() + 20
@@ -95,8 +98,10 @@ def test_dropped_streams_reconnect_and_backfill(tmp_path: Path, path: str) -> No
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_order_bursts_lose_and_duplicate_nothing(tmp_path: Path, status: int) -> None:
-    engine = sqlite_engine(tmp_path)
+def test_order_bursts_lose_and_duplicate_nothing(
+    tmp_path: Path, db_engine: Engine, status: int
+) -> None:
+    engine = db_engine
     with market() as m, trader_in_thread(engine, live_config(tmp_path), m) as t:
         step(m, t.seen_us, t.idle, minutes=2)
         admin(
@@ -123,11 +128,13 @@ def test_order_bursts_lose_and_duplicate_nothing(tmp_path: Path, status: int) ->
         no_duplicates(m)
 
 
-def test_lost_response_is_unknown_then_resolved_by_client_id(tmp_path: Path) -> None:
+def test_lost_response_is_unknown_then_resolved_by_client_id(
+    tmp_path: Path, db_engine: Engine
+) -> None:
     """The venue applies the order and the answer is lost; the lookups by client id fail
     too for a while, so the order is UNKNOWN. It is resolved later (by the transaction
     stream carrying its client id, or the next reconciliation), never sent again."""
-    engine = sqlite_engine(tmp_path)
+    engine = db_engine
     store = SqlOmsStore(engine)
     lookups = ["/v3/accounts/*/orders/*", "/v3/accounts/*/transactions*"]
     with market() as m, trader_in_thread(engine, live_config(tmp_path), m) as t:
@@ -171,9 +178,9 @@ def test_lost_response_is_unknown_then_resolved_by_client_id(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("variant", ["nan", "zero", "negative", "crossed"])
 def test_bad_ticks_are_ignored_and_logged(
-    tmp_path: Path, variant: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, db_engine: Engine, variant: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = sqlite_engine(tmp_path)
+    engine = db_engine
     caplog.set_level(logging.WARNING)
     stream = "/v3/accounts/*/pricing/stream"
     faults = [
@@ -193,8 +200,8 @@ def test_bad_ticks_are_ignored_and_logged(
     assert any("dropped tick" in r.getMessage() for r in caplog.records)
 
 
-def test_kill_switch_stays_latched_across_a_restart(tmp_path: Path) -> None:
-    engine = sqlite_engine(tmp_path)
+def test_kill_switch_stays_latched_across_a_restart(tmp_path: Path, db_engine: Engine) -> None:
+    engine = db_engine
     config = live_config(tmp_path)
     with market() as m:
         with trader_in_thread(engine, config, m) as t:
