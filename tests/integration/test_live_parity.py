@@ -76,8 +76,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def engine(home: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{home / 'tw.db'}")
+def engine(home: Path, db_url: str) -> Iterator[Engine]:
+    """The bars both sides read, on each backend (timestamps round-trip differently)."""
+    eng = make_engine(db_url)
     initialise(eng)
     synthesize_to_db(eng, SyntheticConfig(instrument=EUR, bars=1500, seed=3), (PriceSide.MID,))
     yield eng
