@@ -108,6 +108,11 @@ class LiveConfig(FrozenModel):
     reconcile_every_s: float = Field(default=60.0, gt=0)
     snapshot_every_s: float = Field(default=5.0, gt=0)  # P&L, heartbeat, kill switch refresh
     bar_grace_s: float = Field(default=2.0, ge=0)  # close a bar this long after its end
+    # an order sent but not found at the broker is waited for this long before it is called
+    # never placed (reconciliation neither halts on it nor trades past it meanwhile)
+    order_grace_s: float = Field(default=60.0, gt=0)
+    # the broker unreachable this long: the trader stops (working orders cancelled if it can)
+    max_outage_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> LiveConfig:

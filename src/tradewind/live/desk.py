@@ -5,8 +5,9 @@ bar aggregator of every deployment trading its instrument; a closed bar goes thr
 feature function and the decision code the backtests use (``LiveDecision``), which gives a
 target position; the difference from the position (and pending orders) becomes an execution
 algorithm; every order the algorithm wants goes through the pre-trade checks, the portfolio
-VaR/ES limits and the kill switch, then to the OMS. Nothing here blocks on the network except
-the OMS's own order calls; the trader (``live.trader``) owns the threads.
+VaR/ES limits and the kill switch, then to ``send``: in the trader, the order worker
+(``oms.worker``), which commits the order and queues it, so nothing here blocks on the
+network; the trader (``live.trader``) owns the threads.
 
 The desk's clock is market time: the latest tick's time plus the wall time since it arrived
 (times ``clock_speed``, for a paper venue on a fast clock), so staleness and algorithm
@@ -259,7 +260,11 @@ class Desk:
         self.counts["intents"] += 1
         if self._tick_wall_ns:
             self.latency_ns.append(self._wall_ns() - self._tick_wall_ns)
-        return self.send(intent)
+        try:
+            return self.send(intent)
+        except Exception:  # e.g. the order worker is stopping: the order is not sent
+            log.exception("%s: the order could not be queued", lane.deployment)
+            return None
 
     def cancel_all(self, reason: str) -> None:
         """Stop every working algorithm (their live orders are cancelled, leftovers dropped)."""

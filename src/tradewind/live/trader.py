@@ -10,6 +10,21 @@ writes positions, P&L, latency and heartbeats for the dashboards, and every
 ``reconcile_every_s`` reconciles again. A failed reconciliation halts trading through the
 kill switch. SIGTERM/SIGINT (or ``stop``) end it gracefully: working algorithms are cancelled
 (their leftovers are not re-sent), a last snapshot is written, deployments marked stopped.
+
+Orders go out on the order worker's thread (``oms.worker``), never the price thread.
+
+**The broker unreachable.** Any broker error in the main loop (snapshot, reconcile) marks the
+broker unreachable: no new orders (the desk refuses them, saying since when), ``/health``
+and ``tradewind live status`` say ``degraded: broker unreachable since …``, and the loop keeps
+probing. Streams reconnect by themselves; one that gives up is started again. When the broker
+answers again, the trader reconciles and trades on once the books are clean. After
+``max_outage_s`` unreachable it stops, with that reason (working orders cancelled if the
+broker takes the cancels by then).
+
+**Waiting is not a mismatch.** Orders in flight, and orders a reconciliation could not
+resolve within their grace period, are waited for (``ReconcileReport.waiting``): the trader
+does not trade past orders of a dead process it cannot find yet, but it never halts on them;
+only a real difference does.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -30,6 +46,7 @@ from tradewind.live.health import serve_health
 from tradewind.live.ticks import tick_from_v20
 from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
+from tradewind.oms.worker import OrderWorker
 from tradewind.risk import KillState, KillSwitch
 
 log = logging.getLogger(__name__)
@@ -38,7 +55,9 @@ log = logging.getLogger(__name__)
 class LiveStore(Protocol):
     """Where the trader writes what dashboards read (``storage.live.SqlLiveStore``)."""
 
-    def heartbeat(self, names: Sequence[str], detail: str = "") -> None: ...
+    def heartbeat(
+        self, names: Sequence[str], detail: str = "", status: str = "running"
+    ) -> None: ...
 
     def stop(self, names: Sequence[str], status: str = "stopped", detail: str = "") -> None: ...
 
@@ -55,6 +74,9 @@ class TraderStatus:
     started_wall: float = field(default_factory=time.time)
     last_snapshot: dict[str, Any] = field(default_factory=dict)
     nav_start: float | None = None
+    unreachable_since: float | None = None  # wall time of the first failed broker call
+    unreachable_error: str = ""
+    stop_reason: str = ""
 
 
 class Trader:
@@ -71,6 +93,9 @@ class Trader:
         reconcile_every_s: float = 60.0,
         snapshot_every_s: float = 5.0,
         health: tuple[str, int] | None = ("127.0.0.1", 0),
+        worker: OrderWorker | None = None,
+        order_grace_s: float = 60.0,
+        max_outage_s: float = 300.0,
     ) -> None:
         self.broker = broker
         self.oms = oms
@@ -82,7 +107,11 @@ class Trader:
         self.reconcile_every_s = reconcile_every_s
         self.snapshot_every_s = snapshot_every_s
         self.health = health
+        self.worker = worker
+        self.order_grace_s = order_grace_s
+        self.max_outage_s = max_outage_s
         self.health_url: str | None = None
+        self._reconcile_soon = False  # waiting orders or a recovered broker: look again soon
         self.stop_event = threading.Event()
         self.status = TraderStatus()
         self._threads: list[threading.Thread] = []
@@ -94,8 +123,10 @@ class Trader:
     ):
         """Trade until ``stop()`` (or SIGTERM/SIGINT via the CLI) or ``duration_s`` of wall
         time. Returns the last snapshot."""
+        if self.worker is not None:
+            self.worker.start()
         self.reconcile()
-        self.snapshot()
+        self._guarded(self.snapshot)
         self._start_thread("prices", self._prices)
         self._start_thread("transactions", self._transactions)
         deadline = time.monotonic() + duration_s if duration_s is not None else None
@@ -109,31 +140,89 @@ class Trader:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
                     break
-                self.desk.flush_bars()
-                self.desk.poll()
+                self._guarded(self.desk.flush_bars)
+                self._guarded(self.desk.poll)
                 if now >= next_snapshot:
-                    self.snapshot()
+                    self._guarded(self.snapshot)
                     next_snapshot = now + self.snapshot_every_s
-                if now >= next_reconcile:
+                if now >= next_reconcile or self._reconcile_soon:
+                    self._reconcile_soon = False
                     self.reconcile()
-                    next_reconcile = now + self.reconcile_every_s
+                    soon = self._reconcile_soon or self.status.unreachable_since is not None
+                    next_reconcile = now + (
+                        min(1.0, self.reconcile_every_s) if soon else self.reconcile_every_s
+                    )
+                    self._reconcile_soon = False
+                if self._outage_over():
+                    break
                 self.stop_event.wait(0.2)
-            self.shutdown()
+            self.shutdown(self.status.stop_reason or "graceful shutdown")
         return self.status.last_snapshot
 
     def stop(self) -> None:
         self.stop_event.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, reason: str = "graceful shutdown") -> None:
         self.stop_event.set()
         self.desk.cancel_all("shutdown")
+        if self.worker is not None:
+            self.worker.stop(timeout=10.0)  # the cancels go out before the streams close
         for t in self._threads:
             t.join(timeout=5)
         try:
             self.snapshot()
         except BrokerError as exc:
             log.warning("last snapshot failed: %s", exc)
-        self.store.stop(self.deployments, "stopped", "graceful shutdown")
+        status = "stopped" if reason == "graceful shutdown" else "failed"
+        self.store.stop(self.deployments, status, reason)
+
+    # --- the broker unreachable ----------------------------------------------------------
+    def _guarded(self, call: Callable[[], Any]) -> None:
+        """Run one step of the main loop: a broker error marks the broker unreachable, any
+        other error is logged; neither ends the loop."""
+        try:
+            call()
+        except BrokerError as exc:
+            self._unreachable(exc)
+            return
+        except Exception:
+            log.exception("live trader: %s failed", getattr(call, "__name__", call))
+            return
+
+    def _unreachable(self, exc: Exception) -> None:
+        first = self.status.unreachable_since is None
+        if first:
+            self.status.unreachable_since = time.time()
+        self.status.unreachable_error = f"{type(exc).__name__}: {exc}"
+        since = _iso(self.status.unreachable_since or time.time())
+        self.desk.trading = False
+        self.desk.halt_reason = f"broker unreachable since {since}: {exc}"
+        (log.error if first else log.debug)("live trader: %s", self.desk.halt_reason)
+        try:
+            self.store.heartbeat(self.deployments, "degraded: " + self.desk.halt_reason, "degraded")
+        except Exception:
+            log.exception("live trader: could not write the heartbeat")
+
+    def _reachable(self) -> None:
+        since = self.status.unreachable_since
+        self.status.unreachable_since = None
+        self.status.unreachable_error = ""
+        log.warning(
+            "live trader: the broker answers again after %.1f s; reconciling before trading",
+            time.time() - (since or time.time()),
+        )
+        self._reconcile_soon = True
+
+    def _outage_over(self) -> bool:
+        since = self.status.unreachable_since
+        if since is None or time.time() - since < self.max_outage_s:
+            return False
+        self.status.stop_reason = (
+            f"broker unreachable for {time.time() - since:.0f} s (since {_iso(since)}; limit "
+            f"{self.max_outage_s:g} s): {self.status.unreachable_error}"
+        )
+        log.error("live trader stops: %s", self.status.stop_reason)
+        return True
 
     def _health(self) -> Any:
         from contextlib import nullcontext
@@ -149,17 +238,28 @@ class Trader:
 
     def _guard(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            try:
-                target()
-            except Exception as exc:  # a stream that gave up: stop trading, say why
-                if self.stop_event.is_set():
+            delay = 1.0
+            while not self.stop_event.is_set():
+                try:
+                    target()
                     return
-                log.exception("%s stream failed", name)
-                self.status.stream_errors[name] = f"{type(exc).__name__}: {exc}"
-                self.desk.trading = False
-                self.desk.halt_reason = f"{name} stream down: {exc}"
+                except Exception as exc:  # a stream that gave up: no trading until it is back
+                    if self.stop_event.is_set():
+                        return
+                    log.exception("%s stream failed; starting it again in %.0f s", name, delay)
+                    self.status.stream_errors[name] = f"{type(exc).__name__}: {exc}"
+                    self.desk.trading = False
+                    self.desk.halt_reason = f"{name} stream down: {exc}"
+                    self.stop_event.wait(delay)
+                    delay = min(delay * 2, 30.0)
 
         return run
+
+    def _stream_up(self, name: str) -> None:
+        """A stream delivers again: the next reconcile may let trading resume."""
+        if self.status.stream_errors.pop(name, None) is not None:
+            log.warning("%s stream is back", name)
+            self._reconcile_soon = True
 
     # --- streams -------------------------------------------------------------------------
     def _prices(self) -> None:
@@ -168,6 +268,8 @@ class Trader:
             for msg in stream:
                 if self.stop_event.is_set():
                     return
+                if self.status.stream_errors:
+                    self._stream_up("prices")
                 if msg.get("type") == "HEARTBEAT":
                     continue
                 tick = tick_from_v20(msg)
@@ -185,6 +287,8 @@ class Trader:
             for tx in stream:
                 if self.stop_event.is_set():
                     return
+                if self.status.stream_errors:
+                    self._stream_up("transactions")
                 if tx.get("type") == "HEARTBEAT":
                     continue
                 self.oms.apply_transaction(tx)
@@ -195,17 +299,27 @@ class Trader:
     # --- periodic ------------------------------------------------------------------------
     def reconcile(self) -> None:
         try:
-            report = self.oms.reconcile()
+            report = self.oms.reconcile(int(self.order_grace_s * 1_000_000))
         except BrokerError as exc:
             log.warning("reconcile: broker error %s; trading paused until it succeeds", exc)
-            self.desk.trading = False
-            self.desk.halt_reason = f"reconcile failed: {exc}"
             self.status.reconcile = f"error: {exc}"
+            self._unreachable(exc)
             return
+        if self.status.unreachable_since is not None:
+            self._reachable()
+            self._reconcile_soon = False  # this was the reconcile after the outage
         self.status.reconcile = report.summary()
         self.status.reconcile_clean = report.clean
         if report.clean:
-            if not self.status.stream_errors:
+            if report.waiting:
+                # orders of a process that died mid-send, not found yet: do not trade past
+                # them, do not halt on them; look again soon
+                self.desk.trading = False
+                self.desk.halt_reason = "waiting for orders to resolve: " + "; ".join(
+                    report.waiting
+                )
+                self._reconcile_soon = True
+            elif not self.status.stream_errors:
                 self.desk.trading = True
                 self.desk.halt_reason = ""
             return
@@ -224,6 +338,8 @@ class Trader:
         """Account, kill switch, positions, P&L and latency to the database."""
         now = self.desk.now_us()
         summary = self.broker.account_summary()
+        if self.status.unreachable_since is not None:
+            self._reachable()
         acct = summary.get("account", summary)
         nav = float(acct.get("NAV", 0.0))
         self.desk.account.currency = str(acct.get("currency", self.desk.account.currency))
@@ -312,6 +428,13 @@ class Trader:
         if self.kill.state is not KillState.ACTIVE:
             problems.append(f"kill switch {self.kill.state.value}: {self.kill.record.reason}")
         problems.extend(f"{k} stream: {v}" for k, v in self.status.stream_errors.items())
+        if self.status.unreachable_since is not None and not any(
+            "broker unreachable" in p for p in problems
+        ):
+            problems.append(
+                f"broker unreachable since {_iso(self.status.unreachable_since)}: "
+                f"{self.status.unreachable_error}"
+            )
         problems.extend(
             f"{lane.deployment} {lane.instrument} stopped: {lane.failed}"
             for lane in self.desk.lanes
@@ -327,7 +450,18 @@ class Trader:
             "reconcile": self.status.reconcile,
             "last_tick_us": last_tick,
             "counts": dict(self.desk.counts),
-            "idle": self.desk.idle() and not self.oms.open_orders(),
+            "idle": self.desk.idle()
+            and not self.oms.open_orders()
+            and (self.worker is None or self.worker.idle()),
+            "broker_unreachable_since": _iso(self.status.unreachable_since)
+            if self.status.unreachable_since is not None
+            else None,
             "ticks_dropped": dict(self.desk.filter.dropped),
             "snapshot": self.status.last_snapshot,
         }
+
+
+def _iso(wall_s: float) -> str:
+    return (
+        datetime.fromtimestamp(wall_s, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )

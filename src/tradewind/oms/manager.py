@@ -101,6 +101,8 @@ class OrderManager:
         self.on_event = on_event
         self._after_send = after_send  # a test's crash point: after the broker acted
         self._lock = threading.RLock()
+        self._in_flight: set[str] = set()
+        self._requests: dict[str, OrderRequest] = {}
         self._orders = {o.client_id: o for o in store.orders(account_id, open_only=True)}
         self._by_broker = {o.broker_order_id: o.client_id for o in self._orders.values()}
         self._positions = store.positions(account_id)
@@ -143,6 +145,16 @@ class OrderManager:
     def submit(self, intent: OrderIntent) -> OrderRecord:
         """Record, send and record the answer. Never raises for what the broker says; the
         returned record's state tells (REJECTED with ``reject_reason``, UNKNOWN when lost)."""
+        return self.send(self.prepare(intent).client_id)
+
+    def in_flight(self) -> frozenset[str]:
+        """Client ids this process has prepared or is sending and whose answer it has not
+        recorded yet: reconciliation waits for them instead of calling them missing."""
+        return frozenset(self._in_flight)
+
+    def prepare(self, intent: OrderIntent) -> OrderRecord:
+        """Give the order its client id and commit it (NEW, with its command) without sending
+        it: ``send`` does that, maybe on another thread. Until then it is in flight."""
         cid = str(ULID())
         now = self.clock()
         order = OrderRecord(
@@ -164,8 +176,27 @@ class OrderManager:
         )
         request = _request(intent, cid)
         with self._lock:
+            self._in_flight.add(cid)
             self.store.insert_order(order, {"submit": _jsonable(asdict(request))})
             self._orders[cid] = order
+            self._requests[cid] = request
+        return order
+
+    def send(self, client_id: str) -> OrderRecord:
+        """Send a prepared order and record the answer (see ``submit``)."""
+        try:
+            return self._send(client_id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(client_id)
+                self._requests.pop(client_id, None)
+
+    def _send(self, cid: str) -> OrderRecord:
+        with self._lock:
+            request = self._requests.get(cid)
+            order = self._orders.get(cid)
+            if request is None or order is None or order.state is not OrderState.NEW:
+                raise KeyError(f"no prepared order with client id {cid}")
             order = self._set(order, OrderState.SUBMITTED)
         try:
             result = self.broker.submit_order(request)
@@ -377,6 +408,16 @@ class OrderManager:
             self.store.set_last_transaction_id(self.account_id, last_id)
             self._positions.update({p.instrument: p for p in positions})
             self._last_tx = last_id
+
+    def drop_prepared(self, client_id: str, reason: str) -> OrderRecord | None:
+        """Close a prepared order that will not be sent (never reached the broker)."""
+        with self._lock:
+            self._in_flight.discard(client_id)
+            self._requests.pop(client_id, None)
+            order = self._orders.get(client_id)
+            if order is None or order.state is not OrderState.NEW:
+                return order
+        return self.close_unsent(order, reason)
 
     def close_unsent(
         self, order: OrderRecord, reason: str, state: OrderState = OrderState.CANCELLED

@@ -7,11 +7,16 @@
 2. **Resolve**: each local order still NEW, SUBMITTED or UNKNOWN is looked up by its client
    id. Found: its answer is applied. Not found: it never reached the broker (the process died
    before sending, or the request was lost on the way); it is closed as CANCELLED, never sent
-   again. An order younger than ``grace_us`` may still be in flight and stays unresolved.
+   again. Orders this process is sending right now (``OrderManager.in_flight``) are not looked
+   up at all. An order not found but younger than ``grace_us`` (since it was sent), or one
+   whose lookup failed, is *waiting*: not a difference, looked up again next time.
 3. **Compare**: open orders (ours against the broker's pending ones; stop-loss and
    take-profit orders that hang on a trade are the broker's own), net position per instrument,
-   and the last transaction id. Any difference left makes the report unclean; the trader does
-   not trade on an unclean book and trips the kill switch.
+   and the last transaction id. A difference that an order in flight or waiting explains (its
+   order, or a position of its instrument) is *deferred*, not a mismatch. Any other difference
+   makes the report unclean; the trader does not trade on an unclean book and trips the kill
+   switch. A report that is clean but has waiting orders (of a process that died mid-send)
+   keeps the trader from trading until they resolve; it never halts it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class ReconcileReport:
     resolved: tuple[str, ...]
     last_transaction_id: int
     adopted: bool = False
+    waiting: tuple[str, ...] = ()  # orders not resolved yet, within their grace period
+    deferred: tuple[str, ...] = ()  # differences that orders in flight or waiting explain
 
     def summary(self) -> str:
         state = "clean" if self.clean else "NOT clean"
@@ -47,6 +54,10 @@ class ReconcileReport:
             f"{state}: {self.backfilled} transaction(s) backfilled, "
             f"{len(self.resolved)} order(s) resolved, last transaction {self.last_transaction_id}"
         )
+        if self.waiting:
+            head += f"; waiting for {len(self.waiting)} order(s): " + "; ".join(self.waiting)
+        if self.deferred:
+            head += f"; {len(self.deferred)} difference(s) deferred (orders in flight)"
         return head if self.clean else head + "; " + "; ".join(self.differences)
 
 
@@ -104,20 +115,26 @@ def adopt(oms: OrderManager) -> None:
     )
 
 
-def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], list[str]]:
-    """Look up orders whose outcome we do not know. Returns (resolved, still unknown)."""
+def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], dict[str, str]]:
+    """Look up orders whose outcome we do not know. Returns (resolved client ids, waiting:
+    client id -> why). Orders in flight in this process are left to their sender."""
     resolved: list[str] = []
-    unknown: list[str] = []
+    waiting: dict[str, str] = {}
     now = oms.clock()
+    in_flight = oms.in_flight()
     for order in oms.open_orders():
-        if order.state not in _UNSENT:
+        if order.state not in _UNSENT or order.client_id in in_flight:
             continue
         cid = order.client_id
         try:
             result = oms.broker.resolve_order(cid, since_id=str(oms.last_transaction_id or 0))
         except NotFound:
             if order.state != OrderState.NEW and now - order.updated_us < grace_us:
-                unknown.append(f"order {cid} is not at the broker yet (may be in flight)")
+                left = (grace_us - (now - order.updated_us)) / 1e6
+                waiting[cid] = (
+                    f"order {cid} ({order.state.value}) is not at the broker yet; "
+                    f"it may still arrive: looked up again for {left:.0f} s more"
+                )
                 continue
             oms.close_unsent(order, "not at the broker: never placed")
             resolved.append(cid)
@@ -127,16 +144,25 @@ def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], list[str]
             resolved.append(cid)
             continue
         except BrokerError as exc:
-            unknown.append(f"order {cid}: cannot resolve: {exc}")
+            waiting[cid] = f"order {cid}: cannot look it up now ({exc})"
             continue
         oms.record_result(cid, result)
         resolved.append(cid)
-    return resolved, unknown
+    return resolved, waiting
 
 
-def compare(oms: OrderManager) -> list[str]:
-    """Differences between the local books and the broker's, after backfill and resolve."""
-    diffs: list[str] = []
+def compare(oms: OrderManager, unsettled: frozenset[str] = frozenset()) -> list[str]:
+    """Differences between the local books and the broker's, after backfill and resolve.
+    Use ``reconcile`` for the split into differences and those that ``unsettled`` orders
+    (in flight or waiting) explain."""
+    return [d for d, _ in _differences(oms, unsettled)]
+
+
+def _differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str, bool]]:
+    """(difference, explained by an unsettled order) pairs."""
+    open_orders = {o.client_id: o for o in oms.open_orders()}
+    busy = {o.instrument for cid, o in open_orders.items() if cid in unsettled}
+    diffs: list[tuple[str, bool]] = []
     pending = oms.broker.list_orders(state="PENDING")
     theirs = {}
     for o in pending:
@@ -144,15 +170,28 @@ def compare(oms: OrderManager) -> list[str]:
             continue
         cid = (o.get("clientExtensions") or {}).get("id")
         theirs[cid or f"#{o.get('id')}"] = o
-    ours = {o.client_id: o for o in oms.open_orders()}
+    # read again after the broker's answer: an order sent meanwhile is in ``oms.in_flight``
+    unsettled = unsettled | oms.in_flight()
+    ours = {o.client_id: o for o in oms.open_orders()} | {
+        cid: o for cid, o in open_orders.items() if cid in unsettled
+    }
+    busy |= {o.instrument for cid, o in ours.items() if cid in unsettled}
     for cid, o in ours.items():
         if cid not in theirs:
-            diffs.append(f"order {cid} is {o.state.value} here but not pending at the broker")
+            diffs.append(
+                (
+                    f"order {cid} is {o.state.value} here but not pending at the broker",
+                    cid in unsettled,
+                )
+            )
     for key, o in theirs.items():
         if key not in ours:
             diffs.append(
-                f"the broker has a pending {o.get('type')} order {o.get('id')} "
-                f"({o.get('instrument')} {o.get('units')}) that is not ours"
+                (
+                    f"the broker has a pending {o.get('type')} order {o.get('id')} "
+                    f"({o.get('instrument')} {o.get('units')}) that is not ours",
+                    key in unsettled or o.get("instrument") in busy,
+                )
             )
     broker_units = {
         str(p["instrument"]): _net_units(p) for p in oms.broker.list_positions(open_only=False)
@@ -161,18 +200,20 @@ def compare(oms: OrderManager) -> list[str]:
     for inst in sorted(set(broker_units) | set(local)):
         b, mine = broker_units.get(inst, 0.0), local.get(inst, 0.0)
         if abs(b - mine) > _EPS:
-            diffs.append(f"position {inst}: {mine:g} units here, {b:g} at the broker")
+            text = f"position {inst}: {mine:g} units here, {b:g} at the broker"
+            diffs.append((text, inst in busy))
     return diffs
 
 
 def reconcile(oms: OrderManager, grace_us: int = 60_000_000) -> ReconcileReport:
     """Backfill, resolve, compare; the result is stored with the account and audited."""
     backfilled, adopted = backfill(oms)
-    resolved, unknown = resolve_open(oms, grace_us)
+    resolved, waiting = resolve_open(oms, grace_us)
     if resolved:
         more, _ = backfill(oms)
         backfilled += more
-    diffs = unknown + compare(oms)
+    found = _differences(oms, frozenset(waiting) | oms.in_flight())
+    diffs = [d for d, explained in found if not explained]
     report = ReconcileReport(
         clean=not diffs,
         differences=tuple(diffs),
@@ -180,6 +221,8 @@ def reconcile(oms: OrderManager, grace_us: int = 60_000_000) -> ReconcileReport:
         resolved=tuple(resolved),
         last_transaction_id=oms.last_transaction_id or 0,
         adopted=adopted,
+        waiting=tuple(waiting.values()),
+        deferred=tuple(d for d, explained in found if explained),
     )
     oms.store.set_reconciled(
         oms.account_id,

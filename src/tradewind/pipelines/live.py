@@ -34,6 +34,7 @@ from tradewind.live.desk import Desk, Lane
 from tradewind.live.trader import Trader
 from tradewind.oms import OmsEvent, OrderManager
 from tradewind.oms.execution import make_algo
+from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
 from tradewind.storage.live import SqlLiveStore
@@ -87,6 +88,7 @@ class Built:
     oms: OrderManager
     desk: Desk
     kill: KillSwitch
+    worker: OrderWorker
 
 
 def load_policy_for(d: DeploymentConfig, spec: FeatureSpec, tracking: Any) -> Any:
@@ -165,6 +167,7 @@ def build_trader(
     oms = OrderManager(
         broker, SqlOmsStore(engine), account_id, on_event=on_event, after_send=after_send
     )
+    worker = OrderWorker(oms)  # the order calls, off the price thread
     prices = broker.pricing(instruments)
     now_us = max((v20_time_us(p.get("time")) or 0 for p in prices), default=0) or (
         time.time_ns() // 1000
@@ -190,7 +193,7 @@ def build_trader(
                 return make_algo(
                     d.execution,
                     submit=submit,
-                    oms=oms,
+                    oms=worker,
                     rules=rules[s],
                     tag=reason,
                     deployment=d.name,
@@ -224,7 +227,7 @@ def build_trader(
         )
 
     desk = Desk(
-        lanes, oms, kill, oms.submit, on_risk=on_risk, clock_speed=clock_speed, start_us=now_us
+        lanes, oms, kill, worker.submit, on_risk=on_risk, clock_speed=clock_speed, start_us=now_us
     )
     store = SqlLiveStore(engine)
     trader = Trader(
@@ -238,6 +241,9 @@ def build_trader(
         reconcile_every_s=cfg.reconcile_every_s,
         snapshot_every_s=cfg.snapshot_every_s,
         health=(cfg.health.host, cfg.health.port) if health else None,
+        worker=worker,
+        order_grace_s=cfg.order_grace_s,
+        max_outage_s=cfg.max_outage_s,
     )
     config_json = cfg.model_dump(mode="json")
     for d in cfg.deployments:
@@ -248,7 +254,7 @@ def build_trader(
             config=config_json,
             health_url=None,
         )
-    return Built(trader, oms, desk, kill)
+    return Built(trader, oms, desk, kill, worker)
 
 
 def load_live_config(path: Path | str) -> LiveConfig:

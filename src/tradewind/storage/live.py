@@ -52,12 +52,13 @@ class SqlLiveStore:
             if done.rowcount == 0:
                 conn.execute(insert(LiveDeploymentRow).values(name=name, **values))
 
-    def heartbeat(self, names: Sequence[str], detail: str = "") -> None:
+    def heartbeat(self, names: Sequence[str], detail: str = "", status: str = "running") -> None:
+        """The deployments are alive; ``status`` running or degraded (``detail`` says why)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(LiveDeploymentRow)
                 .where(LiveDeploymentRow.name.in_(list(names)))
-                .values(heartbeat_at=_now(), detail=detail)
+                .values(heartbeat_at=_now(), detail=detail, status=status)
             )
 
     def stop(self, names: Sequence[str], status: str = "stopped", detail: str = "") -> None:
