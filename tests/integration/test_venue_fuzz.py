@@ -177,6 +177,24 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
                 "clientExtensions": {"id": "ü" * 300},
             }
         },
+        # a lone UTF-16 surrogate (sent as the escape \ud800): 400 naming the field
+        "ext-surrogate": {
+            "order": {
+                "type": "MARKET",
+                "instrument": "EUR_USD",
+                "units": "1",
+                "clientExtensions": {"comment": "\ud800"},
+            }
+        },
+        "trade-ext-surrogate": {
+            "order": {
+                "type": "MARKET",
+                "instrument": "EUR_USD",
+                "units": "1",
+                "tradeClientExtensions": {"id": "x\udfff"},
+            }
+        },
+        "key-surrogate": {"order": {"type": "MARKET", "\udc00": "1"}},
     },
     "PUT /orders/{order}": {
         "order-list": {"order": []},
@@ -188,17 +206,30 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
         "units-abc": {"units": "abc"},
         "units-neg": {"units": "-5"},
         "units-list": {"units": [1]},
+        "units-surrogate": {"units": "\ud800"},
     },
     "PUT /positions/EUR_USD/close": {
         "long-abc": {"longUnits": "abc"},
         "none": {},
         "short-int": {"shortUnits": 10**30},
+        "long-surrogate": {"longUnits": "\ud800"},
     },
-    "PUT /orders/{order}/clientExtensions": {"ext-str": {"clientExtensions": "x"}, "none": {}},
-    "PUT /trades/{trade}/clientExtensions": {"ext-str": {"clientExtensions": "x"}, "none": {}},
+    "PUT /orders/{order}/clientExtensions": {
+        "ext-str": {"clientExtensions": "x"},
+        "none": {},
+        "surrogate": {"clientExtensions": {"tag": "\ud800"}},
+    },
+    "PUT /trades/{trade}/clientExtensions": {
+        "ext-str": {"clientExtensions": "x"},
+        "none": {},
+        "surrogate": {"clientExtensions": {"id": "\udbff"}},
+    },
     "PUT /trades/{trade}/orders": {
         "tp-str": {"takeProfit": "x"},
         "sl-price": {"stopLoss": {"price": "abc"}},
+        "surrogate": {"takeProfit": {"price": "2", "clientExtensions": {"comment": "\ud800"}}},
+        "trailing": {"trailingStopLoss": {"distance": "0.0050"}},
+        "guaranteed": {"guaranteedStopLoss": {"distance": "0.0050"}},
     },
 }
 BAD_QUERY: dict[str, list[dict[str, str]]] = {

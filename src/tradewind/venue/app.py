@@ -27,8 +27,9 @@ from tradewind.venue.faults import (
     Send,
 )
 from tradewind.venue.http_market import market_routes
+from tradewind.venue.responses import VenueJSONResponse
 from tradewind.venue.statuses import fitting_status
-from tradewind.venue.wire import VenueError, parse_time, unauthorized
+from tradewind.venue.wire import VenueError, check_text, parse_time, unauthorized
 
 if TYPE_CHECKING:
     from tradewind.venue.service import Venue
@@ -118,7 +119,7 @@ async def _venue_error(request: Request, exc: Exception) -> Response:
     route = request.scope.get("route")
     template = getattr(route, "path", "")
     status = fitting_status(request.method, template, exc.status)
-    return JSONResponse(exc.body(), status_code=status)
+    return VenueJSONResponse(exc.body(), status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -151,8 +152,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def admin_routes(venue: Venue) -> list[Route]:
     async def body(request: Request) -> Any:
         try:
-            return await request.json()
-        except ValueError:
+            return check_text(await request.json())
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise VenueError(400, "The request body is not valid JSON", "INVALID_VALUE") from None
 
     async def get_faults(request: Request) -> Response:

@@ -9,12 +9,21 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tradewind.venue.engine import VenueEngine, in_format
 from tradewind.venue.engine.history import TRANSACTION_FILTERS
-from tradewind.venue.wire import TimeFormat, VenueError, bad_value, format_time, parse_time
+from tradewind.venue.responses import VenueJSONResponse
+from tradewind.venue.wire import (
+    TimeFormat,
+    VenueError,
+    bad_value,
+    check_text,
+    format_time,
+    parse_time,
+    scrub,
+)
 from tradewind.venue.wire import time_format as _time_format
 
 ORDER_STATES = ("PENDING", "FILLED", "TRIGGERED", "CANCELLED", "ALL")
@@ -38,7 +47,7 @@ async def _body(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
         raise VenueError(400, "The request body is not valid JSON", "INVALID_VALUE") from None
     if not isinstance(data, dict):
         raise VenueError(400, "The request body must be a JSON object", "INVALID_VALUE")
-    return data
+    return check_text(data)  # a lone surrogate: 400 naming the field, before anything is done
 
 
 def _int(
@@ -100,7 +109,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
             except VenueError as e:
                 e.extra = in_format(e.extra, fmt)
                 raise
-            return JSONResponse(in_format(result, fmt), status_code=status)
+            return VenueJSONResponse(in_format(result, fmt), status_code=status)
 
         return handle
 
@@ -261,7 +270,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
                         }
                         yield (json.dumps(beat) + "\n").encode()
                         continue
-                    yield (json.dumps(in_format(tx, fmt)) + "\n").encode()
+                    yield (json.dumps(scrub(in_format(tx, fmt))) + "\n").encode()
             finally:
                 unsubscribe()
 

@@ -3,6 +3,7 @@ seconds on request), and the error bodies and status codes OANDA answers with.""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -116,3 +117,72 @@ def time_format(header: str | None) -> TimeFormat:
     if header.strip().upper() == "UNIX":
         return "UNIX"
     raise bad_value("Accept-Datetime-Format")
+
+
+# Lone UTF-16 surrogates: JSON's ``"\\ud800"`` parses to a str that UTF-8 cannot encode. A
+# request holding one is refused (``check_text``); text already stored with one is rendered with
+# U+FFFD in its place (``scrub``), so no read path fails on it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def _field(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"{path}.{name}" if path else name
+
+
+def unencodable(data: Any) -> str | None:
+    """The name of the first field of a parsed JSON value (``order.clientExtensions.id``,
+    ``units[1]``) whose key or string value UTF-8 cannot encode; ``None`` if there is none."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return path or "body"
+        elif isinstance(node, dict):
+            children: list[tuple[str, Any]] = []
+            for k, v in node.items():
+                name = _field(path, k)
+                children += [(name, k), (name, v)]  # the key, then its value
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([(_field(path, i), v) for i, v in enumerate(node)]))
+    return None
+
+
+def check_text(data: Any) -> Any:
+    """``data`` (a parsed request body), or ``bad_value`` naming the first field holding a
+    lone surrogate."""
+    name = unencodable(data)
+    if name is not None:
+        raise bad_value(name)
+    return data
+
+
+def _encodes(obj: Any) -> bool:
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (TypeError, ValueError):
+        return True  # not JSON: not ours to judge
+    return True
+
+
+def _scrub(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return _SURROGATE.sub(REPLACEMENT, obj)
+    if isinstance(obj, dict):
+        return {_scrub(k): _scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_scrub(v) for v in obj]
+    return obj
+
+
+def scrub(obj: Any) -> Any:
+    """``obj`` itself when all its text encodes as UTF-8, else a copy with every lone
+    surrogate (in keys and values) replaced by U+FFFD."""
+    return obj if _encodes(obj) else _scrub(obj)

@@ -20,7 +20,7 @@ from tradewind.venue.engine.parse import Reject, message
 from tradewind.venue.engine.store import AccountRecord, TransactionStore
 from tradewind.venue.engine.views import QuoteFn, Valuation, money, summary_json
 from tradewind.venue.instruments import VenueInstrument
-from tradewind.venue.wire import VenueError, format_time, not_found
+from tradewind.venue.wire import VenueError, format_time, not_found, scrub
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -50,13 +50,14 @@ class Ledger:
     # ------------------------------------------------------------------ storage
 
     def replay(self) -> None:
-        """Rebuild every account from the store."""
+        """Rebuild every account from the store (text UTF-8 cannot encode, stored before
+        requests were checked for it, is read with U+FFFD in its place)."""
         records, txs = self.store.load()
         self.accounts = {
             r.id: Account(r.id, r.currency, r.hedging, r.alias, r.created_time) for r in records
         }
         for account_id, tx in txs:
-            apply(self.accounts[account_id], tx)
+            apply(self.accounts[account_id], scrub(tx))
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self.lock:
@@ -127,6 +128,7 @@ class Ledger:
             "type": kind,
         }
         tx.update({k: v for k, v in fields.items() if v is not None})
+        tx = scrub(tx)  # no text UTF-8 cannot encode is ever stored or sent
         apply(acct, tx)
         self._batch.append((acct.id, tx))
         return tx
@@ -143,9 +145,19 @@ class Ledger:
 
     def reject(self, acct: Account, kind: str, r: Reject, key: str, status: int = 400) -> None:
         """Record the reject transaction and raise it as a VenueError (under ``key``)."""
-        fields = {k: v for k, v in r.fields.items() if k != "type"}
-        tx = self.emit(acct, kind, **fields, rejectReason=r.reason)
-        raise VenueError(status, message(r.reason), r.reason, **{key: tx}, **self.related(acct))
+        self.reject_all(acct, [(kind, r, key)], status)
+
+    def reject_all(
+        self, acct: Account, rejects: list[tuple[str, Reject, str]], status: int = 400
+    ) -> None:
+        """Record a reject transaction of each ``(kind, reject, key)`` and raise them together
+        as one VenueError (each under its key; the first's reason is the error code)."""
+        out: dict[str, Any] = {}
+        for kind, r, key in rejects:
+            fields = {k: v for k, v in r.fields.items() if k != "type"}
+            out[key] = self.emit(acct, kind, **fields, rejectReason=r.reason)
+        first = rejects[0][1].reason
+        raise VenueError(status, message(first), first, **out, **self.related(acct))
 
     # ------------------------------------------------------------------ accounts
 

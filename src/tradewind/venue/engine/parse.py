@@ -19,7 +19,16 @@ MESSAGES = {
     "INSTRUMENT_UNKNOWN": "The instrument specified is unknown",
     "INSUFFICIENT_MARGIN": "Insufficient margin",
     "INSTRUMENT_PRICE_UNKNOWN": "The instrument's price is unknown",
+    "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED": "Trailing Stop Loss Orders are not supported",
+    "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED": "A guaranteed Stop Loss Order is not allowed",
+    "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED": "A guaranteed Stop Loss on fill is not allowed",
 }
+# Not implemented yet: answered as v20 answers an account that does not allow them, with a
+# reject transaction (v20 of this description has no GUARANTEED_STOP_LOSS order type: a
+# guaranteed stop is a STOP_LOSS with ``guaranteed``, rejected as STOP_LOSS_ORDER_REJECT).
+TRAILING_NOT_SUPPORTED = "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED"
+GUARANTEED_NOT_ALLOWED = "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED"
+GUARANTEED_ON_FILL_NOT_ALLOWED = "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED"
 
 
 class Reject(Exception):
@@ -28,6 +37,11 @@ class Reject(Exception):
     def __init__(self, reason: str, fields: dict[str, Any]) -> None:
         super().__init__(reason)
         self.reason, self.fields = reason, fields
+
+
+def guaranteed(spec: Any) -> bool:
+    """Whether a stop loss request (an object) asks for a guaranteed stop."""
+    return isinstance(spec, dict) and spec.get("guaranteed") not in (None, False)
 
 
 def message(reason: str) -> str:
@@ -104,12 +118,21 @@ class OrderParser:
         if not isinstance(spec, dict):
             raise VenueError(400, "Invalid value specified for 'order'", "INVALID_VALUE")
         kind = kind or spec.get("type", "MARKET")
+        if kind == "TRAILING_STOP_LOSS":
+            self.tx = {"type": "TRAILING_STOP_LOSS_ORDER"}
+            raise self.fail(TRAILING_NOT_SUPPORTED)
+        if kind == "GUARANTEED_STOP_LOSS":  # a later v20's type for a guaranteed stop loss
+            self.tx = {"type": "STOP_LOSS_ORDER", "guaranteed": True}
+            raise self.fail(GUARANTEED_NOT_ALLOWED)
         if kind not in ORDER_KINDS:
             raise VenueError(400, "Invalid value specified for 'type'", "INVALID_VALUE")
         self.kind = kind
         self.tx = {"type": f"{kind}_ORDER"}
         if kind in ("TAKE_PROFIT", "STOP_LOSS"):
             self._trade_fields(spec)
+            if kind == "STOP_LOSS" and guaranteed(spec):
+                self.tx["guaranteed"] = True
+                raise self.fail(GUARANTEED_NOT_ALLOWED)
         else:
             self._instrument(spec)
             self._units(spec)
@@ -238,6 +261,8 @@ class OrderParser:
         if sl is not None:
             if not isinstance(sl, dict):
                 raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
+            if guaranteed(sl):
+                raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
             if "price" in sl and "distance" in sl:
                 raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
             if "price" in sl:
@@ -256,6 +281,10 @@ class OrderParser:
                     sl["clientExtensions"], "STOP_LOSS_ON_FILL_CLIENT_ORDER"
                 )
             self.tx["stopLossOnFill"] = out
+        if spec.get("trailingStopLossOnFill") is not None:
+            raise self.fail(TRAILING_NOT_SUPPORTED)
+        if spec.get("guaranteedStopLossOnFill") is not None:  # a later v20's field
+            raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
         tce = spec.get("tradeClientExtensions")
         if tce is not None:
             ext = self._ext(tce, "CLIENT_TRADE")

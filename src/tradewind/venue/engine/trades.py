@@ -6,9 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from tradewind.venue.engine.ledger import Ledger, find_trade
-from tradewind.venue.engine.model import Account
+from tradewind.venue.engine.model import Account, Trade
 from tradewind.venue.engine.orders import Orders
-from tradewind.venue.engine.parse import Reject, client_extensions, positive
+from tradewind.venue.engine.parse import (
+    GUARANTEED_NOT_ALLOWED,
+    TRAILING_NOT_SUPPORTED,
+    Reject,
+    client_extensions,
+    guaranteed,
+    positive,
+)
 from tradewind.venue.engine.triggers import Triggers
 from tradewind.venue.wire import bad_value, dec, not_found
 
@@ -96,6 +103,28 @@ class Trades:
         )
         return {"tradeClientExtensionsModifyTransaction": tx, **self.ledger.related(acct)}
 
+    def _reject_unsupported(self, acct: Account, trade: Trade, body: dict[str, Any]) -> None:
+        """Trailing and guaranteed stop losses are not supported yet: a request for any is
+        rejected as a whole, with a reject transaction for each such dependent order."""
+        unsupported = []
+        if guaranteed(body.get("stopLoss")):
+            unsupported.append(("stopLoss", "STOP_LOSS_ORDER", GUARANTEED_NOT_ALLOWED))
+        if body.get("trailingStopLoss") is not None:
+            unsupported.append(
+                ("trailingStopLoss", "TRAILING_STOP_LOSS_ORDER", TRAILING_NOT_SUPPORTED)
+            )
+        if body.get("guaranteedStopLoss") is not None:  # a later v20's key
+            unsupported.append(("guaranteedStopLoss", "STOP_LOSS_ORDER", GUARANTEED_NOT_ALLOWED))
+        if not unsupported:
+            return
+        base: dict[str, Any] = {"tradeID": trade.id, "clientTradeID": trade.client_id}
+        rejects = []
+        for key, kind, reason in unsupported:
+            extra = {"guaranteed": True} if kind == "STOP_LOSS_ORDER" else {}
+            fields = Reject(reason, {**base, **extra})
+            rejects.append((f"{kind}_REJECT", fields, f"{key}OrderRejectTransaction"))
+        self.ledger.reject_all(acct, rejects)
+
     def set_orders(self, acct: Account, spec: str, body: Any) -> dict[str, Any]:
         """Create, replace or cancel (``null``) the trade's take profit and stop loss: every
         request is validated before any is carried out."""
@@ -104,6 +133,7 @@ class Trades:
             raise not_found("The Trade specified does not exist")
         if not isinstance(body, dict):
             raise bad_value("body")
+        self._reject_unsupported(acct, trade, body)
         plans = []
         for key, kind, current in (
             ("takeProfit", "TAKE_PROFIT", trade.tp_order),
