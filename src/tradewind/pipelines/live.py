@@ -268,7 +268,8 @@ def known_accounts(engine: Engine) -> list[str]:
 
 
 def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str) -> Any:
-    """A person halts (latches) or resumes (resets) an account's kill switch."""
+    """A person halts (latches) or resumes (resets) an account's kill switch. The switch's
+    store appends the change to the risk events with the record (trigger "operator")."""
     from tradewind.risk import KillState
 
     kill = KillSwitch(SqlKillSwitchStore(engine), scope, None)
@@ -276,15 +277,7 @@ def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str
     if KillState(state) is KillState.ACTIVE:
         kill.reset(by, reason, now)
     else:
-        kill.trip(KillState(state), reason, now, by=by)
-    record_risk_event(
-        engine,
-        scope=scope,
-        check="kill_switch",
-        approved=KillState(state) is KillState.ACTIVE,
-        reason=f"{state} by {by}: {reason}",
-        detail={"state": state, "by": by},
-    )
+        kill.trip(KillState(state), reason, now, by=by, trigger="operator")
     return kill.record
 
 
