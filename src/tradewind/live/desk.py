@@ -242,8 +242,10 @@ class Desk:
             now,
             kill_state=self.kill.state,
         )
-        if decision.approved:
-            decision = lane.var.check(intent, view)
+        if decision.approved:  # on the intent as approved (maybe cut: reducing only)
+            var = lane.var.check(decision.intent, view)
+            if not (var.approved and decision.refused_units):
+                decision = var
         return decision
 
     def _submit(self, lane: Lane, intent: OrderIntent) -> OrderRecord | None:
@@ -255,11 +257,15 @@ class Desk:
             if self.on_risk is not None:
                 self.on_risk(lane.deployment, decision)
             return None
+        if decision.refused_units:  # cut to its reducing part: the refused part is logged
+            log.info("%s: order cut: %s", lane.deployment, decision)
+            if self.on_risk is not None:
+                self.on_risk(lane.deployment, decision)
         lane.risk.record_sent(self.now_us())
         self.counts["intents"] += 1
         if self._tick_wall_ns:
             self.latency_ns.append(self._wall_ns() - self._tick_wall_ns)
-        return self.send(intent)
+        return self.send(decision.intent)  # the algorithm reads the units sent off the record
 
     def cancel_all(self, reason: str) -> None:
         """Stop every working algorithm (their live orders are cancelled, leftovers dropped)."""

@@ -220,6 +220,7 @@ def build_trader(
                 "instrument": decision.intent.instrument,
                 "units": decision.intent.units,
                 "type": decision.intent.type,
+                **({"refused_units": decision.refused_units} if decision.refused_units else {}),
             },
         )
 

@@ -16,6 +16,7 @@ from tradewind.risk.views import (
     PortfolioView,
     RiskDecision,
     reduces,
+    reducing_part,
     worst_position,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "RiskDecision",
     "historical_var_es",
     "reduces",
+    "reducing_part",
     "rules_from_v20",
     "worst_position",
 ]
