@@ -10,8 +10,9 @@ checks count pending orders at their worst: the position after the order is the 
 When the kill switch is REDUCING, an order that would go past flat (a reversal) is not refused
 outright: its reducing part (``views.reducing_part``, down to flat less same-side pending
 orders, at the units precision) is checked as an order of its own and, if it passes, approved
-as an amended intent; the decision's ``refused_units`` is the part that would add. Refusals are logged at INFO on
-``tradewind.risk``; the caller persists them. The checks live in ``risk.pretrade``.
+as an amended intent; the decision's ``refused_units`` is the part that would add.
+Refusals are logged at INFO on ``tradewind.risk``; the caller persists them. The checks live
+in ``risk.pretrade``.
 """
 
 from __future__ import annotations
