@@ -299,7 +299,8 @@ def live_status(engine: Engine) -> dict[str, Any]:
     kills = [
         {
             "scope": k.scope,
-            "state": k.state.value,
+            **k.as_json(),  # trading: enabled | reducing_only | halted, reason, by, since
+            "state": k.state.value,  # the stored value
             "reason": k.reason,
             "changed_by": k.changed_by,
             "changed_at_us": k.changed_at_us,

@@ -41,12 +41,14 @@ class KillRecord:
 
     def describe(self) -> str:
         """The state for a person: ``trading: enabled``, ``trading: reducing only (reason,
-        by, since)`` or ``trading: halted (reason, by, since)``. ``since`` is the change's
-        time (UTC). The one wording used wherever the switch is shown."""
-        return describe_trading(self.state, self.reason, self.changed_by, self.changed_at_us)
+        by, since)`` or ``trading: halted (reason, by, since)``, ``since`` the change's UTC
+        time. The one wording used wherever the switch is shown as text (never "kill switch
+        active", which reads as tripped)."""
+        return describe_trading(self.as_json())
 
     def as_json(self) -> dict[str, Any]:
-        """The state for JSON output: ``trading`` is enabled, reducing_only or halted."""
+        """The state for JSON output: ``trading`` is enabled, reducing_only or halted; with
+        ``reason``, ``by`` and ``since`` (ISO UTC, "" if never changed)."""
         return {
             "trading": TRADING[self.state],
             "reason": self.reason,
@@ -55,7 +57,7 @@ class KillRecord:
         }
 
 
-# What each stored state means for trading (the stored values stay "active", ... ).
+# What each stored state means for trading (the stored values stay "active", ...).
 TRADING = {
     KillState.ACTIVE: "enabled",
     KillState.REDUCING: "reducing_only",
@@ -63,21 +65,24 @@ TRADING = {
 }
 
 
-def describe_trading(
-    state: KillState | str, reason: str = "", by: str = "", since_us: int = 0
-) -> str:
-    """See ``KillRecord.describe``."""
-    state = KillState(state)
-    if state is KillState.ACTIVE:
+def describe_trading(shown: dict[str, Any]) -> str:
+    """The text of ``KillRecord.as_json`` output (see ``KillRecord.describe``)."""
+    trading = shown.get("trading", "")
+    if trading == "enabled":
         return "trading: enabled"
-    label = "reducing only" if state is KillState.REDUCING else "halted"
-    return f"trading: {label} ({reason or '-'}, by {by or '-'}, since {_iso(since_us) or '-'})"
+    label = trading.replace("_", " ")
+    reason, by, since = (shown.get(k) or "-" for k in ("reason", "by", "since"))
+    return f"trading: {label} ({reason}, by {by}, since {since})"
 
 
 def _iso(ts_us: int) -> str:
     if not ts_us:
         return ""
-    return datetime.fromtimestamp(ts_us / 1_000_000, tz=UTC).isoformat().replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ts_us / 1_000_000, tz=UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
 
 
 # What a transition's ``trigger`` may be: a rule's limit name, a failed reconcile, a person.
