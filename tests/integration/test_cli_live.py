@@ -65,6 +65,7 @@ def test_run_status_halt_resume(tmp_path: Path, venue_url: str) -> None:
     assert run.returncode == 0, run.stderr
     snap = json.loads(run.stdout)
     assert snap["kill_state"] == "active"
+    assert snap["trading"] == "enabled"
     assert snap["counts"]["ticks"] > 0
     assert TOKEN not in run.stdout + run.stderr
 
@@ -77,14 +78,24 @@ def test_run_status_halt_resume(tmp_path: Path, venue_url: str) -> None:
 
     halt = tradewind(home, "live", "halt", "--reason", "maintenance", "--by", "alice")
     assert halt.returncode == 0, halt.stderr
-    assert "halted" in halt.stdout
+    assert halt.stdout.startswith(f"{ACCOUNT}: trading: halted (maintenance, by alice, since ")
+    assert "kill switch active" not in halt.stdout
     shown = json.loads(tradewind(home, "live", "status", "--json").stdout)
-    assert shown["kill_switches"][0]["state"] == "halted"
+    switch = shown["kill_switches"][0]
+    assert switch["state"] == "halted"
+    assert (switch["trading"], switch["reason"], switch["by"]) == ("halted", "maintenance", "alice")
+    assert switch["since"].endswith("Z")
+    text = tradewind(home, "live", "status")
+    assert text.returncode == 0, text.stderr
+    assert f"{ACCOUNT}: trading: halted (maintenance, by alice, since " in text.stdout
 
     # a restart keeps the switch halted
     again = tradewind(home, "live", "run", "--config", cfg, "--duration", "3", "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["kill_state"] == "halted"
+    snap = json.loads(again.stdout)
+    assert snap["kill_state"] == "halted"
+    assert snap["trading"] == "halted"
+    assert snap["kill_switch"]["reason"] == "maintenance"
 
     refused = tradewind(home, "live", "resume", "--reason", "x", "--by", "system")
     assert refused.returncode == 1
@@ -92,7 +103,43 @@ def test_run_status_halt_resume(tmp_path: Path, venue_url: str) -> None:
     assert "person" in refused.stderr
     resumed = tradewind(home, "live", "resume", "--reason", "books checked", "--by", "alice")
     assert resumed.returncode == 0, resumed.stderr
-    assert "active" in resumed.stdout
+    assert resumed.stdout.strip() == f"{ACCOUNT}: trading: enabled"
+
+
+def test_the_summary_lines_name_the_trading_state() -> None:
+    from tradewind.cli.demo import paper_summary
+    from tradewind.cli.live import summary_line
+    from tradewind.risk import KillRecord, KillState
+
+    enabled = KillRecord(ACCOUNT, KillState.ACTIVE, "", 0, "system").as_json()
+    reducing = KillRecord(
+        ACCOUNT, KillState.REDUCING, "daily loss 1500.00", 1_700_000_000_000_000, "system"
+    ).as_json()
+    snap = {"nav": 99_000.0, "nav_start": 100_000.0, "positions": {}, "kill_switch": enabled}
+    assert summary_line(snap).endswith("; trading: enabled")
+    assert summary_line({**snap, "kill_switch": reducing}).endswith(
+        "; trading: reducing only (daily loss 1500.00, by system, since 2023-11-14T22:13:20Z)"
+    )
+    paper = {
+        **snap,
+        "account_id": ACCOUNT,
+        "counts": {"bars": 10},
+        "market_start": "2024-01-02T00:00:00",
+        "speed": 600,
+        "realized_pl": 0.0,
+        "unrealized_pl": 0.0,
+        "orders": 0,
+        "fills": 0,
+        "kill_switch": {
+            "trading": "halted",
+            "reason": "x",
+            "by": "bob",
+            "since": "2024-01-02T00:00:00Z",
+        },
+    }
+    assert paper_summary(paper).endswith(
+        "; trading: halted (x, by bob, since 2024-01-02T00:00:00Z)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,8 @@ def paper_trade(eng: Any, home: Path, as_json: bool) -> dict[str, Any]:
 
 
 def paper_summary(p: dict[str, Any]) -> str:
+    from tradewind.risk.killrecord import describe_trading
+
     nav, start = p["nav"], p["nav_start"]
     counts = p["counts"]
     return (
@@ -50,7 +52,7 @@ def paper_summary(p: dict[str, Any]) -> str:
         f"{p['market_start'][:10]} at {p['speed']:.0f}x): NAV {start:,.2f} -> {nav:,.2f} "
         f"({nav - start:+,.2f}); realised {p['realized_pl']:+,.2f}, unrealised "
         f"{p['unrealized_pl']:+,.2f}; {p['orders']} orders, {p['fills']} fills; "
-        f"positions {p['positions'] or 'flat'}; kill switch {p['kill_state']}"
+        f"positions {p['positions'] or 'flat'}; {describe_trading(p['kill_switch'])}"
     )
 
 

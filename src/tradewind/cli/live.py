@@ -84,6 +84,8 @@ def run(
 
 
 def summary_line(snap: dict[str, Any]) -> str:
+    from tradewind.risk.killrecord import describe_trading
+
     nav, start = snap.get("nav"), snap.get("nav_start")
     change = f" ({nav - start:+,.2f})" if nav is not None and start is not None else ""
     counts = snap.get("counts", {})
@@ -91,7 +93,7 @@ def summary_line(snap: dict[str, Any]) -> str:
         f"stopped: NAV {nav:,.2f}{change}; realised {snap.get('realized_pl', 0):+,.2f}, "
         f"unrealised {snap.get('unrealized_pl', 0):+,.2f}; positions {snap.get('positions')}; "
         f"{counts.get('bars', 0)} bars, {counts.get('intents', 0)} orders; "
-        f"kill switch {snap.get('kill_state')}"
+        f"{describe_trading(snap.get('kill_switch') or {})}"
     )
 
 
@@ -100,6 +102,7 @@ def summary_line(snap: dict[str, Any]) -> str:
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Deployments, heartbeats, the kill switches, positions and P&L from the database."""
     from tradewind.pipelines.live import live_status
+    from tradewind.risk.killrecord import describe_trading
 
     report = live_status(ready_engine())
     if as_json:
@@ -114,9 +117,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             f"{'; ' + d['detail'] if d['detail'] else ''}"
         )
     for k in report["kill_switches"]:
-        out.print(
-            f"kill switch {k['scope']}: {k['state']} (by {k['changed_by']}: {k['reason'] or '-'})"
-        )
+        out.print(f"{k['scope']}: {describe_trading(k)}")
     for acct, rows in report["pnl"].items():
         for r in rows:
             label = "account" if r["instrument"] == "*" else r["instrument"]
@@ -152,7 +153,7 @@ def _set_switch(state: str, reason: str, account: str | None, by: str | None) ->
     logging.getLogger("tradewind.risk").setLevel(logging.ERROR)
     scope = _scope(account)
     rec = set_kill_switch(ready_engine(), scope, state, reason, by or getpass.getuser())
-    out.print(f"kill switch {scope}: {rec.state.value} (by {rec.changed_by}: {rec.reason})")
+    out.print(f"{scope}: {rec.describe()}")
 
 
 @app.command("halt")

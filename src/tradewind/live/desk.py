@@ -243,8 +243,10 @@ class Desk:
             now,
             kill_state=self.kill.state,
         )
-        if decision.approved:
-            decision = lane.var.check(intent, view)
+        if decision.approved:  # on the intent as approved (maybe cut: reducing only)
+            var = lane.var.check(decision.intent, view)
+            if not (var.approved and decision.refused_units):
+                decision = var
         return decision
 
     def _submit(self, lane: Lane, intent: OrderIntent) -> OrderRecord | None:
@@ -256,12 +258,17 @@ class Desk:
             if self.on_risk is not None:
                 self.on_risk(lane.deployment, decision)
             return None
+        if decision.refused_units:  # cut to its reducing part: the refused part is logged
+            log.info("%s: order cut: %s", lane.deployment, decision)
+            if self.on_risk is not None:
+                self.on_risk(lane.deployment, decision)
         lane.risk.record_sent(self.now_us())
         self.counts["intents"] += 1
         if self._tick_wall_ns:
             self.latency_ns.append(self._wall_ns() - self._tick_wall_ns)
         try:
-            return self.send(intent)
+            # the algorithm reads the units sent off the record (risk may cut a reversal)
+            return self.send(decision.intent)
         except Exception:  # e.g. the order worker is stopping: the order is not sent
             log.exception("%s: the order could not be queued", lane.deployment)
             return None

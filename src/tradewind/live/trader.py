@@ -48,6 +48,7 @@ from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
 from tradewind.oms.worker import OrderWorker
 from tradewind.risk import KillState, KillSwitch
+from tradewind.risk.killrecord import TRADING
 
 log = logging.getLogger(__name__)
 
@@ -395,8 +396,10 @@ class Trader:
             "realized_pl": realised,
             "unrealized_pl": unrealised,
             "positions": {r["instrument"]: r["units"] for r in rows if r["instrument"] != "*"},
-            "kill_state": self.kill.state.value,
-            "trading": self.desk.trading,
+            "kill_state": self.kill.state.value,  # the stored value; shown: kill_switch
+            "trading": TRADING[self.kill.state],
+            "kill_switch": self.kill.record.as_json(),
+            "reconciled": self.desk.trading,
             "counts": dict(self.desk.counts),
         }
         self.status.last_snapshot = snap
@@ -426,7 +429,7 @@ class Trader:
         if not self.desk.trading:
             problems.append(self.desk.halt_reason or "not trading")
         if self.kill.state is not KillState.ACTIVE:
-            problems.append(f"kill switch {self.kill.state.value}: {self.kill.record.reason}")
+            problems.append(self.kill.record.describe())
         problems.extend(f"{k} stream: {v}" for k, v in self.status.stream_errors.items())
         if self.status.unreachable_since is not None and not any(
             "broker unreachable" in p for p in problems
@@ -447,6 +450,8 @@ class Trader:
             "account_id": self.oms.account_id,
             "deployments": self.deployments,
             "kill_state": self.kill.state.value,
+            "trading": TRADING[self.kill.state],
+            "kill_switch": self.kill.record.as_json(),
             "reconcile": self.status.reconcile,
             "last_tick_us": last_tick,
             "counts": dict(self.desk.counts),

@@ -223,6 +223,7 @@ def build_trader(
                 "instrument": decision.intent.instrument,
                 "units": decision.intent.units,
                 "type": decision.intent.type,
+                **({"refused_units": decision.refused_units} if decision.refused_units else {}),
             },
         )
 
@@ -274,7 +275,8 @@ def known_accounts(engine: Engine) -> list[str]:
 
 
 def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str) -> Any:
-    """A person halts (latches) or resumes (resets) an account's kill switch."""
+    """A person halts (latches) or resumes (resets) an account's kill switch. The switch's
+    store appends the change to the risk events with the record (trigger "operator")."""
     from tradewind.risk import KillState
 
     kill = KillSwitch(SqlKillSwitchStore(engine), scope, None)
@@ -282,15 +284,7 @@ def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str
     if KillState(state) is KillState.ACTIVE:
         kill.reset(by, reason, now)
     else:
-        kill.trip(KillState(state), reason, now, by=by)
-    record_risk_event(
-        engine,
-        scope=scope,
-        check="kill_switch",
-        approved=KillState(state) is KillState.ACTIVE,
-        reason=f"{state} by {by}: {reason}",
-        detail={"state": state, "by": by},
-    )
+        kill.trip(KillState(state), reason, now, by=by, trigger="operator")
     return kill.record
 
 
@@ -311,7 +305,8 @@ def live_status(engine: Engine) -> dict[str, Any]:
     kills = [
         {
             "scope": k.scope,
-            "state": k.state.value,
+            **k.as_json(),  # trading: enabled | reducing_only | halted, reason, by, since
+            "state": k.state.value,  # the stored value
             "reason": k.reason,
             "changed_by": k.changed_by,
             "changed_at_us": k.changed_at_us,

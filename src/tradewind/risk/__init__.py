@@ -2,7 +2,13 @@
 no database, no broker; the caller hands in what it sees and persists what it is told."""
 
 from tradewind.risk.checks import CHECK_NAMES, SKIPPED_WHEN_REDUCING, PreTradeRisk
-from tradewind.risk.killswitch import KillRecord, KillState, KillSwitch, KillSwitchStore
+from tradewind.risk.killswitch import (
+    KillRecord,
+    KillState,
+    KillSwitch,
+    KillSwitchStore,
+    KillTransition,
+)
 from tradewind.risk.rules import InstrumentRules, rules_from_v20
 from tradewind.risk.var import PortfolioVaR, historical_var_es
 from tradewind.risk.views import (
@@ -10,6 +16,7 @@ from tradewind.risk.views import (
     PortfolioView,
     RiskDecision,
     reduces,
+    reducing_part,
     worst_position,
 )
 
@@ -21,6 +28,7 @@ __all__ = [
     "KillState",
     "KillSwitch",
     "KillSwitchStore",
+    "KillTransition",
     "MarketView",
     "PortfolioVaR",
     "PortfolioView",
@@ -28,6 +36,7 @@ __all__ = [
     "RiskDecision",
     "historical_var_es",
     "reduces",
+    "reducing_part",
     "rules_from_v20",
     "worst_position",
 ]

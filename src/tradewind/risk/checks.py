@@ -5,12 +5,19 @@ The first failing check refuses the order, naming itself (``RiskDecision.check``
 (``views.reduces``: toward zero, never past it, counting same-side pending orders) skip
 ``max_position``, ``max_notional`` and ``margin`` but never the others. Position and notional
 checks count pending orders at their worst: the position after the order is the larger of
-|position + order| and |position + pending + order|. Refusals are logged at INFO on
-``tradewind.risk``; the caller persists them. The checks live in ``risk.pretrade``.
+|position + order| and |position + pending + order|.
+
+When the kill switch is REDUCING, an order that would go past flat (a reversal) is not refused
+outright: its reducing part (``views.reducing_part``, down to flat less same-side pending
+orders, at the units precision) is checked as an order of its own and, if it passes, approved
+as an amended intent; the decision's ``refused_units`` is the part that would add.
+Refusals are logged at INFO on ``tradewind.risk``; the caller persists them. The checks live
+in ``risk.pretrade``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -21,7 +28,14 @@ from tradewind.domain import OrderIntent
 from tradewind.risk.killswitch import KillState
 from tradewind.risk.pretrade import CHECKS, SKIPPED_WHEN_REDUCING, OrderContext
 from tradewind.risk.rules import InstrumentRules
-from tradewind.risk.views import MarketView, PortfolioView, RiskDecision, num, reduces
+from tradewind.risk.views import (
+    MarketView,
+    PortfolioView,
+    RiskDecision,
+    num,
+    reduces,
+    reducing_part,
+)
 
 __all__ = [
     "CHECK_NAMES",
@@ -67,17 +81,27 @@ class PreTradeRisk:
         *,
         kill_state: KillState = KillState.ACTIVE,
     ) -> RiskDecision:
-        """The first failing check's refusal, else approval. Does not count the order as
-        sent: call ``record_sent`` once it really goes out."""
+        """The first failing check's refusal, else approval (amended when reducing only:
+        see the module doc). Does not count the order as sent: call ``record_sent`` once it
+        really goes out."""
         name = intent.instrument
+        kill = KillState(kill_state)
+        position, pending = portfolio.position(name), portfolio.pending(name)
+        reducing = reduces(position, pending, intent.units)
+        if kill is KillState.REDUCING and not reducing:
+            part = reducing_part(position, pending, intent.units)
+            rules = self.rules.get(name)
+            part = rules.round_units(part) if rules is not None else part
+            if part != 0:
+                return self._reduce_only(intent, part, market, portfolio, now_us)
         order = OrderContext(
             intent=intent,
             tick=market.tick,
             portfolio=portfolio,
             now_us=now_us,
-            kill_state=KillState(kill_state),
+            kill_state=kill,
             rules=self.rules.get(name),
-            reducing=reduces(portfolio.position(name), portfolio.pending(name), intent.units),
+            reducing=reducing,
             sent_last_minute=self.sent_in_last_minute(now_us),
         )
         for check, run in CHECKS:
@@ -89,6 +113,28 @@ class PreTradeRisk:
                 log.info("risk refused %s %s units: %s", name, num(intent.units), decision)
                 return decision
         return RiskDecision.ok(intent)
+
+    def _reduce_only(
+        self,
+        intent: OrderIntent,
+        part: float,
+        market: MarketView,
+        portfolio: PortfolioView,
+        now_us: int,
+    ) -> RiskDecision:
+        """``intent`` cut to its reducing ``part``, checked as an order of its own."""
+        amended = dataclasses.replace(intent, units=part)
+        decision = self.check(amended, market, portfolio, now_us, kill_state=KillState.REDUCING)
+        if not decision.approved:
+            return decision
+        name, refused = intent.instrument, intent.units - part
+        reason = (
+            f"trading is reducing only: {num(part)} of the {num(intent.units)} units go, the "
+            f"part that reduces {name} (position {num(portfolio.position(name))}, pending "
+            f"{num(portfolio.pending(name))}); {num(refused)} that would add are refused"
+        )
+        log.info("risk cut %s %s units: %s", name, num(intent.units), reason)
+        return RiskDecision(True, "kill_switch", reason, amended, refused_units=refused)
 
     def record_sent(self, now_us: int) -> None:
         """An order went out at ``now_us`` (feeds ``order_rate``)."""

@@ -5,6 +5,10 @@ HALTED; an operator) only escalate, and every change is saved before ``trip`` re
 crash or restart comes back in the same state. Nothing lowers it by itself, not a new day nor
 a restart: ``reset`` needs a person's name (``tradewind live resume``).
 
+Every change, by a rule or a person, is a ``KillTransition`` (from, to, by, trigger, limit,
+value, market and wall time) that the store appends in the same write as the record: a trip
+is never stored without its event, and a later trip never overwrites an earlier one's.
+
 The peak NAV and the UTC day's first NAV live in the record, so a restart keeps measuring from
 the same marks. Streak counters are in memory only: a restart starts them at zero.
 
@@ -20,11 +24,20 @@ import dataclasses
 import logging
 import math
 import threading
+import time
+from collections.abc import Callable
 
 from tradewind.config.risk import RiskLimits
-from tradewind.risk.killrecord import KillRecord, KillState, KillSwitchStore, is_person, utc_day
+from tradewind.risk.killrecord import (
+    KillRecord,
+    KillState,
+    KillSwitchStore,
+    KillTransition,
+    is_person,
+    utc_day,
+)
 
-__all__ = ["KillRecord", "KillState", "KillSwitch", "KillSwitchStore"]
+__all__ = ["KillRecord", "KillState", "KillSwitch", "KillSwitchStore", "KillTransition"]
 
 log = logging.getLogger("tradewind.risk")
 
@@ -33,11 +46,21 @@ class KillSwitch:
     """The kill state of ``scope``, loaded from ``store`` (ACTIVE if never stored).
 
     ``limits`` None (the CLI's halt/resume) leaves only ``trip`` and ``reset``: NAV marks are
-    kept but trip nothing, streaks never trip. Thread-safe."""
+    kept but trip nothing, streaks never trip. ``wall_us`` is the wall clock stamped on
+    each transition (``now_us`` arguments are market time). Thread-safe."""
 
-    def __init__(self, store: KillSwitchStore, scope: str, limits: RiskLimits | None) -> None:
+    def __init__(
+        self,
+        store: KillSwitchStore,
+        scope: str,
+        limits: RiskLimits | None,
+        *,
+        wall_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+    ) -> None:
         self._store = store
         self._limits = limits
+        self._wall_us = wall_us
+        self._events: list[KillTransition] = []  # transitions the store does not have yet
         self._lock = threading.RLock()
         loaded = store.load(scope)
         self._record = loaded or KillRecord(scope, KillState.ACTIVE, "", 0, "system")
@@ -55,9 +78,21 @@ class KillSwitch:
     def record(self) -> KillRecord:
         return self._record
 
-    def trip(self, state: KillState, reason: str, now_us: int, by: str = "system") -> bool:
+    def trip(
+        self,
+        state: KillState,
+        reason: str,
+        now_us: int,
+        by: str = "system",
+        *,
+        trigger: str | None = None,
+        limit: float | None = None,
+        value: float | None = None,
+    ) -> bool:
         """Escalate to ``state``; True if the state changed, False if it already was there or
-        higher. The new state holds in memory even if saving it fails (the error is raised)."""
+        higher. The new state holds in memory even if saving it fails (the error is raised;
+        the record and its transition are written again on the next refresh). ``trigger``
+        (default "operator" for a person), ``limit`` and ``value`` go into the transition."""
         state = KillState(state)
         if state is KillState.ACTIVE:
             raise ValueError("trip only escalates; use reset (a person) to return to active")
@@ -65,6 +100,7 @@ class KillSwitch:
             self._sync()
             if state.rank <= self._record.state.rank:
                 return False
+            self._transition(state, by, trigger, reason, now_us, limit, value)
             self._record = dataclasses.replace(
                 self._record, state=state, reason=reason, changed_at_us=now_us, changed_by=by
             )
@@ -83,6 +119,7 @@ class KillSwitch:
         who = by.strip()
         with self._lock:
             previous = self._record.state
+            self._transition(KillState.ACTIVE, who, "operator", reason, now_us, None, None)
             self._record = KillRecord(
                 self._record.scope, KillState.ACTIVE, reason or f"reset by {who}", now_us, who
             )
@@ -105,6 +142,15 @@ class KillSwitch:
                 return False
             self._synced = stored
             lower = stored.state.rank < self._record.state.rank
+            if self._events and not (lower and not is_person(stored.changed_by)):
+                # ours was never stored and another writer's record replaces it
+                log.warning(
+                    "kill switch %s: %d unsaved transition(s) dropped for %s",
+                    stored.scope,
+                    len(self._events),
+                    _said(stored),
+                )
+                self._events.clear()
             if lower and not is_person(stored.changed_by):
                 log.warning("kill switch %s: ignoring lower %s", stored.scope, _said(stored))
                 self._save()
@@ -144,16 +190,16 @@ class KillSwitch:
             lim = self._limits
             if lim is None:
                 return
-            if (
-                lim.max_drawdown is not None
-                and peak > 0
-                and (peak - nav) / peak >= lim.max_drawdown
-            ):
+            drawdown = (peak - nav) / peak if peak > 0 else 0.0
+            if lim.max_drawdown is not None and peak > 0 and drawdown >= lim.max_drawdown:
                 self.trip(
                     KillState.HALTED,
-                    f"drawdown {(peak - nav) / peak:.2%} from peak NAV {peak:.2f} "
+                    f"drawdown {drawdown:.2%} from peak NAV {peak:.2f} "
                     f"(NAV {nav:.2f}); limit {lim.max_drawdown:.2%}",
                     now_us,
+                    trigger="max_drawdown",
+                    limit=lim.max_drawdown,
+                    value=drawdown,
                 )
             if lim.max_daily_loss is not None and start - nav >= lim.max_daily_loss:
                 self.trip(
@@ -161,6 +207,9 @@ class KillSwitch:
                     f"daily loss {start - nav:.2f} from the day's first NAV {start:.2f} "
                     f"(NAV {nav:.2f}); limit {lim.max_daily_loss:.2f}",
                     now_us,
+                    trigger="max_daily_loss",
+                    limit=lim.max_daily_loss,
+                    value=start - nav,
                 )
 
     def on_reject(self, now_us: int, reason: str) -> None:
@@ -182,13 +231,15 @@ class KillSwitch:
 
     def on_reconcile_failed(self, reason: str, now_us: int) -> None:
         """Our books and the broker's disagree: nothing may trade until a person looks."""
-        self.trip(KillState.HALTED, f"reconcile failed: {reason}", now_us)
+        self.trip(KillState.HALTED, f"reconcile failed: {reason}", now_us, trigger="reconcile")
 
     def _streak(self, what: str, count: int, limit_name: str, now_us: int, reason: str) -> None:
         limit = getattr(self._limits, limit_name, None)
         if limit is not None and count >= limit:
             reason = f"{count} {what} in a row; limit {limit}; last: {reason}"
-            self.trip(KillState.HALTED, reason, now_us)
+            self.trip(
+                KillState.HALTED, reason, now_us, trigger=limit_name, limit=limit, value=count
+            )
 
     def _sync(self) -> None:
         """Adopt what another process saved, before saving over it. A store that cannot be
@@ -198,10 +249,38 @@ class KillSwitch:
         except Exception:
             log.exception("kill switch %s: could not re-read the store", self._record.scope)
 
+    def _transition(
+        self,
+        to: KillState,
+        by: str,
+        trigger: str | None,
+        reason: str,
+        now_us: int,
+        limit: float | None,
+        value: float | None,
+    ) -> None:
+        """Queue the change from the current state to ``to`` for the next save."""
+        self._events.append(
+            KillTransition(
+                scope=self._record.scope,
+                from_state=self._record.state,
+                to_state=to,
+                by=by,
+                trigger=trigger or ("operator" if is_person(by) else "system"),
+                reason=reason,
+                market_time_us=now_us,
+                at_us=self._wall_us(),
+                limit=limit,
+                value=value,
+            )
+        )
+
     def _save(self) -> None:
+        """Write the record with the queued transitions, in one store write."""
         self._dirty = True
-        self._store.save(self._record)
+        self._store.save(self._record, tuple(self._events))
         self._synced, self._dirty = self._record, False
+        self._events.clear()
 
 
 def _marked(rec: KillRecord, nav: float, day: str) -> KillRecord:

@@ -47,12 +47,18 @@ class PortfolioView:
 class RiskDecision:
     """A check's answer. ``check`` is "ok" or the failed check's name; ``reason`` says, for a
     person, what was checked, the limit and the value (empty or informative when approved).
-    ``str(decision)`` is "check: reason", the form the logs use."""
+    ``str(decision)`` is "check: reason", the form the logs use.
+
+    ``intent`` is what may be sent. An approval may amend it: ``refused_units`` (signed like
+    the order, 0 when nothing was cut) were cut off the asked-for units by ``check`` (e.g.
+    ``kill_switch`` when trading is reducing only: the part of a reversal that reduces goes,
+    the part that would add does not). Send ``intent``, never the order asked for."""
 
     approved: bool
     check: str
     reason: str
     intent: OrderIntent
+    refused_units: float = 0.0
 
     @classmethod
     def ok(cls, intent: OrderIntent, reason: str = "") -> RiskDecision:
@@ -78,6 +84,18 @@ def reduces(position: float, pending: float, units: float) -> bool:
         return False
     same_side = max(0.0, pending * math.copysign(1.0, units))
     return abs(units) + same_side <= abs(position)
+
+
+def reducing_part(position: float, pending: float, units: float) -> float:
+    """The part of an order of ``units`` that only moves |position| toward zero (``reduces``
+    holds for it): at most down to flat, less the same-side pending orders; 0 if none."""
+    if position == 0 or units == 0 or not math.isfinite(units):
+        return 0.0
+    if math.copysign(1.0, units) == math.copysign(1.0, position):
+        return 0.0
+    same_side = max(0.0, pending * math.copysign(1.0, units))
+    room = abs(position) - same_side
+    return math.copysign(min(abs(units), room), units) if room > 0 else 0.0
 
 
 def worst_position(position: float, pending: float, units: float) -> float:

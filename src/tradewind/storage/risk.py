@@ -1,17 +1,22 @@
 """Risk state in the database: the latched kill switch (``SqlKillSwitchStore``) and the log of
 risk decisions (``record_risk_event``). A kill switch row is written before ``trip`` returns,
-so a crash right after a trip cannot forget it."""
+so a crash right after a trip cannot forget it, and in the same transaction as the risk events
+of the changes that led to it (check ``KILL_TRANSITION``): a trip is never stored without its
+event, and each change is its own row, never overwritten by the next."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from tradewind.risk.killswitch import KillRecord, KillState
+from tradewind.risk.killswitch import KillRecord, KillState, KillTransition
 from tradewind.storage.schema_live import KillSwitchRow, RiskEventRow, latest_rows
 from tradewind.storage.types import datetime_to_us, us_to_datetime
+
+KILL_TRANSITION = "kill_transition"  # the risk events' check of a kill switch change
 
 
 class SqlKillSwitchStore:
@@ -36,7 +41,7 @@ class SqlKillSwitchStore:
             day_start_nav=row.day_start_nav,
         )
 
-    def save(self, record: KillRecord) -> None:
+    def save(self, record: KillRecord, events: Sequence[KillTransition] = ()) -> None:
         values = {
             "state": record.state.value,
             "reason": record.reason,
@@ -52,6 +57,16 @@ class SqlKillSwitchStore:
             )
             if done.rowcount == 0:
                 conn.execute(insert(KillSwitchRow).values(scope=record.scope, **values))
+            for event in events:
+                _insert_event(
+                    conn,
+                    scope=event.scope,
+                    check=KILL_TRANSITION,
+                    approved=event.to_state is KillState.ACTIVE,
+                    reason=event.reason,
+                    detail=event.detail(),
+                    at=us_to_datetime(event.at_us),
+                )
 
     def all(self) -> list[KillRecord]:
         with self.engine.connect() as conn:
@@ -70,19 +85,43 @@ def record_risk_event(
     deployment: str = "",
     at: datetime | None = None,
 ) -> None:
-    """One risk decision (a refusal, or a kill switch change) for the audit and dashboards."""
+    """One risk decision (a refusal or an amended order) for the audit and dashboards. Kill
+    switch changes are written by ``SqlKillSwitchStore.save``."""
     with engine.begin() as conn:
-        conn.execute(
-            insert(RiskEventRow).values(
-                at=at or datetime.now(UTC),
-                scope=scope,
-                deployment=deployment,
-                check=check,
-                approved=approved,
-                reason=reason,
-                detail=detail,
-            )
+        _insert_event(
+            conn,
+            scope=scope,
+            check=check,
+            approved=approved,
+            reason=reason,
+            detail=detail,
+            deployment=deployment,
+            at=at,
         )
+
+
+def _insert_event(
+    conn: Connection,
+    *,
+    scope: str,
+    check: str,
+    approved: bool,
+    reason: str,
+    detail: dict[str, Any],
+    deployment: str = "",
+    at: datetime | None = None,
+) -> None:
+    conn.execute(
+        insert(RiskEventRow).values(
+            at=at or datetime.now(UTC),
+            scope=scope,
+            deployment=deployment,
+            check=check,
+            approved=approved,
+            reason=reason,
+            detail=detail,
+        )
+    )
 
 
 def risk_events(engine: Engine, scope: str, limit: int = 100) -> list[dict[str, Any]]:

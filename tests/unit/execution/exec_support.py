@@ -33,12 +33,15 @@ class MemoryOms:
         self.market: Literal["fill", "cancel", "reject"] = "fill"
         self.cancel_mode: Literal["ok", "lag", "filled_first"] = "ok"
         self.refuse: set[int] = set()  # submit numbers (1-based) risk refuses
+        self.cut: dict[int, float] = {}  # submit number -> the units risk lets through
 
     # the trader's risk-checked path
     def submit(self, intent: OrderIntent) -> OrderRecord | None:
         self.intents.append(intent)
         if len(self.intents) in self.refuse:
             return None
+        if len(self.intents) in self.cut:  # reducing only: the desk sends the cut intent
+            intent = replace(intent, units=self.cut[len(self.intents)])
         cid = f"C{len(self.intents):03d}"
         rec = OrderRecord(
             cid, "acct", intent.instrument, intent.units, intent.type, OrderState.ACCEPTED,

@@ -359,3 +359,50 @@ def test_units_always_add_up() -> None:
     for ts in range(T0, T0 + 60 * S, S):
         algo.on_tick(tick(1.1, 1.1001, ts))
         balanced(algo, -777)
+
+
+# --- risk sends less than asked (trading reducing only: a reversal cut to flat) ------------
+def test_market_cut_by_risk_counts_the_units_sent_and_leaves_the_rest() -> None:
+    oms = MemoryOms()
+    oms.cut = {1: -1000}
+    algo = build(MarketConfig(), oms)
+    algo.start(EUR, -2000, tick(1.1, 1.1001))
+    assert algo.done
+    assert (algo.filled_units, algo.working_units, algo.leftover_units) == (-1000, 0, -1000)
+    assert algo.refused_units == -1000  # type: ignore[attr-defined]
+
+
+def test_best_limit_cut_by_risk_works_only_the_units_sent() -> None:
+    oms = MemoryOms()
+    oms.cut = {1: -1000}
+    algo = best(oms)
+    algo.start(EUR, -2000, tick(1.10000, 1.10010))
+    assert algo.working_units == -1000  # not -2000: it does not think it placed more
+    balanced(algo, -2000)
+    oms.fill("C001")
+    algo.on_tick(tick(1.10000, 1.10010, T0 + S))
+    assert algo.done  # filled what was sent; the cut part is not sent again
+    assert len(oms.intents) == 1
+    assert (algo.filled_units, algo.leftover_units) == (-1000, -1000)
+
+
+def test_best_limit_cut_then_repriced_re_places_only_the_units_sent() -> None:
+    oms = MemoryOms()
+    oms.cut = {1: -1000}
+    algo = best(oms)
+    algo.start(EUR, -2000, tick(1.10000, 1.10010))
+    oms.fill("C001", -400)
+    algo.on_tick(tick(1.09980, 1.09990, T0 + S))  # the ask moved 2 pips away: re-price
+    assert [i.units for i in oms.intents] == [-2000, -600]
+    balanced(algo, -2000)
+
+
+def test_twap_slices_cut_by_risk_add_up() -> None:
+    oms = MemoryOms()
+    oms.cut = {2: -100}
+    algo = build(TwapConfig(horizon_s=100, slices=4, jitter=0), oms)
+    algo.start(EUR, -1000, tick(1.10000, 1.10010))
+    drive(algo, T0 + S, T0 + 120 * S)
+    assert algo.done
+    assert (algo.filled_units, algo.leftover_units) == (-850, -150)
+    balanced(algo, -1000)

@@ -3,11 +3,12 @@ kill switch store (a real implementation of the port, kept in memory)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tradewind.config.risk import RiskLimits
 from tradewind.domain import OrderIntent, Tick
-from tradewind.risk import InstrumentRules, KillRecord, MarketView, PortfolioView
+from tradewind.risk import InstrumentRules, KillRecord, KillTransition, MarketView, PortfolioView
 
 NOW = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z, in µs
 EUR = "EUR_USD"
@@ -15,20 +16,23 @@ JPY = "USD_JPY"
 
 
 class MemoryKillStore:
-    """Kill records in a dict; ``saves`` counts writes, ``fail`` makes the next save raise."""
+    """Kill records in a dict and the transitions appended to ``events`` (with the record,
+    all or nothing); ``saves`` counts writes, ``fail`` makes the next save raise."""
 
     def __init__(self) -> None:
         self.records: dict[str, KillRecord] = {}
+        self.events: list[KillTransition] = []
         self.saves = 0
         self.fail = False
 
     def load(self, scope: str) -> KillRecord | None:
         return self.records.get(scope)
 
-    def save(self, record: KillRecord) -> None:
+    def save(self, record: KillRecord, events: Sequence[KillTransition] = ()) -> None:
         if self.fail:
             raise OSError("disk full")
         self.records[record.scope] = record
+        self.events.extend(events)
         self.saves += 1
 
 

@@ -97,8 +97,8 @@ def test_reducing_state_passes_an_order_that_reduces() -> None:
     [
         (1000, 0, 0, "position 0, pending 0, order 1000"),  # opens
         (1000, 5000, 0, "position 5000, pending 0, order 1000"),  # adds
-        (-6000, 5000, 0, "position 5000, pending 0, order -6000"),  # flips
-        (-2000, 5000, -4000, "position 5000, pending -4000, order -2000"),  # flips with pending
+        (-1000, -5000, 0, "position -5000, pending 0, order -1000"),  # adds to a short
+        (-2000, 5000, -5000, "position 5000, pending -5000, order -2000"),  # pending flattens
     ],
 )
 def test_reducing_state_refuses_anything_else(
@@ -110,6 +110,60 @@ def test_reducing_state_refuses_anything_else(
         "kill_switch",
         f"kill switch is reducing: only orders that reduce the position pass; {EUR} {why}",
     )
+
+
+def test_reducing_state_sends_the_reducing_part_of_a_reversal() -> None:
+    intent = order(-2000, price_bound=1.0995, algo="twap:x#1")
+    d = run(intent, pf=portfolio({EUR: 1000}), kill=KillState.REDUCING)
+    assert d.approved
+    assert d.intent == OrderIntent(EUR, -1000, price_bound=1.0995, algo="twap:x#1")
+    assert d.refused_units == -1000
+    assert d.check == "kill_switch"
+    assert d.reason == (
+        "trading is reducing only: -1000 of the -2000 units go, the part that reduces "
+        "EUR_USD (position 1000, pending 0); -1000 that would add are refused"
+    )
+    # a short reversed long: +1000 of +2500 go
+    d = run(order(2500), pf=portfolio({EUR: -1000}), kill=KillState.REDUCING)
+    assert (d.approved, d.intent.units, d.refused_units) == (True, 1000, 1500)
+
+
+@pytest.mark.parametrize(
+    ("units", "position", "pending", "sent"),
+    [
+        (-6000, 5000, 0, -5000),  # down to flat, never past it
+        (-2000, 5000, -4000, -1000),  # same-side pending orders might fill first
+        (-6000, 5000, 3000, -5000),  # pending on the other side is ignored
+        (-2000.7, 1000.5, 0, -1000),  # at the units precision, toward zero
+    ],
+)
+def test_the_reducing_part_counts_pending_orders_and_never_flips(
+    units: float, position: float, pending: float, sent: float
+) -> None:
+    d = run(order(units), pf=portfolio({EUR: position}, {EUR: pending}), kill=KillState.REDUCING)
+    assert d.approved
+    assert d.intent.units == sent
+    assert d.refused_units == pytest.approx(units - sent)
+
+
+def test_a_pure_reduce_is_unchanged_and_active_never_cuts() -> None:
+    intent = order(-1000)
+    d = run(intent, pf=portfolio({EUR: 5000}), kill=KillState.REDUCING)
+    assert (d.approved, d.check, d.intent, d.refused_units) == (True, "ok", intent, 0.0)
+    reversal = order(-2000)
+    d = run(reversal, pf=portfolio({EUR: 1000}), kill=KillState.ACTIVE)
+    assert (d.approved, d.intent, d.refused_units) == (True, reversal, 0.0)
+
+
+def test_the_reducing_part_still_passes_every_other_check() -> None:
+    d = run(order(-2000), mkt=market(tick(age_s=20)), pf=portfolio({EUR: 1000}),
+            kill=KillState.REDUCING)  # fmt: skip
+    refused(d, "stale_price", "EUR_USD price is 20.0 s old; limit 15 s")
+    assert d.intent.units == -1000
+    # a reducing part below the broker's minimum size is refused by min_size
+    r = PreTradeRisk(limits(), {EUR: InstrumentRules(EUR, 100.0, 0, 5, 0.0333)})
+    d = run(order(-2000), pf=portfolio({EUR: 50}), r=r, kill=KillState.REDUCING)
+    assert (d.approved, d.check) == (False, "min_size")
 
 
 # tradeable

@@ -341,3 +341,81 @@ def test_without_limits_only_people_move_it() -> None:
     assert cli.trip(KillState.HALTED, "maintenance", NOW, by="bob")
     cli.reset("bob", "done", NOW + 1)
     assert store.records[SCOPE].state is KillState.ACTIVE
+
+
+# every change is a transition, appended with the record
+
+
+WALL = 1_800_000_000_000_000
+
+
+def test_every_trip_and_reset_is_a_transition_with_its_rule_limit_and_value() -> None:
+    store = MemoryKillStore()
+    ks = KillSwitch(
+        store,
+        SCOPE,
+        limits(max_daily_loss=1000, max_drawdown=0.2, max_reject_streak=2),
+        wall_us=lambda: WALL,
+    )
+    ks.on_nav(100_000, NOW)
+    ks.on_nav(98_500, NOW + 1)  # daily loss 1500 -> reducing
+    ks.on_nav(79_000, NOW + 2)  # drawdown 21 % -> halted
+    ks.reset("alice", "loss accepted", NOW + 3)
+    ks.on_reject(NOW + 4, "x")
+    ks.on_reject(NOW + 5, "MARKET_HALTED")  # -> halted
+    ks.reset("alice", "ok", NOW + 6)
+    ks.on_reconcile_failed("EUR_USD: ours 1000, broker 0", NOW + 7)
+    ks.trip(KillState.HALTED, "ignored: already halted", NOW + 8, by="bob")
+    got = [
+        (e.from_state.value, e.to_state.value, e.by, e.trigger, e.limit, e.value)
+        for e in store.events
+    ]
+    assert got == [
+        ("active", "reducing", "system", "max_daily_loss", 1000, 1500),
+        ("reducing", "halted", "system", "max_drawdown", 0.2, pytest.approx(0.21)),
+        ("halted", "active", "alice", "operator", None, None),
+        ("active", "halted", "system", "max_reject_streak", 2, 2),
+        ("halted", "active", "alice", "operator", None, None),
+        ("active", "halted", "system", "reconcile", None, None),
+    ]
+    assert [e.market_time_us for e in store.events] == [NOW + t for t in (1, 2, 3, 5, 6, 7)]
+    assert {e.at_us for e in store.events} == {WALL}
+    assert store.events[0].reason.startswith("daily loss 1500.00")
+    assert store.events[0].detail() == {
+        "from": "active",
+        "to": "reducing",
+        "by": "system",
+        "trigger": "max_daily_loss",
+        "limit": 1000,
+        "value": 1500,
+        "market_time_us": NOW + 1,
+    }
+
+
+def test_an_operator_trip_is_a_transition_by_that_person() -> None:
+    store = MemoryKillStore()
+    KillSwitch(store, SCOPE, None).trip(KillState.HALTED, "maintenance", NOW, by="bob")
+    (event,) = store.events
+    assert (event.from_state, event.to_state, event.by, event.trigger) == (
+        KillState.ACTIVE,
+        KillState.HALTED,
+        "bob",
+        "operator",
+    )
+
+
+def test_a_transition_whose_save_failed_is_written_with_the_record_later() -> None:
+    store = MemoryKillStore()
+    ours = switch(store, max_error_streak=1)
+    store.fail = True
+    with pytest.raises(OSError, match="disk full"):
+        ours.on_error(NOW, "timeout")
+    assert store.events == []
+    store.fail = False
+    ours.refresh()
+    assert store.records[SCOPE].state is KillState.HALTED
+    assert [(e.to_state, e.trigger) for e in store.events] == [
+        (KillState.HALTED, "max_error_streak")
+    ]
+    ours.refresh()  # written once
+    assert len(store.events) == 1

@@ -10,7 +10,10 @@ no threads: the trader calls it from one thread (its desk lock) at a time.
 
 Units always add up: ``units == filled_units + working_units + leftover_units`` (all signed
 like ``units``): working is what is on the book or still to be sent, leftover what will not
-be (refused, cancelled unfilled, or past a deadline).
+be (refused, cancelled unfilled, or past a deadline). Risk may also send less than a child
+order asked for (trading reducing only: only the part that reduces the position goes): the
+returned record's ``units`` are what was sent, and the rest counts as refused
+(``refused_units``, part of the leftover), never as working.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class AlgoBase:
         self._records: dict[str, OrderRecord] = {}
         self._unsent = 0.0  # units the algorithm still means to send (signed)
         self._sent = 0  # child orders asked for (refused ones included): the "#n" of the next
+        self._cut = 0.0  # units risk cut off child orders it sent smaller (signed)
         self._started = False
         self._finished = False
         self._note = "not started"
@@ -163,6 +167,11 @@ class AlgoBase:
         return self._clean(self.units - self.filled_units - self.working_units)
 
     @property
+    def refused_units(self) -> float:
+        """Units risk cut off child orders it let through smaller (signed like ``units``)."""
+        return self._clean(self._cut)
+
+    @property
     def orders(self) -> tuple[str, ...]:
         return tuple(self._records)
 
@@ -210,7 +219,13 @@ class AlgoBase:
             log.warning("%s: %s %g refused by risk", intent.algo, intent.type, units)
             return None
         self._records[record.client_id] = record
-        log.info("%s: %s %g -> %s", intent.algo, intent.type, units, record.state.value)
+        cut = self._clean(units - record.units)
+        if cut:
+            self._cut += cut
+            log.warning(
+                "%s: %s %g cut to %g by risk", intent.algo, intent.type, units, record.units
+            )
+        log.info("%s: %s %g -> %s", intent.algo, intent.type, record.units, record.state.value)
         return record
 
     def _live(self) -> list[OrderRecord]:

@@ -52,15 +52,15 @@ class BestLimitAlgo(AlgoBase):
         """Before the end, everything not filled (on the book or about to be re-placed)."""
         if self._finished:
             return super().working_units
-        return self._clean(self.units - self.filled_units)
+        return self._clean(self.units - self.filled_units - self._cut)
 
     def _begin_work(self, tick: Tick) -> None:
         self._deadline_us = tick.ts_us + seconds_us(self.config.timeout_s)
         self._step(tick)
 
     def _rest(self) -> float:
-        """Units not filled yet (on the book or not)."""
-        return self.rules.round_units(self.units - self.filled_units)
+        """Units not filled yet (on the book or not), less what risk cut off."""
+        return self.rules.round_units(self.units - self.filled_units - self._cut)
 
     def _step(self, tick: Tick) -> None:
         current = self._records.get(self._current) if self._current else None
