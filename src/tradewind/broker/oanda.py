@@ -471,7 +471,7 @@ class OandaBroker:
             yield attempt
             attempt += 1
             left = grace - max(self._clock() - start, slept)
-            if attempt >= schedule.attempts and left <= 0:
+            if attempt >= schedule.attempts and left <= 1e-6:
                 return
             delay = schedule.delay(min(attempt - 1, 30))
             if attempt >= schedule.attempts:
