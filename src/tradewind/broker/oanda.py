@@ -410,8 +410,9 @@ class OandaBroker:
         return str(order_id)
 
     def submit_order(self, order: OrderRequest) -> OrderResult:
-        """Place ``order``. Rejections raise ``RejectedOrder``; a lost answer is resolved by
-        the client id (see ``resolve_order``), never by sending the order again."""
+        """Place ``order``. Rejections raise ``RejectedOrder``; a 5xx or lost answer is looked
+        up by the client id over the grace window (see the module docstring), never by sending
+        the order again; not found by then: ``UnknownOutcome``, never "not placed"."""
         cid = order.client_id or new_client_id()
         if not CLIENT_ID.match(cid):
             raise ValueError(f"bad client id {cid!r} (letters, digits, _ . : -; <= 128)")
