@@ -63,6 +63,7 @@ def fast_options(**kw: Any) -> OandaOptions:
         "read_backoff": Backoff(base=0.02, cap=0.2, attempts=5),
         "stream_backoff": Backoff(base=0.05, cap=0.3, attempts=1000),
         "resolve_backoff": Backoff(base=0.1, cap=1.0, attempts=6),
+        "unknown_grace_s": 1.0,  # lookups after a 5xx or lost answer, then UNKNOWN
     }
     return OandaOptions(**{**base, **kw})
 

@@ -55,11 +55,21 @@ class RejectedOrder(BrokerError):
 
 
 class UnknownOutcome(BrokerError):
-    """An order was sent and the adapter cannot tell whether the broker placed it: the answer
-    was lost and looking it up by its client id neither found it nor proved it absent. Never
-    resend: resolve later with ``resolve_order(client_id)``."""
+    """An order-changing call was sent and the adapter cannot tell whether the broker acted:
+    the answer was lost (or was a 5xx) and lookups over the grace window neither found it nor
+    found a reject. Never resend: resolve later, an order with ``resolve_order(client_id)``
+    (``client_id`` is None for a trade or position close), a close from the transactions after
+    ``since_id`` (the last transaction id known before the call)."""
 
-    def __init__(self, message: str, *, client_id: str, cause: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_id: str | None,
+        cause: str | None = None,
+        since_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.client_id = client_id
         self.cause = cause
+        self.since_id = since_id

@@ -4,10 +4,22 @@
   (below OANDA's 100/s) and new connections (at most 2/s); a timeout on every call.
 * Reads (GET) are retried with exponential backoff and jitter on 429, 5xx, timeouts, dropped
   connections and torn bodies. Order-changing calls are sent once, never retried.
-* An order whose answer is lost (timeout, dropped connection, 5xx, a status the client does
-  not expect) is resolved by its client id: ``GET orders/@<client id>``, then the
-  transactions since the last id seen before sending; never by sending it again. When that
-  cannot settle it, ``UnknownOutcome`` carries the client id for a later ``resolve_order``.
+* The rule for an order-changing call whose answer is not a plain success:
+
+  - *Refused*: only an answer that proves the server did nothing is a plain refusal: a 4xx
+    (``RejectedOrder`` when it carries a reject transaction, ``RateLimited`` for 429, else
+    the mapped error), or a connection that was never made (``BrokerUnavailable``).
+  - *Unknown*: anything else (a 5xx, a timeout, a dropped connection, a torn body, a status
+    the client does not expect) may come from a server that acted, or will act a moment
+    later. The call is looked up, never sent again: an order by its client id
+    (``GET orders/@<client id>``, then the transactions since the last id seen before
+    sending), a trade or position close by its ``MARKET_ORDER`` and ``ORDER_FILL`` among those
+    transactions. The lookups are spread over a grace window (``unknown_grace_s``, at least
+    ``resolve_backoff.attempts`` of them, the resolve backoff between them). Found: its
+    result (``recovered``). A reject found: ``RejectedOrder``. Still absent (or lookups
+    failing) when the window ends: ``UnknownOutcome``, never "not placed": the OMS records
+    the order UNKNOWN and its reconciliation resolves it by the client id later, closing it
+    as never placed only once it is older than the OMS's own grace period.
 * Streams reconnect with backoff when they drop, tear a line or stall (no heartbeat within
   ``stream_stall`` seconds); the transaction stream backfills from ``sinceid`` with the last
   id it yielded, so nothing is missed or repeated.
@@ -70,6 +82,9 @@ class OandaOptions:
         default_factory=lambda: Backoff(base=0.25, cap=10.0, attempts=1_000_000)
     )
     resolve_backoff: Backoff = field(default_factory=lambda: Backoff(base=0.2, attempts=4))
+    # how long lookups go on after a lost or 5xx answer to an order-changing call before it is
+    # left UNKNOWN (for the OMS's reconciliation, whose grace period is longer)
+    unknown_grace_s: float = 5.0
 
 
 def new_client_id() -> str:
@@ -163,12 +178,13 @@ def _client_id_of(tx: Json) -> str | None:
 
 
 class _Lost(Exception):
-    """An order call's answer was lost; ``answered`` when the server did answer (5xx, odd
-    status) and ``sent`` False when the request certainly never left."""
+    """An order-changing call's answer was lost or says nothing sure (5xx, timeout, dropped
+    connection, odd status): the server may have acted. ``sent`` is False when the request
+    certainly never left (the connection was never made)."""
 
-    def __init__(self, cause: BrokerError, *, answered: bool, sent: bool = True) -> None:
+    def __init__(self, cause: BrokerError, *, sent: bool = True) -> None:
         super().__init__(str(cause))
-        self.cause, self.answered, self.sent = cause, answered, sent
+        self.cause, self.sent = cause, sent
 
 
 class OandaBroker:
@@ -191,6 +207,7 @@ class OandaBroker:
         self._scrub_secret = secret
         self.options = opts = options or OandaOptions()
         self._sleep = sleep
+        self._clock = clock
         self._requests = RateLimiter(
             opts.requests_per_second, opts.request_burst, clock=clock, sleep=sleep
         )
@@ -393,8 +410,9 @@ class OandaBroker:
         return str(order_id)
 
     def submit_order(self, order: OrderRequest) -> OrderResult:
-        """Place ``order``. Rejections raise ``RejectedOrder``; a lost answer is resolved by
-        the client id (see ``resolve_order``), never by sending the order again."""
+        """Place ``order``. Rejections raise ``RejectedOrder``; a 5xx or lost answer is looked
+        up by the client id over the grace window (see the module docstring), never by sending
+        the order again; not found by then: ``UnknownOutcome``, never "not placed"."""
         cid = order.client_id or new_client_id()
         if not CLIENT_ID.match(cid):
             raise ValueError(f"bad client id {cid!r} (letters, digits, _ . : -; <= 128)")
@@ -417,60 +435,74 @@ class OandaBroker:
     def _place(self, make: Callable[[], APIRequest], cid: str, what: str) -> OrderResult:
         since = _txn_id(self.last_transaction_id())
         try:
-            resp = self._send_order(make(), what)
+            resp = self._send(make(), what)
         except _Lost as lost:
-            log.warning("%s: %s; resolving by client id", what, lost.cause)
             if not lost.sent:
                 raise lost.cause from None
+            log.warning("%s: %s; looking it up by client id", what, lost.cause)
             return self._resolve_lost(cid, since, lost)
         return result_from_response(cid, resp)
 
-    def _send_order(self, endpoint: APIRequest, what: str) -> Json:
+    def _send(self, endpoint: APIRequest, what: str) -> Json:
+        """An order-changing call, sent once. A 4xx (429 included: v20 answers it before
+        acting) raises the mapped error: nothing was done. Anything that leaves the outcome
+        open raises ``_Lost``."""
         try:
             return self._call(endpoint)
         except V20Error as exc:
             err = map_error(exc, what, self._scrub)
             if int(exc.code) >= 500:
-                raise _Lost(err, answered=True) from None
+                raise _Lost(err) from None
             if isinstance(err, RejectedOrder) and err.transaction is not None:
                 self._note({"lastTransactionID": err.transaction.get("id")})
             raise err from None  # 4xx: the broker refused it; nothing was done
         except requests.RequestException as exc:
             err = map_error(exc, what, self._scrub)
-            raise _Lost(err, answered=False, sent=not never_sent(exc)) from None
+            raise _Lost(err, sent=not never_sent(exc)) from None
         except ValueError as exc:  # an unexpected 2xx/3xx status or a torn body
-            raise _Lost(map_error(exc, what, self._scrub), answered=True) from None
+            raise _Lost(map_error(exc, what, self._scrub)) from None
+
+    def _lookups(self) -> Iterator[int]:
+        """The lookups after a lost answer: at least ``resolve_backoff.attempts`` of them,
+        spread over ``unknown_grace_s`` (the last one at its end), the resolve backoff's delays
+        between them."""
+        schedule, grace = self.options.resolve_backoff, self.options.unknown_grace_s
+        start, slept, attempt = self._clock(), 0.0, 0
+        while True:
+            yield attempt
+            attempt += 1
+            left = grace - max(self._clock() - start, slept)
+            if attempt >= schedule.attempts and left <= 1e-6:
+                return
+            delay = schedule.delay(min(attempt - 1, 30))
+            if attempt >= schedule.attempts:
+                delay = min(delay, left)
+            self._sleep(delay)
+            slept += delay
+
+    def _unknown(self, what: str, lost: _Lost, since: int, cid: str | None) -> UnknownOutcome:
+        later = f"resolve_order({cid!r})" if cid else f"the transactions after {since}"
+        return UnknownOutcome(
+            f"{what}: {lost.cause}; not found within the {self.options.unknown_grace_s:g}s "
+            f"grace window: it may or may not have been done (look again later with {later}; "
+            "do not resend)",
+            client_id=cid,
+            cause=str(lost.cause),
+            since_id=str(since),
+        )
 
     def _resolve_lost(self, cid: str, since: int, lost: _Lost) -> OrderResult:
-        schedule = self.options.resolve_backoff
-        absent = 0
-        tries = 1 if lost.answered else schedule.attempts
-        for attempt in range(tries):
+        for _ in self._lookups():
             try:
                 found = self._find(cid, since)
             except RejectedOrder:
                 raise
             except BrokerError as exc:
                 log.warning("resolving %s: %s", cid, exc)
-                found = None
-            else:
-                if found is not None:
-                    return found
-                absent += 1
-            if attempt < tries - 1:
-                self._sleep(schedule.delay(attempt))
-        status = lost.cause.status
-        if lost.answered and absent == tries and status is not None and status >= 500:
-            # The server answered 5xx and, asked afterwards, knows no such order.
-            raise BrokerUnavailable(
-                f"{lost.cause} (the order {cid} was not placed)", status=status
-            ) from None
-        raise UnknownOutcome(
-            f"order {cid}: {lost.cause}; it may or may not have been placed "
-            f"(resolve it later with resolve_order({cid!r}); do not resend)",
-            client_id=cid,
-            cause=str(lost.cause),
-        )
+                continue
+            if found is not None:
+                return found
+        raise self._unknown(f"order {cid}", lost, since, cid)
 
     def resolve_order(self, client_id: str, since_id: str | None = None) -> OrderResult:
         """What became of the order with ``client_id``: found by ``orders/@client_id``, or a
@@ -530,15 +562,24 @@ class OandaBroker:
         return self._write(orders.OrderCancel(self.account_id, ref), f"cancel order {ref}")
 
     def close_trade(self, trade_id: str, units: Decimal | int | str | None = None) -> Json:
+        """Close a trade (``units``, or all of it). A lost answer is settled by the close's
+        MARKET_ORDER (``tradeClose.tradeID``) and its fill among the transactions since the
+        call; not found within the grace window: ``UnknownOutcome``."""
         data = {"units": "ALL" if units is None else _dec(units)}
-        return self._write(
-            trades.TradeClose(self.account_id, str(trade_id), data=data), f"close trade {trade_id}"
+        tid = str(trade_id)
+
+        def mine(tx: Json) -> bool:
+            return str((tx.get("tradeClose") or {}).get("tradeID", "")) == tid
+
+        return self._close(
+            lambda acct: trades.TradeClose(acct, tid, data=data), f"close trade {tid}", {"": mine}
         )
 
     def close_position(
         self, instrument: str, *, long_units: str | None = None, short_units: str | None = None
     ) -> Json:
-        """Close a position's long and/or short side; with neither given, whatever is open."""
+        """Close a position's long and/or short side; with neither given, whatever is open.
+        A lost answer is settled like ``close_trade``'s (by each side's closeout order)."""
         if long_units is None and short_units is None:
             acct = self.account_id
             pos = self._read(
@@ -551,14 +592,93 @@ class OandaBroker:
             if long_units is None and short_units is None:
                 raise NotFound(f"no open position in {instrument}")
         data = {}
-        if long_units is not None:
-            data["longUnits"] = long_units
-        if short_units is not None:
-            data["shortUnits"] = short_units
-        return self._write(
-            positions.PositionClose(self.account_id, instrument, data=data),
+        sides: dict[str, Callable[[Json], bool]] = {}
+        for side, wanted in (("long", long_units), ("short", short_units)):
+            if wanted is None:
+                continue
+            data[f"{side}Units"] = wanted
+            if wanted != "NONE":
+                key = f"{side}PositionCloseout"
+                sides[side] = lambda tx, key=key: (
+                    (tx.get(key) or {}).get("instrument") == (instrument)
+                )
+        return self._close(
+            lambda acct: positions.PositionClose(acct, instrument, data=data),
             f"close position {instrument}",
+            sides,
         )
+
+    def _close(
+        self,
+        make: Callable[[str], APIRequest],
+        what: str,
+        sides: dict[str, Callable[[Json], bool]],
+    ) -> Json:
+        acct = self.account_id
+        since = _txn_id(self.last_transaction_id())
+        try:
+            return self._send(make(acct), what)
+        except _Lost as lost:
+            if not lost.sent:
+                raise lost.cause from None
+            log.warning("%s: %s; looking for it among the transactions", what, lost.cause)
+            for _ in self._lookups():
+                try:
+                    found = self._find_close(what, since, sides)
+                except RejectedOrder:
+                    raise
+                except BrokerError as exc:
+                    log.warning("resolving %s: %s", what, exc)
+                    continue
+                if found is not None:
+                    return found
+            raise self._unknown(what, lost, since, None) from None
+
+    def _find_close(
+        self, what: str, since: int, sides: dict[str, Callable[[Json], bool]]
+    ) -> Json | None:
+        """The answer a close would have had, rebuilt from the transactions after ``since``
+        (each side's MARKET_ORDER and its fill or cancel); None while any side is missing."""
+        if not sides:
+            return None
+        txs = list(self._transactions_after(since))
+        out: Json = {}
+        batches: set[str] = set()
+        for side, matches in sides.items():
+            key = f"{side}Order" if side else "order"
+            create = next((t for t in txs if t.get("type") == "MARKET_ORDER" and matches(t)), None)
+            if create is None:
+                reject = next(
+                    (t for t in txs if t.get("type") == "MARKET_ORDER_REJECT" and matches(t)),
+                    None,
+                )
+                if reject is not None:
+                    reason = reject.get("rejectReason")
+                    raise RejectedOrder(
+                        f"{what}: rejected: {reason}", reason=reason, transaction=reject
+                    )
+                return None
+            oid = str(create["id"])
+            done = next(
+                (
+                    t
+                    for t in txs
+                    if t.get("type") in ("ORDER_FILL", "ORDER_CANCEL")
+                    and str(t.get("orderID", "")) == oid
+                ),
+                None,
+            )
+            if done is None:
+                return None
+            out[f"{key}CreateTransaction"] = create
+            kind = "Fill" if done["type"] == "ORDER_FILL" else "Cancel"
+            out[f"{key}{kind}Transaction"] = done
+            batches.add(str(create.get("batchID", oid)))
+        out["relatedTransactionIDs"] = [
+            str(t["id"]) for t in txs if str(t.get("batchID", t["id"])) in batches
+        ]
+        out["lastTransactionID"] = str(self._last_txn)
+        return out
 
     # ------------------------------------------------------------------ streams
 

@@ -6,7 +6,10 @@ A fault is a rule: a ``kind``, a ``method`` and a ``path`` pattern (``fnmatch``,
 ``probability`` (a rate, drawn from the seeded generator). Kinds:
 
 - ``latency``: ``ms`` (+- ``jitter_ms``) added before the request runs;
-- ``status``: answer ``status`` (429, 500, 503, ...) without running the request;
+- ``status``: answer ``status`` (429, 500, 503, ...) without running the request; with
+  ``apply_ms`` set, the request is applied all the same (a server that fails after acting):
+  ``0`` runs it, then answers the status; more than 0 answers the status at once and applies
+  the request ``apply_ms`` later (an order that shows up late, after lookups found nothing);
 - ``lose_response``: run the request, then close the connection without a response;
 - ``stream_drop``: on a stream, after ``after_lines`` lines send half a line and hang up;
 - ``torn_line``: on a stream, after ``after_lines`` lines send half a line and a newline;
@@ -83,6 +86,7 @@ class Fault:
     after_lines: int = 0
     instrument: str | None = None
     variant: str = "nan"
+    apply_ms: float | None = None
     id: int = 0
     fired: int = field(default=0)
 
@@ -119,6 +123,13 @@ class Fault:
                 raise FaultConfigError(f"{name} must be a non-negative integer")
         if f.count is not None and isinstance(f.count, bool):
             raise FaultConfigError("count must be a non-negative integer or null")
+        if f.apply_ms is not None:
+            if isinstance(f.apply_ms, bool) or not isinstance(f.apply_ms, int | float):
+                raise FaultConfigError("apply_ms must be a number or null")
+            if not 0 <= f.apply_ms <= 86_400_000:
+                raise FaultConfigError("apply_ms out of range")
+            if f.kind != "status":
+                raise FaultConfigError("apply_ms belongs to a status fault")
         if f.kind == "bad_price" and f.variant not in BAD_PRICES:
             raise FaultConfigError(f"variant must be one of {', '.join(BAD_PRICES)}")
         if f.kind in ("stale", "halt") and not f.instrument:
@@ -338,18 +349,56 @@ async def _buffered(receive: Receive) -> Receive:
     return replay
 
 
+async def _swallow(message: Message) -> None:
+    return None
+
+
+def _detached(receive: Receive) -> Receive:
+    """``receive`` (a buffered replay) for a request run after its connection is done: the
+    buffered body, then a disconnect."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if not done:
+            message = await receive()
+            done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+        return {"type": "http.disconnect"}
+
+    return replay
+
+
 class FaultMiddleware:
     """ASGI middleware applying the request and stream faults (``/admin`` paths exempt)."""
 
     def __init__(self, app: ASGIApp, faults: Faults) -> None:
         self.app, self.faults = app, faults
+        self._late: set[asyncio.Task[Any]] = set()  # requests a status fault applies later
+
+    async def _apply_late(self, scope: Scope, receive: Receive, ms: float) -> None:
+        """Run the request, its response discarded: now (``ms`` 0) or ``ms`` later, in the
+        background (the fault's status is answered meanwhile)."""
+        run = _detached(receive)
+        if ms <= 0:
+            await self.app(dict(scope), run, _swallow)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(ms / 1000.0)
+            await self.app(dict(scope), run, _swallow)
+
+        task = asyncio.get_running_loop().create_task(later())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         if scope["type"] != "http" or scope["path"].startswith("/admin"):
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
         fired = self.faults.take(REQUEST_KINDS, method, path)
-        if any(r.kind == "latency" for r in fired):
+        applied = [r for r in fired if r.kind == "status" and r.apply_ms is not None]
+        if any(r.kind == "latency" for r in fired) or applied:
             # A slow server still applies a request whose client gave up waiting: take the
             # body in before the delay, so a disconnect meanwhile does not void the request.
             receive = await _buffered(receive)
@@ -358,6 +407,8 @@ class FaultMiddleware:
                 await asyncio.sleep(self.faults.jitter(r.ms, r.jitter_ms) / 1000.0)
         for r in fired:
             if r.kind == "status":
+                if r.apply_ms is not None:
+                    await self._apply_late(scope, receive, float(r.apply_ms))
                 body, headers = _error(int(r.status))
                 await send(
                     {"type": "http.response.start", "status": int(r.status), "headers": headers}
@@ -365,11 +416,7 @@ class FaultMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return None
         if any(r.kind == "lose_response" for r in fired):
-
-            async def swallow(message: Message) -> None:
-                return None
-
-            await self.app(scope, receive, swallow)
+            await self.app(scope, receive, _swallow)
             # A non-None result makes the server close the connection without a response.
             return "venue fault: response lost after the request was applied"
         rules = self.faults.stream_rules(method, path) if path.endswith("/stream") else []
