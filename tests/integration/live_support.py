@@ -66,6 +66,7 @@ def live_config(
         "health": {"port": 0},
         "reconcile_every_s": 1.0,
         "snapshot_every_s": 0.3,
+        "order_grace_s": 2.0,  # an order not found is closed as never placed after 2 s
     }
     path = tmp / "live.yaml"
     path.write_text(yaml.safe_dump(body), encoding="utf-8")

@@ -22,9 +22,9 @@ answers again, the trader reconciles and trades on once the books are clean. Aft
 broker takes the cancels by then).
 
 **Waiting is not a mismatch.** Orders in flight, and orders a reconciliation could not
-resolve within their grace period, are waited for (``ReconcileReport.waiting``): the trader
-does not trade past orders of a dead process it cannot find yet, but it never halts on them;
-only a real difference does.
+resolve within their grace period (``order_grace_s``), are waited for
+(``ReconcileReport.waiting``, looked up again every second): they stay open orders, so the
+decision code and the risk checks count them as pending; only a real difference halts.
 """
 
 from __future__ import annotations
@@ -312,15 +312,11 @@ class Trader:
         self.status.reconcile = report.summary()
         self.status.reconcile_clean = report.clean
         if report.clean:
-            if report.waiting:
-                # orders of a process that died mid-send, not found yet: do not trade past
-                # them, do not halt on them; look again soon
-                self.desk.trading = False
-                self.desk.halt_reason = "waiting for orders to resolve: " + "; ".join(
-                    report.waiting
-                )
-                self._reconcile_soon = True
-            elif not self.status.stream_errors:
+            # orders not found yet (a lost answer, or a process that died mid-send) are
+            # waited for, never a reason to halt: they count as pending, so the decision code
+            # and the risk checks already take them into account; look again soon
+            self._reconcile_soon = bool(report.waiting)
+            if not self.status.stream_errors:
                 self.desk.trading = True
                 self.desk.halt_reason = ""
             return

@@ -15,8 +15,7 @@
    and the last transaction id. A difference that an order in flight or waiting explains (its
    order, or a position of its instrument) is *deferred*, not a mismatch. Any other difference
    makes the report unclean; the trader does not trade on an unclean book and trips the kill
-   switch. A report that is clean but has waiting orders (of a process that died mid-send)
-   keeps the trader from trading until they resolve; it never halts it.
+   switch. Waiting orders never halt it: they stay open (pending) until resolved.
 """
 
 from __future__ import annotations
