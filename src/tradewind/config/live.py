@@ -108,6 +108,9 @@ class LiveConfig(FrozenModel):
     reconcile_every_s: float = Field(default=60.0, gt=0)
     snapshot_every_s: float = Field(default=5.0, gt=0)  # P&L, heartbeat, kill switch refresh
     bar_grace_s: float = Field(default=2.0, ge=0)  # close a bar this long after its end
+    # the account's single-writer lease: void this long after the last renewal (renewed
+    # every third of it); a second trader on the account refuses to start while it is valid
+    lease_ttl_s: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> LiveConfig:

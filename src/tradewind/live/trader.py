@@ -27,6 +27,7 @@ from tradewind.broker.errors import BrokerError
 from tradewind.broker.ports import Broker
 from tradewind.live.desk import Desk
 from tradewind.live.health import serve_health
+from tradewind.live.lease import Lease, LeaseLost
 from tradewind.live.ticks import tick_from_v20
 from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
@@ -71,6 +72,7 @@ class Trader:
         reconcile_every_s: float = 60.0,
         snapshot_every_s: float = 5.0,
         health: tuple[str, int] | None = ("127.0.0.1", 0),
+        lease: Lease | None = None,
     ) -> None:
         self.broker = broker
         self.oms = oms
@@ -83,6 +85,8 @@ class Trader:
         self.snapshot_every_s = snapshot_every_s
         self.health = health
         self.health_url: str | None = None
+        self.lease = lease  # the account's single-writer lease, renewed by the main loop
+        self.lease_lost = ""
         self.stop_event = threading.Event()
         self.status = TraderStatus()
         self._threads: list[threading.Thread] = []
@@ -109,6 +113,8 @@ class Trader:
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
                     break
+                if not self._lease_ok():
+                    break
                 self.desk.flush_bars()
                 self.desk.poll()
                 if now >= next_snapshot:
@@ -129,11 +135,30 @@ class Trader:
         self.desk.cancel_all("shutdown")
         for t in self._threads:
             t.join(timeout=5)
+        if self.lease_lost:  # the account is another trader's now: write nothing more
+            return
         try:
             self.snapshot()
         except BrokerError as exc:
             log.warning("last snapshot failed: %s", exc)
         self.store.stop(self.deployments, "stopped", "graceful shutdown")
+        if self.lease is not None:
+            self.lease.release()
+
+    def _lease_ok(self) -> bool:
+        """Renew the account's lease; on losing it, stop trading at once (False)."""
+        if self.lease is None:
+            return True
+        try:
+            self.lease.renew()
+        except LeaseLost as exc:
+            log.error("%s: stopping", exc)
+            self.lease_lost = str(exc)
+            self.desk.trading = False
+            self.desk.halt_reason = str(exc)
+            self.status.last_snapshot = {**self.status.last_snapshot, "stopped": str(exc)}
+            return False
+        return True
 
     def _health(self) -> Any:
         from contextlib import nullcontext
