@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,11 +30,8 @@ from tradewind.domain.lease import LeaseInfo
 from tradewind.domain.orders import OrderRecord, OrderState, PositionRecord
 from tradewind.live.lease import Lease, LeaseHeld, LeaseLost
 from tradewind.oms import OrderManager
-from tradewind.pipelines.live import LiveStartError, build_trader, load_live_config
-from tradewind.pipelines.live import set_kill_switch
+from tradewind.pipelines.live import LiveStartError, build_trader, load_live_config, set_kill_switch
 from tradewind.risk import KillState
-from tradewind.storage import migrate
-from tradewind.storage.engine import make_engine
 from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.oms import SqlOmsStore
 from tradewind.storage.risk import SqlKillSwitchStore
@@ -47,11 +43,9 @@ SINCE = r"since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(lease expires in \d+ s\)"
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    migrate.upgrade(eng)
-    yield eng
-    eng.dispose()
+def engine(db_engine: Engine) -> Engine:
+    """A migrated database on each backend (``db_engine`` from tests/conftest.py)."""
+    return db_engine
 
 
 def now() -> datetime:
@@ -96,7 +90,8 @@ def test_a_second_trader_on_the_account_refuses_until_the_first_stops(
             ), line
             # the refusal changed nothing: the first trader still holds the account and trades
             held = SqlLeaseStore(engine).get(ACCOUNT)
-            assert held is not None and held.holder == first.built.trader.lease.holder
+            assert held is not None
+            assert held.holder == first.built.trader.lease.holder
             step(m, first.seen_us, first.idle, minutes=3)
             assert first.desk.trading
             assert first.built.oms.reconcile().clean
@@ -275,16 +270,20 @@ def test_resync_adopts_the_brokers_books(engine: Engine, db_url: str, tmp_path: 
         report = OrderManager(m.broker, store, ACCOUNT).reconcile()
         assert not report.clean
         text = "; ".join(report.differences)
-        assert "position EUR_USD" in text and ghost in text and "not ours" in text
+        assert "position EUR_USD" in text
+        assert ghost in text
+        assert "not ours" in text
         set_kill_switch(engine, ACCOUNT, "halted", report.summary()[:200], "system")
 
         # refused: without a person, and while a trader holds the account
         nobody = tradewind(tmp_path, db_url, "live", "resync", "--reason", "x", "-c", config)
-        assert nobody.returncode == 1 and "--by" in nobody.stderr, nobody.stderr
+        assert nobody.returncode == 1
+        assert "--by" in nobody.stderr, nobody.stderr
         system = tradewind(
             tmp_path, db_url, "live", "resync", "--reason", "x", "--by", "system", "-c", config
         )
-        assert system.returncode == 1 and "person" in system.stderr, system.stderr
+        assert system.returncode == 1
+        assert "person" in system.stderr, system.stderr
         held = Lease(SqlLeaseStore(engine), ACCOUNT).acquire()
         busy = tradewind(
             tmp_path, db_url, "live", "resync", "--reason", "x", "--by", "alice", "-c", config
@@ -311,7 +310,8 @@ def test_resync_adopts_the_brokers_books(engine: Engine, db_url: str, tmp_path: 
         assert store.order(ghost).state == OrderState.CANCELLED
         assert store.order(ghost).reject_reason == "resync"
         adopted = store.order("by-hand-2")
-        assert adopted is not None and adopted.state == OrderState.ACCEPTED
+        assert adopted is not None
+        assert adopted.state == OrderState.ACCEPTED
         assert adopted.units == 500.0
         last = int(m.broker.account_summary()["lastTransactionID"])
         assert store.last_transaction_id(ACCOUNT) == last
@@ -322,8 +322,10 @@ def test_resync_adopts_the_brokers_books(engine: Engine, db_url: str, tmp_path: 
         ]
         assert len(events) == 1
         ev = events[0]
-        assert ev["by"] == "alice" and ev["reason"] == "hand orders reviewed"
-        assert ev["before"]["positions"] == {EUR: 3000.0}
+        assert ev["by"] == "alice"
+        assert ev["reason"] == "hand orders reviewed"
+        # the bad stored 3,000 and the hand order's fill the unclean reconcile backfilled
+        assert ev["before"]["positions"] == {EUR: 3700.0}
         assert ev["after"]["positions"] == {EUR: 700.0}
         assert ghost in ev["before"]["open_orders"]
         assert ev["after"]["open_orders"] == ["by-hand-2"]
