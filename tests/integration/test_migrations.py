@@ -128,6 +128,30 @@ def test_second_upgrade_is_a_no_op(engine: Engine) -> None:
     assert current_revision(engine) == head_revision(engine)
 
 
+def test_0005_adds_and_removes_the_live_lease_table(engine: Engine) -> None:
+    upgrade(engine, "0004")
+    assert "live_leases" not in _tables(engine)
+    upgrade(engine, "0005_live_leases")
+    assert current_revision(engine) == "0005_live_leases"
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("live_leases")}
+        primary = inspect(conn).get_pk_constraint("live_leases")["constrained_columns"]
+    assert columns == {
+        "account_id",
+        "holder",
+        "host",
+        "pid",
+        "acquired_at",
+        "heartbeat_at",
+        "expires_at",
+    }
+    assert primary == ["account_id"]
+    downgrade(engine, "0004")
+    assert "live_leases" not in _tables(engine)
+    assert "oms_accounts" in _tables(engine)
+    assert current_revision(engine) == "0004"
+
+
 # --------------------------------------------------------------------------- UtcDateTime
 
 _meta = MetaData()

@@ -14,7 +14,7 @@ import typer
 
 from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, settings
 
-app = typer.Typer(help="The live trader: run, status, halt, resume.", no_args_is_help=True)
+app = typer.Typer(help="The live trader: run, status, halt, resume, resync.", no_args_is_help=True)
 
 
 def make_broker(spec: Any) -> Any:
@@ -75,7 +75,11 @@ def run(
                 f"health {t.health_url}; reconcile: {t.status.reconcile}"
             )
 
-    snap = trader.run(duration_s=duration, on_ready=ready)
+    try:
+        snap = trader.run(duration_s=duration, on_ready=ready)
+    finally:
+        if trader.lease is not None:
+            trader.lease.release()  # released at shutdown; this covers a run that raised
     broker.close()
     if as_json:
         emit_json(snap)
@@ -176,3 +180,26 @@ def resume(
 ) -> None:
     """Reset a latched kill switch to active (only a person can)."""
     _set_switch("active", reason, account, by)
+
+
+@app.command("resync")
+@one_line_errors
+def resync(
+    reason: Annotated[str, typer.Option(help="Why the broker's books are right (reviewed).")],
+    by: Annotated[str | None, typer.Option(help="The person who reviewed the mismatch.")] = None,
+    account: Account = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="A `kind: live` config for the broker (default: "
+            "the one the account was last traded with).",
+        ),
+    ] = None,
+) -> None:
+    """Adopt the broker's positions and pending orders into the OMS after a reviewed
+    mismatch. Refused while a trader holds the account; the kill switch stays as it is."""
+    from tradewind.cli.resync import run_resync
+
+    run_resync(reason=reason, by=by, account=account, config=config)

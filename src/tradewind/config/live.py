@@ -113,6 +113,9 @@ class LiveConfig(FrozenModel):
     order_grace_s: float = Field(default=60.0, gt=0)
     # the broker unreachable this long: the trader stops (working orders cancelled if it can)
     max_outage_s: float = Field(default=300.0, gt=0)
+    # the account's single-writer lease: void this long after the last renewal (renewed
+    # every third of it); a second trader on the account refuses to start while it is valid
+    lease_ttl_s: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> LiveConfig:

@@ -43,6 +43,7 @@ from tradewind.broker.errors import BrokerError
 from tradewind.broker.ports import Broker
 from tradewind.live.desk import Desk
 from tradewind.live.health import serve_health
+from tradewind.live.lease import Lease, LeaseLost
 from tradewind.live.ticks import tick_from_v20
 from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
@@ -97,6 +98,7 @@ class Trader:
         worker: OrderWorker | None = None,
         order_grace_s: float = 60.0,
         max_outage_s: float = 300.0,
+        lease: Lease | None = None,
     ) -> None:
         self.broker = broker
         self.oms = oms
@@ -113,6 +115,8 @@ class Trader:
         self.max_outage_s = max_outage_s
         self.health_url: str | None = None
         self._reconcile_soon = False  # waiting orders or a recovered broker: look again soon
+        self.lease = lease  # the account's single-writer lease, renewed by the main loop
+        self.lease_lost = ""
         self.stop_event = threading.Event()
         self.status = TraderStatus()
         self._threads: list[threading.Thread] = []
@@ -140,6 +144,8 @@ class Trader:
             while not self.stop_event.is_set():
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
+                    break
+                if not self._lease_ok():
                     break
                 self._guarded(self.desk.flush_bars)
                 self._guarded(self.desk.poll)
@@ -170,12 +176,31 @@ class Trader:
             self.worker.stop(timeout=10.0)  # the cancels go out before the streams close
         for t in self._threads:
             t.join(timeout=5)
+        if self.lease_lost:  # the account is another trader's now: write nothing more
+            return
         try:
             self.snapshot()
         except BrokerError as exc:
             log.warning("last snapshot failed: %s", exc)
         status = "stopped" if reason == "graceful shutdown" else "failed"
         self.store.stop(self.deployments, status, reason)
+        if self.lease is not None:
+            self.lease.release()
+
+    def _lease_ok(self) -> bool:
+        """Renew the account's lease; on losing it, stop trading at once (False)."""
+        if self.lease is None:
+            return True
+        try:
+            self.lease.renew()
+        except LeaseLost as exc:
+            log.error("%s: stopping", exc)
+            self.lease_lost = str(exc)
+            self.desk.trading = False
+            self.desk.halt_reason = str(exc)
+            self.status.last_snapshot = {**self.status.last_snapshot, "stopped": str(exc)}
+            return False
+        return True
 
     # --- the broker unreachable ----------------------------------------------------------
     def _guarded(self, call: Callable[[], Any]) -> None:

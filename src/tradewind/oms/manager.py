@@ -419,6 +419,12 @@ class OrderManager:
                 return order
         return self.close_unsent(order, reason)
 
+    def adopt_order(self, order: OrderRecord, body: Json) -> None:
+        """Take into the books an order the broker has and the OMS never sent (resync)."""
+        with self._lock:
+            self.store.insert_order(order, body)
+            self._remember(order)
+
     def close_unsent(
         self, order: OrderRecord, reason: str, state: OrderState = OrderState.CANCELLED
     ) -> OrderRecord:

@@ -31,12 +31,14 @@ from tradewind.domain.orders import OrderRecord
 from tradewind.live.bars import BarAggregator
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.desk import Desk, Lane
+from tradewind.live.lease import Lease, LeaseHeld
 from tradewind.live.trader import Trader
 from tradewind.oms import OmsEvent, OrderManager
 from tradewind.oms.execution import make_algo
 from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
+from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.live import SqlLiveStore
 from tradewind.storage.market import load_bars
 from tradewind.storage.oms import SqlOmsStore
@@ -145,8 +147,50 @@ def build_trader(
     after_send: Callable[[OrderRecord], None] | None = None,
     health: bool = True,
     policies: dict[str, Any] | None = None,
+    lease_ttl_s: float | None = None,
 ) -> Built:
+    """Take the account's lease (refusing with ``LiveStartError`` while another process
+    trades it), then wire everything; the trader renews the lease and releases it."""
     account_id = str(broker.account_id)  # type: ignore[attr-defined]
+    lease = take_lease(engine, account_id, lease_ttl_s or cfg.lease_ttl_s)
+    try:
+        return _build(
+            engine,
+            cfg,
+            broker,
+            account_id,
+            lease,
+            clock_speed,
+            tracking,
+            after_send,
+            health,
+            policies,
+        )
+    except BaseException:
+        lease.release()
+        raise
+
+
+def take_lease(engine: Engine, account_id: str, ttl_s: float) -> Lease:
+    """The account's single-writer lease, or ``LiveStartError`` naming who holds it."""
+    try:
+        return Lease(SqlLeaseStore(engine), account_id, ttl_s=ttl_s).acquire()
+    except LeaseHeld as exc:
+        raise LiveStartError(str(exc)) from exc
+
+
+def _build(
+    engine: Engine,
+    cfg: LiveConfig,
+    broker: Broker,
+    account_id: str,
+    lease: Lease,
+    clock_speed: float,
+    tracking: Any,
+    after_send: Callable[[OrderRecord], None] | None,
+    health: bool,
+    policies: dict[str, Any] | None,
+) -> Built:
     rules = rules_from_v20(broker.instruments())
     instruments = sorted({i for d in cfg.deployments for i in d.instruments})
     unknown = [i for i in instruments if i not in rules]
@@ -245,6 +289,7 @@ def build_trader(
         worker=worker,
         order_grace_s=cfg.order_grace_s,
         max_outage_s=cfg.max_outage_s,
+        lease=lease,
     )
     config_json = cfg.model_dump(mode="json")
     for d in cfg.deployments:
