@@ -52,9 +52,14 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def new_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Makes more empty databases of the test's backend (``backend`` param: sqlite or
-    postgres): ``new_db_url(name)`` -> URL; Postgres ones are dropped after the test."""
-    backend = request.param if hasattr(request, "param") else "sqlite"
+    """Makes more empty databases of the test's backend (an indirect param, sqlite or
+    postgres, or the backend of the test's ``db_url``): ``new_db_url(name)`` -> URL; Postgres
+    ones are dropped after the test."""
+    if hasattr(request, "param"):
+        backend = request.param
+    else:  # the backend of the test's ``db_url``/``db_engine``, else SQLite
+        callspec = getattr(request.node, "callspec", None)
+        backend = callspec.params.get("db_url", "sqlite") if callspec else "sqlite"
     made: list[str] = []
 
     def make(name: str) -> str:

@@ -19,7 +19,16 @@ from typing import Any
 import requests
 import yaml
 from sqlalchemy import Engine
-from venue_support import ACCOUNT, EUR, TOKEN, admin, make_broker, running_venue, sqlite_engine
+from venue_support import (
+    ACCOUNT,
+    EUR,
+    START_NS,
+    TOKEN,
+    admin,
+    make_broker,
+    running_venue,
+    sqlite_engine,
+)
 
 from tradewind.broker.oanda import OandaBroker
 from tradewind.pipelines.live import Built, build_trader, load_live_config
@@ -31,9 +40,16 @@ MINUTE_S = 60.0
 
 
 def live_config(
-    tmp: Path, *, execution: dict[str, Any] | None = None, risk: dict[str, Any] | None = None
+    tmp: Path,
+    *,
+    execution: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
+    decision: str = "momentum",
+    **top: Any,
 ) -> Path:
-    """A one-deployment config: momentum on EUR_USD M1 bars, 1,000 units at target 1."""
+    """A one-deployment config: ``decision`` (a function of ``live_decisions.py``; momentum
+    by default) on EUR_USD M1 bars, 1,000 units at target 1; ``top`` overrides top-level
+    fields (``max_outage_s``, ...)."""
     body = {
         "kind": "live",
         "name": "test-live",
@@ -42,7 +58,7 @@ def live_config(
             {
                 "name": "momentum-eur",
                 "strategy": {
-                    "decision": str(HERE / "live_decisions.py") + ":momentum",
+                    "decision": str(HERE / "live_decisions.py") + f":{decision}",
                     "features": ["log_return_1"],
                     "max_units": 1000,
                 },
@@ -67,6 +83,7 @@ def live_config(
         "reconcile_every_s": 1.0,
         "snapshot_every_s": 0.3,
         "order_grace_s": 2.0,  # an order not found is closed as never placed after 2 s
+        **top,
     }
     path = tmp / "live.yaml"
     path.write_text(yaml.safe_dump(body), encoding="utf-8")
@@ -127,6 +144,80 @@ def market(seed: int = 5) -> Iterator[Market]:
             b.close()
 
 
+VENUE_CHILD = HERE / "venue_child.py"
+
+
+class VenueProcess:
+    """The venue as a process of its own on a fixed port and its own database, so it can be
+    killed with -9 and started again where it stood (``Market``'s interface, remote)."""
+
+    def __init__(self, db_url: str, seed: int = 5) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.db_url = db_url
+        self.seed = seed
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._now_ns = START_NS
+        self.proc: subprocess.Popen[str] | None = None
+        self.start()
+        self.broker = make_broker(self.url, name=f"tw-venue-proc-{self.port}")
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "TRADEWIND_VENUE_TOKEN": TOKEN,
+            "TRADEWIND_CHILD_DATABASE_URL": self.db_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        cmd = [sys.executable, str(VENUE_CHILD), str(self.port), str(self._now_ns)]
+        self.proc = subprocess.Popen(
+            [*cmd, "--seed", str(self.seed)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("READY"), f"the venue did not start: {line!r}"
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to its clients."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+        self.broker.close()
+
+    def now_us(self) -> int:
+        return self._now_ns // 1000
+
+    def advance(self, seconds: float) -> None:
+        r = requests.post(
+            f"{self.url}/admin/clock",
+            json={"advance": seconds},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        self._now_ns += round(seconds * 1e9)
+
+    position = Market.position
+    fills = Market.fills
+    order_creates = Market.order_creates
+
+
+@contextmanager
+def venue_process(db_url: str, seed: int = 5) -> Iterator[VenueProcess]:
+    v = VenueProcess(db_url, seed)
+    try:
+        yield v
+    finally:
+        v.close()
+
+
 @dataclass
 class InProcess:
     """The trader in a thread of the test process."""
@@ -156,14 +247,19 @@ class InProcess:
 
 @contextmanager
 def trader_in_thread(
-    engine: Engine, config: Path, m: Market, faults: list[dict[str, Any]] | None = None, **kw: Any
+    engine: Engine,
+    config: Path,
+    m: Market,
+    faults: list[dict[str, Any]] | None = None,
+    broker_options: dict[str, Any] | None = None,
+    **kw: Any,
 ) -> Iterator[InProcess]:
     """``faults`` are armed before the trader starts (stream faults take hold when a stream
-    opens)."""
+    opens); ``broker_options`` change the adapter's (``fast_options``)."""
     if faults:
         admin(m.url, {"faults": faults})
     cfg = load_live_config(config)
-    broker = make_broker(m.url, name="tw-live-trader")
+    broker = make_broker(m.url, name="tw-live-trader", **(broker_options or {}))
     built = build_trader(engine, cfg, broker, clock_speed=0.0, **kw)
     ready = threading.Event()
     t = threading.Thread(
