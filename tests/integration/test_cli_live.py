@@ -19,9 +19,14 @@ TRADEWIND = Path(sys.executable).parent / "tradewind"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def tradewind(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def tradewind(
+    home: Path, *args: str | Path, db_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The console script with a home of its own (its SQLite file, or ``db_url``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND_")}
     env.update(TRADEWIND_HOME=str(home), TRADEWIND_VENUE_TOKEN=TOKEN)
+    if db_url is not None:
+        env["TRADEWIND_DATABASE_URL"] = db_url
     return subprocess.run(
         [str(TRADEWIND), *map(str, args)],
         capture_output=True,
@@ -30,6 +35,9 @@ def tradewind(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str]
         cwd=REPO,
         timeout=180,
     )
+
+
+_tradewind = tradewind
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +66,12 @@ def initialised(home: Path) -> Path:
     return home
 
 
-def test_run_status_halt_resume(tmp_path: Path, venue_url: str) -> None:
-    home = initialised(tmp_path / "home")
+def test_run_status_halt_resume(tmp_path: Path, venue_url: str, db_url: str) -> None:
+    def tradewind(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        return _tradewind(home, *args, db_url=db_url)
+
+    home = tmp_path / "home"
+    assert tradewind(home, "init").returncode == 0
     cfg = config(tmp_path, venue_url)
     run = tradewind(home, "live", "run", "--config", cfg, "--duration", "4", "--json")
     assert run.returncode == 0, run.stderr

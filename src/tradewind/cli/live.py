@@ -81,10 +81,13 @@ def run(
         if trader.lease is not None:
             trader.lease.release()  # released at shutdown; this covers a run that raised
     broker.close()
+    reason = trader.status.stop_reason or trader.lease_lost
     if as_json:
-        emit_json(snap)
+        emit_json({**snap, "stop_reason": reason or None})
     else:
         out.print(summary_line(snap))
+    if reason:  # it stopped by itself (the broker gone too long, the lease lost): exit 1
+        raise CliError(f"{config}: the trader stopped: {reason}")
 
 
 def summary_line(snap: dict[str, Any]) -> str:

@@ -218,7 +218,7 @@ class OrderManager:
                 order = self._set(current, OrderState.UNKNOWN, "response", {"lost": str(exc)})
             self._emit("unknown", order, str(exc))
             return order
-        except BrokerError as exc:  # refused before it was placed (429, 5xx confirmed absent)
+        except BrokerError as exc:  # refused before it was placed (a 429, a 4xx, no connection)
             with self._lock:
                 order = self._set(
                     self._orders.get(cid, order),
