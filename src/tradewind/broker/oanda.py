@@ -492,17 +492,25 @@ class OandaBroker:
         )
 
     def _resolve_lost(self, cid: str, since: int, lost: _Lost) -> OrderResult:
+        found = self._look_up(cid, lambda: self._find(cid, since))
+        if found is None:
+            raise self._unknown(f"order {cid}", lost, since, cid)
+        return found
+
+    def _look_up(self, what: str, find: Callable[[], Any]) -> Any:
+        """``find()`` over the grace window until it finds something (None: it never did);
+        a reject found is raised, other broker errors are tried again."""
         for _ in self._lookups():
             try:
-                found = self._find(cid, since)
+                found = find()
             except RejectedOrder:
                 raise
             except BrokerError as exc:
-                log.warning("resolving %s: %s", cid, exc)
+                log.warning("resolving %s: %s", what, exc)
                 continue
             if found is not None:
                 return found
-        raise self._unknown(f"order {cid}", lost, since, cid)
+        return None
 
     def resolve_order(self, client_id: str, since_id: str | None = None) -> OrderResult:
         """What became of the order with ``client_id``: found by ``orders/@client_id``, or a
@@ -622,17 +630,10 @@ class OandaBroker:
             if not lost.sent:
                 raise lost.cause from None
             log.warning("%s: %s; looking for it among the transactions", what, lost.cause)
-            for _ in self._lookups():
-                try:
-                    found = self._find_close(what, since, sides)
-                except RejectedOrder:
-                    raise
-                except BrokerError as exc:
-                    log.warning("resolving %s: %s", what, exc)
-                    continue
-                if found is not None:
-                    return found
-            raise self._unknown(what, lost, since, None) from None
+            found = self._look_up(what, lambda: self._find_close(what, since, sides))
+            if found is None:
+                raise self._unknown(what, lost, since, None) from None
+            return found
 
     def _find_close(
         self, what: str, since: int, sides: dict[str, Callable[[Json], bool]]

@@ -72,7 +72,9 @@ class InstrumentRules:
             raise ValueError(f"{self.symbol}: cannot round {units} units")
         scale = 10.0**self.trade_units_precision
         q = abs(units) * scale
-        n = math.floor(q + 1e-9 * max(1.0, q))  # 0.3 * 10 = 2.9999999999999996 is 3
+        # 0.3 * 10 = 2.9999999999999996 is 3: a few units in the last place of slack, never
+        # a relative one (1e-9 of a billion units would round up past the order)
+        n = math.floor(q + 8 * math.ulp(q))
         if n == 0:
             return 0.0
         return math.copysign(round(n / scale, self.trade_units_precision), units)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tradewind.risk import InstrumentRules, reduces, rules_from_v20, worst_position
@@ -98,6 +98,7 @@ def test_round_units_with_decimals() -> None:
     units=st.floats(-1e9, 1e9, allow_nan=False),
     precision=st.integers(0, 4),
 )
+@example(units=927907324.8529925, precision=4)  # a relative slack of 1e-9 rounded this up
 def test_rounded_units_never_grow_and_pass_precision(units: float, precision: int) -> None:
     r = InstrumentRules("X_Y", 10.0**-precision, precision, 5, 0.05)
     rounded = r.round_units(units)
