@@ -36,7 +36,18 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 Kind = Literal[
     "latency",
@@ -73,6 +84,84 @@ class FaultConfigError(ValueError):
     pass
 
 
+_MAX_MS = 86_400_000  # a day
+Number = Annotated[StrictInt | StrictFloat, Field(ge=0, le=_MAX_MS)]
+NonNegative = Annotated[StrictInt, Field(ge=0)]
+
+
+class FaultSpec(BaseModel):
+    """A fault rule as configured: the types and ranges the middleware relies on for every
+    request (a string ``ms`` or a numeric ``path`` would otherwise break every later request
+    with a 500), checked once, when the rule is added."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: Kind
+    method: str = "*"
+    path: str = "*"
+    count: NonNegative | None = 1
+    probability: Annotated[StrictInt | StrictFloat, Field(ge=0, le=1)] = 1.0
+    ms: Number = 0.0
+    jitter_ms: Number = 0.0
+    status: NonNegative = Field(503, validate_default=True)
+    after_lines: NonNegative = 0
+    instrument: str | None = Field(None, validate_default=True)
+    variant: str = Field("nan", validate_default=True)
+    apply_ms: Number | None = Field(None, validate_default=True)
+
+    # the fields that depend on ``kind`` (validated first: absent from ``info.data`` if bad)
+
+    @field_validator("status")
+    @classmethod
+    def _status_code(cls, v: int, info: ValidationInfo) -> int:
+        if info.data.get("kind") == "status" and not 400 <= v <= 599:
+            raise ValueError("a status fault answers a 4xx or 5xx code")
+        return v
+
+    @field_validator("instrument")
+    @classmethod
+    def _instrument(cls, v: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if kind in ("stale", "halt") and not v:
+            raise ValueError(f"a {kind} fault needs an instrument")
+        return v
+
+    @field_validator("variant")
+    @classmethod
+    def _variant(cls, v: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "bad_price" and v not in BAD_PRICES:
+            raise ValueError(f"a bad_price variant is one of {', '.join(BAD_PRICES)}")
+        return v
+
+    @field_validator("apply_ms")
+    @classmethod
+    def _apply_ms(cls, v: float | None, info: ValidationInfo) -> float | None:
+        kind = info.data.get("kind")
+        if v is not None and kind is not None and kind != "status":
+            raise ValueError("apply_ms belongs to a status fault")
+        return v
+
+
+def _describe(exc: ValidationError) -> str:
+    """A fault's validation errors, each naming its field: ``ms: Input should be ...``."""
+    parts = []
+    for e in exc.errors(include_url=False):
+        field_name, *member = e["loc"] or ("fault",)
+        if e["type"] == "extra_forbidden":
+            msg = "unknown fault field"
+        elif e["type"] == "value_error":
+            msg = str(e["ctx"]["error"])
+        elif member and e["type"] in ("int_type", "float_type"):  # a member of int | float
+            msg = "Input should be a number"
+        else:
+            msg = e["msg"]
+        got = (
+            f" (got {e['input']!r:.60})" if e["type"] not in ("missing", "extra_forbidden") else ""
+        )
+        parts.append(f"{field_name}: {msg}{got}")
+    return "; ".join(dict.fromkeys(parts))
+
+
 @dataclass
 class Fault:
     kind: str
@@ -92,55 +181,14 @@ class Fault:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fault:
+        """A rule from its config; :class:`FaultConfigError` names each bad field."""
         if not isinstance(d, dict):
             raise FaultConfigError("a fault must be an object")
-        known = {f for f in cls.__dataclass_fields__ if f not in ("id", "fired")}
-        extra = set(d) - known
-        if extra:
-            raise FaultConfigError(f"unknown fault field(s): {', '.join(sorted(extra))}")
-        if d.get("kind") not in KINDS:
-            raise FaultConfigError(f"fault kind must be one of {', '.join(KINDS)}")
         try:
-            f = cls(**d)
-        except TypeError as exc:
-            raise FaultConfigError(str(exc)) from None
-        # the types the middleware relies on on every request (a string ``ms`` or a numeric
-        # ``path`` would otherwise break every later request with a 500)
-        for name in ("method", "path"):
-            if not isinstance(getattr(f, name), str):
-                raise FaultConfigError(f"{name} must be a string")
-        if f.instrument is not None and not isinstance(f.instrument, str):
-            raise FaultConfigError("instrument must be a string")
-        for name in ("ms", "jitter_ms", "probability"):
-            value = getattr(f, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise FaultConfigError(f"{name} must be a number")
-            if not 0 <= value <= (86_400_000 if name != "probability" else 1):
-                raise FaultConfigError(f"{name} out of range")
-        for name in ("status", "after_lines"):
-            value = getattr(f, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise FaultConfigError(f"{name} must be a non-negative integer")
-        if f.count is not None and isinstance(f.count, bool):
-            raise FaultConfigError("count must be a non-negative integer or null")
-        if f.apply_ms is not None:
-            if isinstance(f.apply_ms, bool) or not isinstance(f.apply_ms, int | float):
-                raise FaultConfigError("apply_ms must be a number or null")
-            if not 0 <= f.apply_ms <= 86_400_000:
-                raise FaultConfigError("apply_ms out of range")
-            if f.kind != "status":
-                raise FaultConfigError("apply_ms belongs to a status fault")
-        if f.kind == "bad_price" and f.variant not in BAD_PRICES:
-            raise FaultConfigError(f"variant must be one of {', '.join(BAD_PRICES)}")
-        if f.kind in ("stale", "halt") and not f.instrument:
-            raise FaultConfigError(f"a {f.kind} fault needs an instrument")
-        if f.count is not None and (not isinstance(f.count, int) or f.count < 0):
-            raise FaultConfigError("count must be a non-negative integer or null")
-        if not 0.0 <= float(f.probability) <= 1.0:
-            raise FaultConfigError("probability must be within [0, 1]")
-        if f.kind == "status" and not 400 <= int(f.status) <= 599:
-            raise FaultConfigError("status must be a 4xx or 5xx code")
-        return f
+            spec = FaultSpec.model_validate(d)
+        except ValidationError as exc:
+            raise FaultConfigError(_describe(exc)) from None
+        return cls(**spec.model_dump())
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method == "*" or self.method.upper() == method.upper()) and (
