@@ -117,7 +117,29 @@ class OrderParser:
     def parse(self, spec: Any, kind: str | None = None) -> dict[str, Any]:
         if not isinstance(spec, dict):
             raise VenueError(400, "Invalid value specified for 'order'", "INVALID_VALUE")
-        kind = kind or spec.get("type", "MARKET")
+        kind = self._kind(kind or spec.get("type", "MARKET"))
+        if kind in ("TAKE_PROFIT", "STOP_LOSS"):
+            self._trade_fields(spec)
+            if kind == "STOP_LOSS" and guaranteed(spec):
+                self.tx["guaranteed"] = True
+                raise self.fail(GUARANTEED_NOT_ALLOWED)
+        else:
+            self._instrument(spec)
+            self._units(spec)
+        self._prices(spec, kind)
+        self._time_in_force(spec)
+        self._fill_and_trigger(spec, kind)
+        if spec.get("clientExtensions") is not None:
+            ext = self._ext(spec["clientExtensions"], "CLIENT_ORDER")
+            if ext.get("id") in self.taken_order_ids:
+                raise self.fail("CLIENT_ORDER_ID_ALREADY_EXISTS")
+            self.tx["clientExtensions"] = ext
+        if kind in ("MARKET", "LIMIT", "STOP"):
+            self._on_fill(spec)
+        return self.tx
+
+    def _kind(self, kind: Any) -> str:
+        """The order type, one the venue makes (the transaction begun with it)."""
         if kind == "TRAILING_STOP_LOSS":
             self.tx = {"type": "TRAILING_STOP_LOSS_ORDER"}
             raise self.fail(TRAILING_NOT_SUPPORTED)
@@ -128,14 +150,10 @@ class OrderParser:
             raise VenueError(400, "Invalid value specified for 'type'", "INVALID_VALUE")
         self.kind = kind
         self.tx = {"type": f"{kind}_ORDER"}
-        if kind in ("TAKE_PROFIT", "STOP_LOSS"):
-            self._trade_fields(spec)
-            if kind == "STOP_LOSS" and guaranteed(spec):
-                self.tx["guaranteed"] = True
-                raise self.fail(GUARANTEED_NOT_ALLOWED)
-        else:
-            self._instrument(spec)
-            self._units(spec)
+        return str(kind)
+
+    def _prices(self, spec: dict[str, Any], kind: str) -> None:
+        """The price, a stop loss's distance (one of the two) and the price bound."""
         if kind in ("LIMIT", "STOP", "TAKE_PROFIT") or (kind == "STOP_LOSS" and "price" in spec):
             self.tx["price"] = self._price(spec.get("price"), "PRICE", required=True)
         if kind == "STOP_LOSS" and "price" not in spec:
@@ -146,7 +164,9 @@ class OrderParser:
             raise self.fail("STOP_LOSS_ORDER_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
         if kind in ("MARKET", "STOP") and spec.get("priceBound") is not None:
             self.tx["priceBound"] = self._price(spec["priceBound"], "PRICE_BOUND", True)
-        self._time_in_force(spec)
+
+    def _fill_and_trigger(self, spec: dict[str, Any], kind: str) -> None:
+        """The position fill (orders that open) and the trigger condition (pending orders)."""
         if kind in ("MARKET", "LIMIT", "STOP"):
             pf = spec.get("positionFill", "DEFAULT")
             if pf not in POSITION_FILLS:
@@ -157,14 +177,6 @@ class OrderParser:
             if trig not in TRIGGERS:
                 raise self.fail("TRIGGER_CONDITION_INVALID")
             self.tx["triggerCondition"] = trig
-        if spec.get("clientExtensions") is not None:
-            ext = self._ext(spec["clientExtensions"], "CLIENT_ORDER")
-            if ext.get("id") in self.taken_order_ids:
-                raise self.fail("CLIENT_ORDER_ID_ALREADY_EXISTS")
-            self.tx["clientExtensions"] = ext
-        if kind in ("MARKET", "LIMIT", "STOP"):
-            self._on_fill(spec)
-        return self.tx
 
     def _ext(self, value: Any, prefix: str) -> dict[str, str]:
         try:
@@ -244,43 +256,11 @@ class OrderParser:
             self.tx["clientTradeID"] = spec["clientTradeID"]
 
     def _on_fill(self, spec: dict[str, Any]) -> None:
-        tp = spec.get("takeProfitOnFill")
-        if tp is not None:
-            if not isinstance(tp, dict):
-                raise self.fail("TAKE_PROFIT_ON_FILL_PRICE_MISSING")
-            out: dict[str, Any] = {
-                "price": self._price(tp.get("price"), "PRICE", True, "TAKE_PROFIT_ON_FILL_")
-            }
-            self._time_in_force(tp, "TAKE_PROFIT_ON_FILL_", out)
-            if tp.get("clientExtensions") is not None:
-                out["clientExtensions"] = self._ext(
-                    tp["clientExtensions"], "TAKE_PROFIT_ON_FILL_CLIENT_ORDER"
-                )
-            self.tx["takeProfitOnFill"] = out
-        sl = spec.get("stopLossOnFill")
-        if sl is not None:
-            if not isinstance(sl, dict):
-                raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
-            if guaranteed(sl):
-                raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
-            if "price" in sl and "distance" in sl:
-                raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
-            if "price" in sl:
-                out = {"price": self._price(sl["price"], "PRICE", True, "STOP_LOSS_ON_FILL_")}
-            elif "distance" in sl:
-                d = _decimal(sl["distance"])
-                if d is None or d <= 0:
-                    raise self.fail("STOP_LOSS_ON_FILL_DISTANCE_INVALID")
-                assert self.instrument is not None
-                out = {"distance": dec(d, self.instrument.displayPrecision)}
-            else:
-                raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
-            self._time_in_force(sl, "STOP_LOSS_ON_FILL_", out)
-            if sl.get("clientExtensions") is not None:
-                out["clientExtensions"] = self._ext(
-                    sl["clientExtensions"], "STOP_LOSS_ON_FILL_CLIENT_ORDER"
-                )
-            self.tx["stopLossOnFill"] = out
+        """The orders placed on fill (take profit, stop loss) and the new trade's extensions."""
+        if spec.get("takeProfitOnFill") is not None:
+            self.tx["takeProfitOnFill"] = self._tp_on_fill(spec["takeProfitOnFill"])
+        if spec.get("stopLossOnFill") is not None:
+            self.tx["stopLossOnFill"] = self._sl_on_fill(spec["stopLossOnFill"])
         if spec.get("trailingStopLossOnFill") is not None:
             raise self.fail(TRAILING_NOT_SUPPORTED)
         if spec.get("guaranteedStopLossOnFill") is not None:  # a later v20's field
@@ -291,3 +271,41 @@ class OrderParser:
             if ext.get("id") in self.taken_trade_ids:
                 raise self.fail("CLIENT_TRADE_ID_ALREADY_EXISTS")
             self.tx["tradeClientExtensions"] = ext
+
+    def _tp_on_fill(self, tp: Any) -> dict[str, Any]:
+        if not isinstance(tp, dict):
+            raise self.fail("TAKE_PROFIT_ON_FILL_PRICE_MISSING")
+        out: dict[str, Any] = {
+            "price": self._price(tp.get("price"), "PRICE", True, "TAKE_PROFIT_ON_FILL_")
+        }
+        self._time_in_force(tp, "TAKE_PROFIT_ON_FILL_", out)
+        if tp.get("clientExtensions") is not None:
+            out["clientExtensions"] = self._ext(
+                tp["clientExtensions"], "TAKE_PROFIT_ON_FILL_CLIENT_ORDER"
+            )
+        return out
+
+    def _sl_on_fill(self, sl: Any) -> dict[str, Any]:
+        if not isinstance(sl, dict):
+            raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
+        if guaranteed(sl):
+            raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
+        if "price" in sl and "distance" in sl:
+            raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
+        out: dict[str, Any]
+        if "price" in sl:
+            out = {"price": self._price(sl["price"], "PRICE", True, "STOP_LOSS_ON_FILL_")}
+        elif "distance" in sl:
+            d = _decimal(sl["distance"])
+            if d is None or d <= 0:
+                raise self.fail("STOP_LOSS_ON_FILL_DISTANCE_INVALID")
+            assert self.instrument is not None
+            out = {"distance": dec(d, self.instrument.displayPrecision)}
+        else:
+            raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
+        self._time_in_force(sl, "STOP_LOSS_ON_FILL_", out)
+        if sl.get("clientExtensions") is not None:
+            out["clientExtensions"] = self._ext(
+                sl["clientExtensions"], "STOP_LOSS_ON_FILL_CLIENT_ORDER"
+            )
+        return out

@@ -134,41 +134,65 @@ class Trades:
         if not isinstance(body, dict):
             raise bad_value("body")
         self._reject_unsupported(acct, trade, body)
-        plans = []
-        for key, kind, current in (
-            ("takeProfit", "TAKE_PROFIT", trade.tp_order),
-            ("stopLoss", "STOP_LOSS", trade.sl_order),
-        ):
-            if key not in body:
-                continue
-            fields = None
-            if body[key] is not None:
-                if not isinstance(body[key], dict):
-                    raise bad_value(key)
-                spec_ = {**body[key], "tradeID": trade.id}
-                existing = acct.orders.get(current or "")
-                fields = self.orders.parse_or_reject(
-                    acct, spec_, kind, exclude=existing, key=f"{key}OrderRejectTransaction"
-                )
-            plans.append((key, current, fields))
+        plans = [
+            (key, current, self._plan(acct, trade, body, key, kind, current))
+            for key, kind, current in (
+                ("takeProfit", "TAKE_PROFIT", trade.tp_order),
+                ("stopLoss", "STOP_LOSS", trade.sl_order),
+            )
+            if key in body
+        ]
         out: dict[str, Any] = {}
         for key, current, fields in plans:
-            if current is not None:
-                replaced = {"replacedByOrderID": str(acct.last_tx + 2)} if fields else {}
-                reason = "CLIENT_REQUEST_REPLACED" if fields else "CLIENT_REQUEST"
-                out[f"{key}OrderCancelTransaction"] = self.ledger.cancel(
-                    acct, acct.orders[current], reason, **replaced
-                )
-            if fields is not None:
-                if current is not None:
-                    fields["replacesOrderID"] = current
-                if trade.client_id:
-                    fields["clientTradeID"] = trade.client_id
-                placed = self.triggers.place_dependent(
-                    acct, fields, "REPLACEMENT" if current else "CLIENT_ORDER"
-                )
-                out[f"{key}OrderTransaction"] = placed["orderCreateTransaction"]
-                if "orderFillTransaction" in placed:
-                    out[f"{key}OrderFillTransaction"] = placed["orderFillTransaction"]
+            self._carry_out(acct, trade, key, current, fields, out)
         out.update(self.ledger.related(acct))
         return out
+
+    def _plan(
+        self,
+        acct: Account,
+        trade: Trade,
+        body: dict[str, Any],
+        key: str,
+        kind: str,
+        current: str | None,
+    ) -> dict[str, Any] | None:
+        """The new order's fields for ``body[key]`` (None: cancel the current one), or the
+        reject saying why not."""
+        if body[key] is None:
+            return None
+        if not isinstance(body[key], dict):
+            raise bad_value(key)
+        spec_ = {**body[key], "tradeID": trade.id}
+        existing = acct.orders.get(current or "")
+        return self.orders.parse_or_reject(
+            acct, spec_, kind, exclude=existing, key=f"{key}OrderRejectTransaction"
+        )
+
+    def _carry_out(
+        self,
+        acct: Account,
+        trade: Trade,
+        key: str,
+        current: str | None,
+        fields: dict[str, Any] | None,
+        out: dict[str, Any],
+    ) -> None:
+        """Cancel the current order (replaced, or not) and place the new one, into ``out``."""
+        if current is not None:
+            replaced = {"replacedByOrderID": str(acct.last_tx + 2)} if fields else {}
+            reason = "CLIENT_REQUEST_REPLACED" if fields else "CLIENT_REQUEST"
+            out[f"{key}OrderCancelTransaction"] = self.ledger.cancel(
+                acct, acct.orders[current], reason, **replaced
+            )
+        if fields is not None:
+            if current is not None:
+                fields["replacesOrderID"] = current
+            if trade.client_id:
+                fields["clientTradeID"] = trade.client_id
+            placed = self.triggers.place_dependent(
+                acct, fields, "REPLACEMENT" if current else "CLIENT_ORDER"
+            )
+            out[f"{key}OrderTransaction"] = placed["orderCreateTransaction"]
+            if "orderFillTransaction" in placed:
+                out[f"{key}OrderFillTransaction"] = placed["orderFillTransaction"]
