@@ -735,7 +735,7 @@ class OandaBroker:
             failures += 1
             self._reconnect_wait(failures, cause, "price stream", max_failures)
 
-    def transaction_stream(
+    def transaction_stream(  # noqa: C901  reconnect loop with gap catch-up; split later
         self,
         since_id: str | None = None,
         *,

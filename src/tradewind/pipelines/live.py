@@ -179,7 +179,7 @@ def take_lease(engine: Engine, account_id: str, ttl_s: float) -> Lease:
         raise LiveStartError(str(exc)) from exc
 
 
-def _build(
+def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ work)
     engine: Engine,
     cfg: LiveConfig,
     broker: Broker,

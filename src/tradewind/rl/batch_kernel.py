@@ -61,7 +61,7 @@ def write_obs(
 
 
 @numba.njit(cache=True)
-def step_batch(
+def step_batch(  # noqa: C901  numba kernel: one loop for speed; split later
     targets: F64,
     fill: F64,
     close: F64,

@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tradewind.venue.clock import Clock
 from tradewind.venue.faults import (
     ASGIApp,
     Fault,
     FaultConfigError,
     FaultMiddleware,
+    Faults,
     Message,
     Receive,
     Scope,
@@ -162,17 +164,7 @@ def admin_routes(venue: Venue) -> list[Route]:
     async def post_faults(request: Request) -> Response:
         data = await body(request)
         try:
-            if isinstance(data, dict) and data.get("clear"):
-                venue.faults.clear(data.get("seed"))
-                rules: list[dict[str, Any]] = data.get("faults") or []
-            elif isinstance(data, dict) and "faults" in data:
-                rules = data["faults"] or []
-                if data.get("replace"):
-                    venue.faults.clear(data.get("seed"))
-            elif isinstance(data, dict):
-                rules = [data]
-            else:
-                rules = data if isinstance(data, list) else []
+            rules = _fault_rules(venue.faults, data)
             added = venue.faults.add([Fault.from_dict(dict(r)) for r in rules])
         except (FaultConfigError, TypeError, ValueError) as exc:
             raise VenueError(400, f"Invalid fault: {exc}", "INVALID_VALUE") from None
@@ -182,39 +174,12 @@ def admin_routes(venue: Venue) -> list[Route]:
 
     async def post_clock(request: Request) -> Response:
         data = await body(request)
-        clock = venue.clock
         try:
-            if not isinstance(data, dict):
-                raise ValueError("expected an object")
-            if "advance" in data:
-                step = data["advance"]
-                if isinstance(step, bool) or not isinstance(step, int | float):
-                    raise ValueError("advance takes a number of seconds")
-                if not 0 <= step <= _MAX_CLOCK_NS / NS:
-                    raise ValueError("advance out of range")
-                target = clock.now_ns() + round(step * NS)
-            elif "set" in data:
-                value = data["set"]
-                if isinstance(value, str):
-                    target = parse_time(value, "set")
-                elif isinstance(value, int) and not isinstance(value, bool):
-                    target = value
-                else:
-                    raise ValueError("set takes an RFC3339 time or epoch nanoseconds")
-            else:
-                target = None
-            if target is not None:
-                # times v20 can render (RFC3339 years 1970..9999)
-                if not 0 <= target <= _MAX_CLOCK_NS:
-                    raise ValueError("the time is out of range")
-                if "advance" in data:
-                    clock.advance(step)
-                else:
-                    clock.set(target)
+            _change_clock(venue.clock, data)
         except ValueError as exc:
             raise VenueError(400, f"Invalid clock change: {exc}", "INVALID_VALUE") from None
         venue.pump_quotes()  # pending orders see the prices the step passed over
-        return JSONResponse(clock.describe())
+        return JSONResponse(venue.clock.describe())
 
     async def get_clock(request: Request) -> Response:
         return JSONResponse(venue.clock.describe())
@@ -225,6 +190,56 @@ def admin_routes(venue: Venue) -> list[Route]:
         Route("/admin/clock", get_clock, methods=["GET"]),
         Route("/admin/clock", post_clock, methods=["POST"]),
     ]
+
+
+def _fault_rules(faults: Faults, data: Any) -> list[Any]:
+    """The rules a ``POST /admin/faults`` adds: one rule, a list of them, or
+    ``{"faults": [...]}``; ``clear`` (or ``replace``) first clears the rules (and reseeds)."""
+    if isinstance(data, dict) and data.get("clear"):
+        faults.clear(data.get("seed"))
+        rules: list[Any] = data.get("faults") or []
+    elif isinstance(data, dict) and "faults" in data:
+        rules = data["faults"] or []
+        if data.get("replace"):
+            faults.clear(data.get("seed"))
+    elif isinstance(data, dict):
+        rules = [data]
+    else:
+        rules = data if isinstance(data, list) else []
+    return rules
+
+
+def _change_clock(clock: Clock, data: Any) -> None:
+    """``{"advance": seconds}`` or ``{"set": time}`` applied to the clock (ValueError saying
+    what is wrong, the clock untouched)."""
+    if not isinstance(data, dict):
+        raise ValueError("expected an object")
+    if "advance" in data:
+        step = data["advance"]
+        if isinstance(step, bool) or not isinstance(step, int | float):
+            raise ValueError("advance takes a number of seconds")
+        if not 0 <= step <= _MAX_CLOCK_NS / NS:
+            raise ValueError("advance out of range")
+        _check_clock_time(clock.now_ns() + round(step * NS))
+        clock.advance(step)
+    elif "set" in data:
+        target = _clock_time(data["set"])
+        _check_clock_time(target)
+        clock.set(target)
+
+
+def _clock_time(value: Any) -> int:
+    if isinstance(value, str):
+        return parse_time(value, "set")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("set takes an RFC3339 time or epoch nanoseconds")
+
+
+def _check_clock_time(target: int) -> None:
+    # times v20 can render (RFC3339 years 1970..9999)
+    if not 0 <= target <= _MAX_CLOCK_NS:
+        raise ValueError("the time is out of range")
 
 
 class VenueApp(Starlette):

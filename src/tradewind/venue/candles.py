@@ -291,34 +291,59 @@ def select(source: PriceSource, name: str, q: CandleQuery, now: int) -> Candles:
     # (and dates near year 1 overflow the calendar arithmetic).
     floor = first_data - 2 * approx
     if q.from_ns is not None and q.to_ns is not None:
-        # how many candles the range spans, before building their boundaries (a range of
-        # decades in S5 would be hundreds of millions); months are short of 31 days, so
-        # the exact check below still applies
-        if q.to_ns - q.from_ns > approx * (MAX_COUNT + 2):
-            raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
-        if q.to_ns <= floor:
-            return _empty()
-        b = boundaries(q.granularity, max(q.from_ns, floor), q.to_ns, q.align)
-        b = b[: int(np.searchsorted(b, q.to_ns, "left")) + 1]
-        if len(b) - 1 > MAX_COUNT:
-            raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
-        c = aggregate(source, name, b, now)
-        c = c.slice(c.start < q.to_ns)
-        if not q.include_first:
-            c = c.slice(c.start > q.from_ns)
-        return c
+        return _between(source, name, q, now, q.from_ns, q.to_ns, floor)
     count = q.count or DEFAULT_COUNT
     if q.from_ns is not None:
-        lo = max(q.from_ns, floor)
-        span = approx * (count + 2)
-        while True:
-            hi = min(lo + span, now + 1)
-            c = aggregate(source, name, boundaries(q.granularity, lo, hi, q.align), now)
-            if not q.include_first:
-                c = c.slice(c.start > q.from_ns)
-            if len(c) >= count or hi > now:
-                return c.slice(slice(0, count))
-            span *= 2
+        return _after(source, name, q, now, q.from_ns, count, floor)
+    return _before(source, name, q, now, count, first_data)
+
+
+def _between(
+    source: PriceSource, name: str, q: CandleQuery, now: int, from_ns: int, to_ns: int, floor: int
+) -> Candles:
+    """The candles from ``from_ns`` to ``to_ns`` (both given)."""
+    approx = APPROX_SECONDS[q.granularity] * NS
+    # how many candles the range spans, before building their boundaries (a range of
+    # decades in S5 would be hundreds of millions); months are short of 31 days, so
+    # the exact check below still applies
+    if to_ns - from_ns > approx * (MAX_COUNT + 2):
+        raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
+    if to_ns <= floor:
+        return _empty()
+    b = boundaries(q.granularity, max(from_ns, floor), to_ns, q.align)
+    b = b[: int(np.searchsorted(b, to_ns, "left")) + 1]
+    if len(b) - 1 > MAX_COUNT:
+        raise VenueError(400, "Maximum value for 'count' exceeded", "INVALID_VALUE")
+    c = aggregate(source, name, b, now)
+    c = c.slice(c.start < to_ns)
+    if not q.include_first:
+        c = c.slice(c.start > from_ns)
+    return c
+
+
+def _after(
+    source: PriceSource, name: str, q: CandleQuery, now: int, from_ns: int, count: int, floor: int
+) -> Candles:
+    """``count`` candles from ``from_ns`` (fewer if ``now`` comes first)."""
+    approx = APPROX_SECONDS[q.granularity] * NS
+    lo = max(from_ns, floor)
+    span = approx * (count + 2)
+    while True:
+        hi = min(lo + span, now + 1)
+        c = aggregate(source, name, boundaries(q.granularity, lo, hi, q.align), now)
+        if not q.include_first:
+            c = c.slice(c.start > from_ns)
+        if len(c) >= count or hi > now:
+            return c.slice(slice(0, count))
+        span *= 2
+
+
+def _before(
+    source: PriceSource, name: str, q: CandleQuery, now: int, count: int, first_data: int
+) -> Candles:
+    """The last ``count`` candles before ``q.to_ns`` (or now)."""
+    approx = APPROX_SECONDS[q.granularity] * NS
+    floor = first_data - 2 * approx
     end = now + 1 if q.to_ns is None else q.to_ns
     if end <= floor:
         return _empty()

@@ -453,16 +453,9 @@ class FaultMiddleware:
         for r in fired:
             if r.kind == "latency":
                 await asyncio.sleep(self.faults.jitter(r.ms, r.jitter_ms) / 1000.0)
-        for r in fired:
-            if r.kind == "status":
-                if r.apply_ms is not None:
-                    await self._apply_late(scope, receive, float(r.apply_ms))
-                body, headers = _error(int(r.status))
-                await send(
-                    {"type": "http.response.start", "status": int(r.status), "headers": headers}
-                )
-                await send({"type": "http.response.body", "body": body})
-                return None
+        status = next((r for r in fired if r.kind == "status"), None)
+        if status is not None:
+            return await self._answer_status(status, scope, receive, send)
         if any(r.kind == "lose_response" for r in fired):
             await self.app(scope, receive, _swallow)
             # A non-None result makes the server close the connection without a response.
@@ -470,7 +463,20 @@ class FaultMiddleware:
         rules = self.faults.stream_rules(method, path) if path.endswith("/stream") else []
         if not rules:
             return await self.app(scope, receive, send)
-        mangler = _StreamMangler(self.faults, rules)
+        return await self._mangled_stream(_StreamMangler(self.faults, rules), scope, receive, send)
+
+    async def _answer_status(self, r: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        """A status fault's answer (the request applied now or later if ``apply_ms`` says)."""
+        if r.apply_ms is not None:
+            await self._apply_late(scope, receive, float(r.apply_ms))
+        body, headers = _error(int(r.status))
+        await send({"type": "http.response.start", "status": int(r.status), "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _mangled_stream(
+        self, mangler: _StreamMangler, scope: Scope, receive: Receive, send: Send
+    ) -> Any:
+        """The app's stream response with the stream faults applied to its lines."""
 
         async def mangled(message: Message) -> None:
             if message["type"] == "http.response.body" and not mangler.hang_up:
