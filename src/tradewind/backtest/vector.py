@@ -112,7 +112,7 @@ def _exposure(equity: F64, gross: F64) -> F64:
 
 
 @numba.njit(cache=True)
-def _round_trips(  # noqa: C901  one njit-style pass over fills (open/reduce/flip); split later
+def _round_trips(  # noqa: C901  numba kernel: one pass over the fills; split later
     f_bar: npt.NDArray[np.int64],
     f_idx: npt.NDArray[np.int64],
     f_units: F64,

@@ -98,7 +98,7 @@ def _time(request: Request, name: str) -> int | None:
     return None if text is None else parse_time(text, name)
 
 
-def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Route]:  # noqa: C901  a route table: mccabe adds up its 26 small nested handlers
+def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Route]:  # noqa: C901  a route table: its 26 small nested handlers add up
     """The trading routes; every engine call runs under the engine's lock."""
 
     def endpoint(fn: Callable[[Request], Any], status: int = 200) -> Handler:
