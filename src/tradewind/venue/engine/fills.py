@@ -156,7 +156,7 @@ class Matcher:
             else:
                 reduced_part = part
         tx_id = str(acct.last_tx + 1)
-        opened = None
+        opened: dict[str, Any] | None = None
         if open_ > 0:
             opened = {
                 "tradeID": tx_id,
