@@ -50,7 +50,7 @@ Kind = Literal[
     "stale",
     "halt",
 ]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]  # a Literal's values
 STREAM_KINDS = {"stream_drop", "torn_line", "duplicate", "out_of_order", "bad_price", "stale"}
 BAD_PRICES = ("nan", "zero", "negative", "crossed")
 REQUEST_KINDS = {"latency", "status", "lose_response"}
