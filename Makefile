@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
 	@echo "make test   - set up .venv with dev extras and run lint + the full test suite"
 	@echo "make bench  - run the benchmarks (results in bench/RESULTS.md)"
-	@echo "make lint   - ruff + import-linter;  make format - ruff format"
+	@echo "make lint   - ruff + import-linter + mypy;  make format - ruff format"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -38,6 +38,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format src tests bench
@@ -62,4 +63,4 @@ lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .tradewind .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tradewind .pytest_cache .ruff_cache .mypy_cache .hypothesis

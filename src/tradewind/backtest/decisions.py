@@ -103,7 +103,7 @@ def load_decision(spec: str) -> DecisionFn:
         obj = getattr(obj, part)
     if not callable(obj):
         raise TypeError(f"decision {spec!r}: {func_name} is a {type(obj).__name__}, not callable")
-    return obj  # type: ignore[return-value]
+    return obj
 
 
 def decision_name(decision: object) -> str:

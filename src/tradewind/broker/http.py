@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tradewind.broker.limits import RateLimiter
+
+if TYPE_CHECKING:  # urllib3 declares these Protocols for type checkers only
+    from urllib3._base_connection import BaseHTTPConnection, BaseHTTPSConnection
 
 
 class PacedAdapter(HTTPAdapter):
@@ -24,12 +27,12 @@ class PacedAdapter(HTTPAdapter):
         limiter = self.connections
 
         class PacedHTTP(HTTPConnectionPool):
-            def _new_conn(self):  # type: ignore[no-untyped-def]
+            def _new_conn(self) -> BaseHTTPConnection:
                 limiter.acquire()
                 return super()._new_conn()
 
         class PacedHTTPS(HTTPSConnectionPool):
-            def _new_conn(self):  # type: ignore[no-untyped-def]
+            def _new_conn(self) -> BaseHTTPSConnection:
                 limiter.acquire()
                 return super()._new_conn()
 

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from oandapyV20 import API
@@ -58,6 +58,8 @@ from tradewind.broker.mapping import RETRYABLE, map_error, never_sent
 from tradewind.broker.ports import Json, OrderRequest, OrderResult, TransactionPage
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 # Candles of H2 and longer are aligned to 00:00 UTC so they lie on our grid (OANDA's default
@@ -272,7 +274,7 @@ class OandaBroker:
         self._requests.acquire()
         resp = self._api.request(endpoint)
         self._note(resp)
-        return resp  # type: ignore[no-any-return]
+        return resp  # type: ignore[no-any-return]  # oandapyV20 has no types
 
     def _read(self, make: Callable[[], APIRequest], what: str) -> Json:
         """A GET, retried with backoff on 429, 5xx, timeouts and dropped or torn answers."""
@@ -317,7 +319,8 @@ class OandaBroker:
 
     def account_summary(self) -> Json:
         acct = self.account_id
-        return self._read(lambda: accounts.AccountSummary(acct), "account summary")["account"]  # type: ignore[no-any-return]
+        summary = self._read(lambda: accounts.AccountSummary(acct), "account summary")
+        return summary["account"]  # type: ignore[no-any-return]  # Json values are Any
 
     def instruments(self) -> list[Json]:
         acct = self.account_id
@@ -359,7 +362,8 @@ class OandaBroker:
     def get_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json:
         ref = self._order_ref(order_id, client_id)
         acct = self.account_id
-        return self._read(lambda: orders.OrderDetails(acct, ref), f"order {ref}")["order"]  # type: ignore[no-any-return]
+        found = self._read(lambda: orders.OrderDetails(acct, ref), f"order {ref}")
+        return found["order"]  # type: ignore[no-any-return]  # Json values are Any
 
     def list_orders(self, *, state: str = "PENDING", instrument: str | None = None) -> list[Json]:
         acct, params = self.account_id, {"state": state, "count": 500}
@@ -497,7 +501,7 @@ class OandaBroker:
             raise self._unknown(f"order {cid}", lost, since, cid)
         return found
 
-    def _look_up(self, what: str, find: Callable[[], Any]) -> Any:
+    def _look_up(self, what: str, find: Callable[[], _T | None]) -> _T | None:
         """``find()`` over the grace window until it finds something (None: it never did);
         a reject found is raised, other broker errors are tried again."""
         for _ in self._lookups():
@@ -607,7 +611,7 @@ class OandaBroker:
             data[f"{side}Units"] = wanted
             if wanted != "NONE":
                 key = f"{side}PositionCloseout"
-                sides[side] = lambda tx, key=key: (
+                sides[side] = lambda tx, key=key: (  # type: ignore[misc]  # defaulted lambda arg
                     (tx.get(key) or {}).get("instrument") == (instrument)
                 )
         return self._close(
@@ -685,9 +689,11 @@ class OandaBroker:
 
     def _stream(self, endpoint: APIRequest) -> Iterator[Json]:
         self._requests.acquire()
-        return self._stream_api.request(endpoint)  # type: ignore[no-any-return]
+        return self._stream_api.request(endpoint)  # type: ignore[no-any-return]  # untyped v20
 
-    def _reconnect_wait(self, failures: int, cause: str, what: str, max_failures: int | None):
+    def _reconnect_wait(
+        self, failures: int, cause: str, what: str, max_failures: int | None
+    ) -> None:
         if max_failures is not None and failures > max_failures:
             raise BrokerUnavailable(f"{what}: gave up after {failures - 1} reconnects: {cause}")
         delay = self.options.stream_backoff.delay(min(failures - 1, 12))

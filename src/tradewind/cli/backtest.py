@@ -182,7 +182,7 @@ def walkforward_cmd(
             target,
             train_bars,
             test_bars,
-            mode,  # type: ignore[arg-type]
+            mode,  # type: ignore[arg-type]  # checked against the Literal above
             max_workers=workers,
             progress=progress,
         )

@@ -179,10 +179,10 @@ def import_(
                 format=fmt,
                 columns=_columns(columns),
                 timezone=tz,
-                epoch_unit=epoch_unit,
+                epoch_unit=epoch_unit,  # type: ignore[arg-type]  # pydantic checks the unit
                 side=side,
                 vendor=vendor,
-                on_conflict=on_conflict,  # type: ignore[arg-type]
+                on_conflict=on_conflict,
             )
         except ValidationError as exc:
             raise ConfigError.from_validation("import options", exc) from None

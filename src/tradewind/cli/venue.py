@@ -94,7 +94,7 @@ def serve(
     venue = Venue.build(
         token=value,
         database_url=s.resolved_database_url,
-        clock=clock,  # type: ignore[arg-type]
+        clock=clock,  # type: ignore[arg-type]  # checked against the Literal above
         speed=speed,
         start_ns=start_ns,
         seed=seed,

@@ -10,7 +10,7 @@ distances are basis points of the price (``bps``) or pips (``reprice_ticks``).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
@@ -20,7 +20,13 @@ from tradewind.config.base import FrozenModel
 MAX_BPS = 1000.0
 
 
-def _positive(info: ValidationInfo, value: float | None, most: float | None = None) -> Any:
+@overload
+def _positive(info: ValidationInfo, value: float, most: float | None = None) -> float: ...
+@overload
+def _positive(
+    info: ValidationInfo, value: float | None, most: float | None = None
+) -> float | None: ...
+def _positive(info: ValidationInfo, value: float | None, most: float | None = None) -> float | None:
     """``value`` unchanged if None or a positive finite number (at most ``most``), else an
     error naming the field."""
     if value is None:
@@ -43,7 +49,7 @@ class MarketConfig(FrozenModel):
     @field_validator("bound_bps")
     @classmethod
     def _bps(cls, v: float, info: ValidationInfo) -> float:
-        return _positive(info, v, MAX_BPS)  # type: ignore[no-any-return]
+        return _positive(info, v, MAX_BPS)
 
 
 class BestLimitConfig(FrozenModel):
@@ -63,12 +69,12 @@ class BestLimitConfig(FrozenModel):
     @field_validator("reprice_s", "timeout_s")
     @classmethod
     def _seconds(cls, v: float, info: ValidationInfo) -> float:
-        return _positive(info, v)  # type: ignore[no-any-return]
+        return _positive(info, v)
 
     @field_validator("bound_bps")
     @classmethod
     def _bps(cls, v: float, info: ValidationInfo) -> float:
-        return _positive(info, v, MAX_BPS)  # type: ignore[no-any-return]
+        return _positive(info, v, MAX_BPS)
 
     @model_validator(mode="after")
     def _check(self) -> BestLimitConfig:
@@ -93,7 +99,7 @@ class StopConfig(FrozenModel):
     @field_validator("trigger_bps", "stop_loss_bps")
     @classmethod
     def _bps(cls, v: float | None, info: ValidationInfo) -> float | None:
-        return _positive(info, v, MAX_BPS)  # type: ignore[no-any-return]
+        return _positive(info, v, MAX_BPS)
 
 
 class TwapConfig(FrozenModel):
@@ -111,12 +117,12 @@ class TwapConfig(FrozenModel):
     @field_validator("horizon_s")
     @classmethod
     def _seconds(cls, v: float, info: ValidationInfo) -> float:
-        return _positive(info, v)  # type: ignore[no-any-return]
+        return _positive(info, v)
 
     @field_validator("bound_bps")
     @classmethod
     def _bps(cls, v: float, info: ValidationInfo) -> float:
-        return _positive(info, v, MAX_BPS)  # type: ignore[no-any-return]
+        return _positive(info, v, MAX_BPS)
 
     @field_validator("jitter")
     @classmethod

@@ -48,12 +48,13 @@ def talib_info(fn: str) -> dict[str, Any] | None:
     """TA-Lib's description of ``fn`` (inputs, parameters, outputs), or None if it has none."""
     if fn not in _talib_functions():
         return None
-    return dict(talib.abstract.Function(fn).info)
+    info = talib.abstract.Function(fn).info  # type: ignore[attr-defined]  # not in abstract.pyi
+    return dict(info)
 
 
 @cache
 def _talib_functions() -> frozenset[str]:
-    return frozenset(talib.get_functions())
+    return frozenset(talib.get_functions())  # type: ignore[no-untyped-call]  # unannotated in talib
 
 
 def talib_inputs(fn: str) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import yaml
 from pydantic import ValidationError
@@ -73,11 +73,15 @@ def parse_config(data: Any, source: str = "<config>") -> FrozenModel:
         raise ConfigError.from_validation(source, err) from None
 
 
-def load_config(path: str | Path, expect: type[T] | None = None) -> T:
+@overload
+def load_config(path: str | Path, expect: None = None) -> FrozenModel: ...
+@overload
+def load_config(path: str | Path, expect: type[T]) -> T: ...
+def load_config(path: str | Path, expect: type[T] | None = None) -> FrozenModel:
     """Read and validate ``path``; with ``expect``, insist on that kind of config."""
     p = Path(path)
     model = parse_config(_read(p), str(p))
     if expect is not None and not isinstance(model, expect):
         want = expect.model_fields["kind"].default
-        raise ConfigError(f"{p}: kind: expected {want!r}, got {model.kind!r}")  # type: ignore[attr-defined]
-    return model  # type: ignore[return-value]
+        raise ConfigError(f"{p}: kind: expected {want!r}, got {getattr(model, 'kind', None)!r}")
+    return model

@@ -162,6 +162,7 @@ def _talib(feat: FeatureDef, sources: dict[str, F64]) -> F64:
     }
     result = getattr(talib, feat.fn)(*args, **params)
     if isinstance(result, tuple):
+        assert feat.output is not None  # FeatureDef requires it of a multi-output function
         result = result[talib_outputs(feat.fn).index(feat.output)]
     return _f64(result)
 

@@ -118,7 +118,8 @@ class LiveDecision:
     @property
     def history(self) -> BarSeries:
         """Every bar so far: the warm-up, then the bars closed live."""
-        return BarSeries(self._ts, *(self._cols[f] for f in _FIELDS))
+        c = self._cols
+        return BarSeries(self._ts, c["open"], c["high"], c["low"], c["close"], c["volume"])
 
     def on_bar(
         self, bar: LiveBar, *, position: float, avg_price: float, pending: bool

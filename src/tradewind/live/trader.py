@@ -289,7 +289,9 @@ class Trader:
 
     # --- streams -------------------------------------------------------------------------
     def _prices(self) -> None:
-        stream = self.broker.price_stream(self.instruments, heartbeats=True)  # type: ignore[call-arg]
+        stream = self.broker.price_stream(  # type: ignore[call-arg]  # heartbeats: not on the port
+            self.instruments, heartbeats=True
+        )
         try:
             for msg in stream:
                 if self.stop_event.is_set():
@@ -302,11 +304,11 @@ class Trader:
                 if tick is not None:
                     self.desk.on_tick(tick)
         finally:
-            stream.close()  # type: ignore[attr-defined]
+            stream.close()  # type: ignore[attr-defined]  # the port says Iterator; it's a generator
 
     def _transactions(self) -> None:
         since = self.oms.last_transaction_id
-        stream = self.broker.transaction_stream(  # type: ignore[call-arg]
+        stream = self.broker.transaction_stream(  # type: ignore[call-arg]  # heartbeats: see above
             str(since) if since is not None else None, heartbeats=True
         )
         try:
@@ -320,7 +322,7 @@ class Trader:
                 self.oms.apply_transaction(tx)
                 self.oms.advance(int(tx["id"]))
         finally:
-            stream.close()  # type: ignore[attr-defined]
+            stream.close()  # type: ignore[attr-defined]  # the port says Iterator; it's a generator
 
     # --- periodic ------------------------------------------------------------------------
     def reconcile(self) -> None:

@@ -109,7 +109,9 @@ def _floats(
     nan_literal = text.isin(["nan", "-nan", "+nan"]).to_numpy()
     bad = np.isnan(x) & ~null & ~nan_literal
     rows = np.flatnonzero(bad)
-    issues.add_each(rows.astype(np.int64), [f"{name} is not a number: {s.iat[i]!r}" for i in rows])
+    issues.add_each(
+        rows.astype(np.int64), [f"{name} is not a number: {s.iat[i]!r}" for i in rows.tolist()]
+    )
     return x, null | bad
 
 
@@ -176,7 +178,7 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
         lines = texts.data_lines(table.num_rows, set(physical.values()))
     else:  # one row a line after the header: no need to index the whole file
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    malformed = [
+    malformed: list[tuple[int | None, str, dict[str, Any]]] = [
         (
             physical[int(r.number)],
             f"malformed row: expected {r.expected_columns} fields, got {r.actual_columns}",

@@ -109,9 +109,9 @@ def _strings(s: pd.Series, null: Mask, tz: str, unit: str, issues: RowIssues) ->
     ns = np.zeros(len(s), dtype=np.int64)
     failed = np.zeros(len(s), dtype=bool)
     local = ~null & ~has_offset
-    for rows, utc in ((has_offset, True), (local, False)):
-        if rows.any():
-            ns[rows], failed[rows] = _parse_iso(text[rows], utc)
+    for part, utc in ((has_offset, True), (local, False)):
+        if part.any():
+            ns[part], failed[part] = _parse_iso(text[part], utc)
     unusable = null.copy()
     sub = ~failed & ~null & (ns % 1_000 != 0)
     issues.add(sub, _SUB_US)

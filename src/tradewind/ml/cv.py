@@ -78,10 +78,12 @@ class PurgedKFold(BaseCrossValidator):
     def _iter_test_indices(
         self, X: object = None, y: object = None, groups: object = None
     ) -> Iterator[I64]:
-        for _, test in self.split(X):  # type: ignore[arg-type]
+        for _, test in self.split(X):  # type: ignore[arg-type]  # sklearn calls it with split's X
             yield test
 
 
 def _n_rows(X: npt.ArrayLike) -> int:
     shape = getattr(X, "shape", None)
-    return int(shape[0]) if shape is not None else len(X)  # type: ignore[arg-type]
+    if shape is not None:
+        return int(shape[0])
+    return len(X)  # type: ignore[arg-type]  # ArrayLike admits scalars, which have no length

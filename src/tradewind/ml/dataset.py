@@ -59,7 +59,7 @@ def rolling_vol(close: npt.ArrayLike, window: int) -> F64:
 def window_complete(values: npt.ArrayLike, window: int) -> npt.NDArray[np.bool_]:
     """True at row t when rows t-window+1..t exist and hold no NaN (``first_valid``'s test,
     for every row at once)."""
-    bad = np.isnan(np.asarray(values, dtype=np.float64)).any(axis=1).astype(np.int64)
+    bad = np.asarray(np.isnan(np.asarray(values, dtype=np.float64)).any(axis=1), dtype=np.int64)
     n = len(bad)
     ok = np.zeros(n, dtype=bool)
     if n >= window:

@@ -72,7 +72,7 @@ def _request(intent: OrderIntent, client_id: str) -> OrderRequest:
         client_id=client_id,
         price=intent.price,
         price_bound=intent.price_bound,
-        time_in_force=intent.time_in_force,  # type: ignore[arg-type]
+        time_in_force=intent.time_in_force,  # type: ignore[arg-type]  # str, not TimeInForce
         gtd_time=gtd,
         position_fill="REDUCE_ONLY" if intent.reduce_only else "DEFAULT",
         stop_loss=intent.stop_loss,

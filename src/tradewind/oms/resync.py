@@ -151,10 +151,10 @@ def resync(oms: OrderManager, by: str, reason: str) -> ResyncReport:
     # orders: ours the broker does not have are closed, theirs we do not know recorded
     theirs = _pending(oms)
     closed = []
-    for o in oms.open_orders():
-        if o.client_id not in theirs:
-            oms.close_unsent(o, "resync")
-            closed.append(o.client_id)
+    for order in oms.open_orders():
+        if order.client_id not in theirs:
+            oms.close_unsent(order, "resync")
+            closed.append(order.client_id)
     ours = {o.client_id for o in oms.open_orders()}
     adopted, listed = [], []
     for key, o in theirs.items():

@@ -151,7 +151,7 @@ def build_trader(
 ) -> Built:
     """Take the account's lease (refusing with ``LiveStartError`` while another process
     trades it), then wire everything; the trader renews the lease and releases it."""
-    account_id = str(broker.account_id)  # type: ignore[attr-defined]
+    account_id = str(broker.account_id)  # type: ignore[attr-defined]  # not on the Broker port
     lease = take_lease(engine, account_id, lease_ttl_s or cfg.lease_ttl_s)
     try:
         return _build(

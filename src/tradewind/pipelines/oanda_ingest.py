@@ -138,7 +138,8 @@ def fetch_complete(
     if not 0 < page <= PAGE:
         raise ValueError(f"page must be 1..{PAGE}")
     step = timeframe.seconds * 1_000_000
-    cursor, out, calls = start_us, [], 0
+    out: list[Json] = []
+    cursor, calls = start_us, 0
     while cursor < end_us:
         batch = source.candles(
             instrument,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -86,11 +87,11 @@ def synthesize_to_db(
     return reports
 
 
-def _raw(df: pd.DataFrame):  # type: ignore[no-untyped-def]
+def _raw(df: pd.DataFrame) -> Callable[[np.ndarray], list[dict[str, object]]]:
     def rows(idx: np.ndarray) -> list[dict[str, object]]:
         sub = df.iloc[idx]
         return [
-            {k: (str(v) if k == "ts" else float(v)) for k, v in r.items()}
+            {str(k): (str(v) if k == "ts" else float(v)) for k, v in r.items()}
             for r in sub.to_dict("records")
         ]
 

@@ -52,7 +52,7 @@ class ObservationBuilder:
 
     def first_valid(self, scaled: F32) -> int:
         """The first row t whose window (rows t-window+1..t) has no NaN; len(scaled) if none."""
-        ok = ~np.isnan(scaled).any(axis=1)
+        ok = np.asarray(~np.isnan(scaled).any(axis=1))
         run = 0
         for t, good in enumerate(ok):
             run = run + 1 if good else 0

@@ -47,7 +47,7 @@ def flavor_loader(flavor: str) -> Callable[[Path, ModelContract], Policy]:
             f"unknown model flavor {flavor!r}; known: {', '.join(sorted(LOADERS))}"
         ) from None
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def read_contract(path: Path) -> ModelContract:
@@ -64,7 +64,7 @@ def load_from_artifacts(model_dir: Path, contract: ModelContract, flavor: str) -
     return flavor_loader(flavor)(Path(model_dir), contract)
 
 
-class TradewindModel(PythonModel):  # type: ignore[misc]
+class TradewindModel(PythonModel):
     """pyfunc face of a trained policy: observations in, targets in [-1, 1] out."""
 
     def load_context(self, context: Any) -> None:

@@ -91,8 +91,9 @@ def monthly_returns(ts_us: npt.NDArray[np.int64], equity: FloatArray) -> pd.Data
     prev.iloc[0] = s.iloc[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         rets = (month_end / prev - 1.0).replace([np.inf, -np.inf], np.nan)
-    table = pd.DataFrame(np.nan, index=sorted(set(rets.index.year)), columns=[*MONTHS, "Year"])
-    for stamp, value in rets.items():
+    stamps = pd.DatetimeIndex(rets.index)
+    table = pd.DataFrame(np.nan, index=sorted(set(stamps.year)), columns=[*MONTHS, "Year"])
+    for stamp, value in zip(stamps, rets, strict=True):
         table.loc[stamp.year, MONTHS[stamp.month - 1]] = value
     for year in table.index:
         months = table.loc[year, MONTHS].dropna().to_numpy(dtype=float)
@@ -290,7 +291,7 @@ def trade_pnl_histogram(pnl: Sequence[float]) -> str:
     edges = start + width * np.arange(math.ceil((max(hi, 0.0) - start) / width) + 2)
     ax.hist(
         [losers, winners],
-        bins=edges,
+        bins=edges.tolist(),
         stacked=True,
         color=[RED, GREEN],
         alpha=0.85,

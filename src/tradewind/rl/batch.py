@@ -141,7 +141,7 @@ class BatchTradingEnv(VecEnv):
             1.0,
         )
 
-    def reset(self, starts: Sequence[int] | None = None) -> np.ndarray:  # type: ignore[override]
+    def reset(self, starts: Sequence[int] | None = None) -> np.ndarray:
         """Start every environment's episode (random rows in train mode, or ``starts``)."""
         if self._seeds[0] is not None:
             self._rng = np.random.default_rng(self._seeds[0])

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecNormalize
 
 from tradewind.config.models import EnvConfig
@@ -37,6 +38,8 @@ def current_normaliser(vec: VecNormalize | None) -> ObsNormaliser | None:
     if vec is None or not vec.norm_obs:
         return None
     rms = vec.obs_rms
+    if not isinstance(rms, RunningMeanStd):
+        raise TypeError("VecNormalize of a dict observation space: the policy expects a vector")
     return obs_normaliser(rms.mean, rms.var, vec.clip_obs, vec.epsilon)
 
 

@@ -54,6 +54,7 @@ class SB3Policy:
             obs = th.as_tensor(np.asarray(x, dtype=np.float32), device=policy.device)
             actions = policy._predict(obs, deterministic=True).cpu().numpy()
         space = policy.action_space
+        assert space.shape is not None  # Box and Discrete spaces have one
         actions = actions.reshape((-1, *space.shape))
         if isinstance(space, spaces.Box):
             if policy.squash_output:

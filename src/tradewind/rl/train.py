@@ -19,8 +19,10 @@ Same config and data, same parameters: everything random is seeded from ``cfg.se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
@@ -51,7 +53,7 @@ def training_envs(
     cfg: ModelConfig, data: ModelData, contract: ModelContract, learner: RLLearner
 ) -> VecEnv:
     """The vectorised training environments, monitored and (optionally) normalised."""
-    factories = [
+    factories: list[Callable[[], gym.Env[Any, Any]]] = [
         make_env(data, contract, cfg.env, "train", "train", cfg.seed, rank)
         for rank in range(learner.n_envs)
     ]

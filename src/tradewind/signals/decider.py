@@ -118,6 +118,7 @@ class Decider:
                 f"{self.instrument}: feature rows of shape {x.shape}; expected "
                 f"(n, {len(self.columns)}) for columns {', '.join(self.columns)}"
             )
+        obs: npt.NDArray[np.floating[Any]] | None
         if self.policy is not None:
             self.bars_held = next_bars_held(self._last_units, units, self.bars_held)
             self._last_units = units

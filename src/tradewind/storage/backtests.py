@@ -39,7 +39,7 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
             metrics=json_metrics(result.metrics),
         )
     )
-    rid = int(res.inserted_primary_key[0])  # type: ignore[index]
+    rid = int(res.inserted_primary_key[0])  # type: ignore[index]  # set by any INSERT
     if result.orders:
         conn.execute(
             insert(BacktestOrderRow),

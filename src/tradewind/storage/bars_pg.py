@@ -30,7 +30,8 @@ _COLS = ", ".join(VALUE_FIELDS)
 def _copy_in(conn: Connection, statement: str, chunks: Iterable[bytes | memoryview]) -> None:
     """Stream a binary COPY payload; each chunk is encoded only when the last one is sent."""
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(statement) as cp:  # type: ignore[union-attr]
+    assert raw is not None  # a checked-out connection has its psycopg connection
+    with raw.cursor() as cur, cur.copy(statement) as cp:
         for chunk in chunks:
             cp.write(chunk)
 
@@ -141,7 +142,8 @@ def read_range(
     query = sql.SQL("SELECT {} FROM (SELECT {} FROM bars WHERE {} ORDER BY ts LIMIT {}) AS page")
     pages: list[list[npt.NDArray]] = []
     raw = conn.connection.driver_connection
-    with raw.cursor(binary=True) as cur:  # type: ignore[union-attr]
+    assert raw is not None  # a checked-out connection has its psycopg connection
+    with raw.cursor(binary=True) as cur:
         while True:
             conds = [*where, first] if first is not None else where
             q = query.format(

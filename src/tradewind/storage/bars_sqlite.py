@@ -21,7 +21,9 @@ _DIFF = " OR ".join(f"s.{c} IS NOT b.{c}" for c in VALUE_FIELDS)
 
 
 def _cursor(conn: Connection) -> Any:
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a checked-out connection has its sqlite3 connection
+    return raw.cursor()
 
 
 def _literal(value: int | str) -> str:

@@ -33,7 +33,7 @@ def open_batch(conn: Connection, **values: Any) -> int:
     res = conn.execute(
         insert(IngestBatchRow).values(status="committed", started_at=datetime.now(UTC), **values)
     )
-    return int(res.inserted_primary_key[0])  # type: ignore[index]
+    return int(res.inserted_primary_key[0])  # type: ignore[index]  # set by any INSERT
 
 
 def close_batch(conn: Connection, batch_id: int, **counts: Any) -> None:

@@ -76,7 +76,7 @@ def list_instruments(conn: Connection) -> list[Instrument]:
 def vendor_id(conn: Connection, name: str, synthetic: bool = False) -> int:
     stmt = _insert(conn, VendorRow).values(name=name, synthetic=synthetic, description="")
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-    return int(conn.scalar(select(VendorRow.id).where(VendorRow.name == name)))  # type: ignore[arg-type]
+    return int(conn.execute(select(VendorRow.id).where(VendorRow.name == name)).scalar_one())
 
 
 def store_config(conn: Connection, config: FrozenModel, name: str = "") -> str:

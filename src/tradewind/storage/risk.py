@@ -87,9 +87,17 @@ def record_risk_event(
 ) -> None:
     """One risk decision (a refusal or an amended order) for the audit and dashboards. Kill
     switch changes are written by ``SqlKillSwitchStore.save``."""
-    event = {"scope": scope, "check": check, "approved": approved, "reason": reason}
     with engine.begin() as conn:
-        _insert_event(conn, **event, detail=detail, deployment=deployment, at=at)
+        _insert_event(
+            conn,
+            scope=scope,
+            check=check,
+            approved=approved,
+            reason=reason,
+            detail=detail,
+            deployment=deployment,
+            at=at,
+        )
 
 
 def _insert_event(

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 import tradewind
@@ -48,7 +48,7 @@ def start_run(engine: Engine, kind: str, config: FrozenModel, name: str = "") ->
     with engine.begin() as conn:
         fp = store_config(conn, config)
         conn.execute(
-            RunRow.__table__.insert().values(
+            insert(RunRow).values(
                 id=run_id,
                 kind=kind,
                 name=name,

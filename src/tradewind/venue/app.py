@@ -255,7 +255,7 @@ class VenueApp(Starlette):
             BearerAuthMiddleware(FaultMiddleware(inner, faults), token)
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         return await self._outer(scope, receive, send)
 
 

@@ -160,7 +160,7 @@ class Candles:
     def __len__(self) -> int:
         return len(self.start)
 
-    def slice(self, s: slice) -> Candles:
+    def slice(self, s: slice | np.ndarray) -> Candles:
         return Candles(
             self.start[s], self.end[s], {k: v[s] for k, v in self.ohlc.items()}, self.volume[s]
         )

@@ -33,7 +33,7 @@ import itertools
 import json
 import random
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -61,7 +61,7 @@ Kind = Literal[
     "stale",
     "halt",
 ]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]  # a Literal's values
 STREAM_KINDS = {"stream_drop", "torn_line", "duplicate", "out_of_order", "bad_price", "stale"}
 BAD_PRICES = ("nan", "zero", "negative", "crossed")
 REQUEST_KINDS = {"latency", "status", "lose_response"}
@@ -73,8 +73,8 @@ _MESSAGES = {
     504: "Gateway Timeout",
 }
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]

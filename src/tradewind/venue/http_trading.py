@@ -320,6 +320,6 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
         return next(iter(handlers.values()))
 
     async def handle(request: Request) -> Response:
-        return await handlers[request.method](request)  # type: ignore[no-any-return]
+        return await handlers[request.method](request)
 
     return handle

@@ -14,6 +14,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 from sqlalchemy import Connection
@@ -59,6 +60,10 @@ SPREAD_PIPS = {
 }
 
 
+@overload
+def market_open(t_ns: int) -> bool: ...
+@overload
+def market_open(t_ns: np.ndarray) -> np.ndarray: ...
 def market_open(t_ns: np.ndarray | int) -> np.ndarray | bool:
     """FX hours: open except Friday 21:00 UTC to Sunday 21:00 UTC."""
     t = np.asarray(t_ns, dtype=np.int64)

@@ -212,7 +212,7 @@ class AlgoBase:
             deployment=self.deployment,
             algo=f"{self.label}#{seq if seq is not None else self._sent}",
             reason=self.tag,
-            **fields,  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]  # OrderIntent fields, typed object here
         )
         record = self._submit(intent)
         if record is None:

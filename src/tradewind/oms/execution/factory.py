@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from tradewind.config.execution import ExecutionConfig
 from tradewind.oms.execution.base import AlgoBase, ExecutionAlgo, OrderBook, Submit
 from tradewind.oms.execution.best_limit import BestLimitAlgo
@@ -10,7 +12,25 @@ from tradewind.oms.execution.stop import StopAlgo
 from tradewind.oms.execution.twap import TwapAlgo
 from tradewind.risk.rules import InstrumentRules
 
-KINDS: dict[str, type[AlgoBase]] = {
+
+class AlgoClass(Protocol):
+    """An algorithm's constructor. ``config`` is the variant of ``ExecutionConfig`` whose
+    ``algo`` is the kind the class is registered under in ``KINDS`` (the union cannot say so)."""
+
+    def __call__(
+        self,
+        config: Any,
+        *,
+        submit: Submit,
+        oms: OrderBook,
+        rules: InstrumentRules,
+        tag: str = ...,
+        deployment: str = ...,
+        pip: float | None = ...,
+    ) -> AlgoBase: ...
+
+
+KINDS: dict[str, AlgoClass] = {
     "market": MarketAlgo,
     "best_limit": BestLimitAlgo,
     "stop": StopAlgo,
@@ -33,6 +53,4 @@ def make_algo(
     cls = KINDS.get(config.algo)
     if cls is None:
         raise ValueError(f"unknown execution algorithm {config.algo!r}; known: {sorted(KINDS)}")
-    return cls(  # type: ignore[call-arg,return-value]
-        config, submit=submit, oms=oms, rules=rules, tag=tag, deployment=deployment, pip=pip
-    )
+    return cls(config, submit=submit, oms=oms, rules=rules, tag=tag, deployment=deployment, pip=pip)

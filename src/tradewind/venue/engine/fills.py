@@ -271,7 +271,7 @@ def _legs(
     ``size.open_`` units opened as a new trade (its id the fill's transaction id)."""
     half_spread = Decimal(str(q.ask - q.bid)) / 2 * rate
     closed, reduced, pl = _reductions(opposite, size.reduce, price, rate, half_spread, inst)
-    opened = None
+    opened: dict[str, Any] | None = None
     if size.open_ > 0:
         sign = Decimal(1 if buy else -1)
         margin_rate = Decimal(str(inst.marginRate))

@@ -222,7 +222,7 @@ class OrderParser:
     def _time_in_force(self, spec: dict[str, Any], prefix: str = "", into: Any = None) -> None:
         into = self.tx if into is None else into
         market = self.kind == "MARKET" and not prefix
-        allowed = ("FOK", "IOC") if market else ("GTC", "GTD", "GFD")
+        allowed: tuple[str, ...] = ("FOK", "IOC") if market else ("GTC", "GTD", "GFD")
         if self.kind in ("LIMIT", "STOP") and not prefix:
             allowed = ("GTC", "GTD", "GFD", "FOK", "IOC")
         tif = spec.get("timeInForce", "FOK" if market else "GTC")

@@ -121,7 +121,8 @@ class Queries:
             raise bad_value("sinceTransactionID")
         txs = acct.transactions[since:]  # ids are 1..n, in order
         created, filled, cancelled = set(), set(), set()
-        opened, reduced, closed, positions = set(), set(), set(), set()
+        opened, reduced, positions = set(), set(), set()
+        closed: set[str] = set()
         for tx in txs:
             kind = tx["type"]
             if kind.endswith("_ORDER") and tx["id"] in acct.orders:

@@ -43,15 +43,16 @@ class Trades:
             n = size
             close["units"] = "ALL"
         else:
-            n = positive(units)
-            if n is None:
+            asked = positive(units)
+            if asked is None:
                 self.ledger.reject(
                     acct,
                     "MARKET_ORDER_REJECT",
                     Reject("CLOSE_TRADE_PARTIAL_UNITS_MISSING", {**base, "tradeClose": close}),
                     "orderRejectTransaction",
                 )
-            assert n is not None
+            assert asked is not None  # reject raised
+            n = asked
             close["units"] = dec(n, inst.tradeUnitsPrecision)
             if n > size:
                 self.ledger.reject(
