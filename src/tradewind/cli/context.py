@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote, quote_plus
 
 import typer
@@ -25,6 +25,9 @@ from tradewind.storage import migrate
 from tradewind.storage.bars import ConflictAbort
 from tradewind.storage.catalog import UnknownInstrument
 from tradewind.storage.engine import make_engine
+
+if TYPE_CHECKING:
+    from tradewind.registry.tracking import Tracking
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,6 +51,14 @@ def settings() -> Settings:
 @cache
 def engine() -> Engine:
     return make_engine(settings().resolved_database_url)
+
+
+def registry() -> Tracking:
+    """The model registry the settings name (``MLFLOW_TRACKING_URI``, else the embedded store
+    under ``TRADEWIND_HOME``); cheap: MLflow is configured by whoever uses it."""
+    from tradewind.registry.tracking import resolve_tracking
+
+    return resolve_tracking(settings().home)
 
 
 def ready_engine() -> Engine:

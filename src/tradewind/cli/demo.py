@@ -71,12 +71,14 @@ def train_and_compare(
     trained = []
     for path in DEMO_MODELS:
         with working(f"training {path.stem}", as_json):
-            result = train(eng, path, timesteps=timesteps, tracking=tracking, home=home)
+            result = train(eng, path, timesteps=timesteps, tracking=tracking)
             promote(tracking, result.model_name, result.model_version, "champion")
         trained.append(result)
     report_path = home / "demo" / "models_report.html"
     with working("backtesting the champions on held-out data", as_json):
-        compared = run_backtest(eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig))
+        compared = run_backtest(
+            eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking=tracking
+        )
         write_report(eng, compared.run_id, report_path)
     return trained, compared, report_path
 

@@ -38,6 +38,7 @@ from tradewind.oms.execution import make_algo
 from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
+from tradewind.storage import live as live_store
 from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.live import SqlLiveStore
 from tradewind.storage.market import load_bars
@@ -309,14 +310,7 @@ def load_live_config(path: Path | str) -> LiveConfig:
 
 def known_accounts(engine: Engine) -> list[str]:
     """Accounts the OMS or a deployment has seen."""
-    from sqlalchemy import select
-
-    from tradewind.storage.schema_live import LiveDeploymentRow, OmsAccountRow
-
-    with engine.connect() as conn:
-        a = {r for (r,) in conn.execute(select(OmsAccountRow.account_id))}
-        b = {r for (r,) in conn.execute(select(LiveDeploymentRow.account_id))}
-    return sorted(a | b)
+    return live_store.known_accounts(engine)
 
 
 def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str) -> Any:
