@@ -13,6 +13,13 @@ class PriceSide(StrEnum):
     ASK = "ask"
 
 
+# The one trading-year length every annualisation uses (metrics, tear sheets, position sizing,
+# the synthetic generator). FX trades around the clock five days a week and has no exchange
+# holidays, so its year is 52 weeks x 5 days x 24 hours: 260 daily bars (weekdays), not the
+# 252 trading days of an equity exchange calendar; H1 bars are 260 x 24 = 6240 a year.
+FX_TRADING_DAYS_PER_YEAR = 52 * 5
+FX_TRADING_SECONDS_PER_YEAR = FX_TRADING_DAYS_PER_YEAR * 86_400
+
 _SECONDS: dict[str, int] = {
     "S5": 5,
     "S10": 10,
@@ -66,6 +73,11 @@ class Timeframe(StrEnum):
     @property
     def seconds(self) -> int:
         return _SECONDS[self.value]
+
+    @property
+    def periods_per_year(self) -> float:
+        """Bars in an FX trading year (``FX_TRADING_SECONDS_PER_YEAR``): 260 daily bars."""
+        return FX_TRADING_SECONDS_PER_YEAR / self.seconds
 
     @classmethod
     def parse(cls, text: str) -> Timeframe:

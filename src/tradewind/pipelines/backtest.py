@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
-from tradewind.backtest.metrics import compute_metrics, periods_per_year
+from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
@@ -240,7 +240,7 @@ def run_backtest(
                 cfg,
                 strat.result_name,
                 spreads=spreads,
-                periods_per_year=periods_per_year(cfg.timeframe),
+                periods_per_year=cfg.timeframe.periods_per_year,
             )
             result.params = stored
             bench_ret = (
@@ -248,7 +248,7 @@ def run_backtest(
                 if bench is not None and len(bench)
                 else None
             )
-            result.metrics = compute_metrics(result, periods_per_year(cfg.timeframe), bench_ret)
+            result.metrics = compute_metrics(result, cfg.timeframe.periods_per_year, bench_ret)
             results.append(result)
         first = min(int(b.ts[0]) for b in bars.values())
         last = max(int(b.ts[-1]) for b in bars.values())
@@ -266,4 +266,4 @@ def run_backtest(
     return BacktestRun(run_id, results)
 
 
-__all__ = ["BacktestInputError", "BacktestRun", "periods_per_year", "run_backtest"]
+__all__ = ["BacktestInputError", "BacktestRun", "run_backtest"]

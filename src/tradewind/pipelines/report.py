@@ -7,7 +7,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tradewind.domain import Timeframe
-from tradewind.pipelines.backtest import periods_per_year
 from tradewind.reports.tearsheet import render_tearsheet, write_tearsheet
 from tradewind.storage import batches, catalog, runs
 from tradewind.storage.backtests import load_results
@@ -38,7 +37,7 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         "data_end": str(run.data_end),
         "synthetic": synthetic,
     }
-    facts["periods_per_year"] = periods_per_year(Timeframe(body["timeframe"]))
+    facts["periods_per_year"] = Timeframe(body["timeframe"]).periods_per_year
     out = Path(path)
     write_tearsheet(out, render_tearsheet(results, facts, body))
     return out
