@@ -44,7 +44,8 @@ _SECONDS: dict[str, int] = {
 
 
 class Timeframe(StrEnum):
-    """Bar periods, named as OANDA names its candle granularities.
+    """Bar periods, named as OANDA names its candle granularities: the one table of
+    granularities and their lengths (the venue's candles and the OANDA adapter read it).
 
     Every bar's timestamp is its open time in UTC and lies on the timeframe's grid: a whole
     multiple of the period since the Unix epoch (daily bars open at 00:00 UTC).
@@ -73,6 +74,12 @@ class Timeframe(StrEnum):
     @property
     def seconds(self) -> int:
         return _SECONDS[self.value]
+
+    @property
+    def day_aligned(self) -> bool:
+        """Whether OANDA aligns these candles to the trading day (``dailyAlignment``, H2 and
+        longer) rather than to whole periods since the epoch (H1 and shorter)."""
+        return self.seconds > 3600
 
     @property
     def periods_per_year(self) -> float:
