@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tradewind.config import ConfigError, Settings
+from tradewind.domain.errors import Unsupported
 from tradewind.marketdata.columns import ImportFileError
 from tradewind.storage import migrate
 from tradewind.storage.bars import ConflictAbort
@@ -79,6 +80,7 @@ def ready_engine() -> Engine:
 
 _EXPECTED = (
     CliError,
+    Unsupported,
     ConfigError,
     ImportFileError,
     UnknownInstrument,
