@@ -4,6 +4,7 @@ before anything is recorded."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -93,6 +94,8 @@ def test_bad_input_fails_before_a_run_is_recorded(engine, change, error, needle)
 def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
     exe = str(Path(sys.executable).with_name("tradewind"))
     env = {"TRADEWIND_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    if "PYTHONPATH" in os.environ:  # the code under test, not whatever is installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
 
     def tw(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)

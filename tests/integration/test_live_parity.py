@@ -322,7 +322,7 @@ def test_a_policy_with_position_state_and_min_hold(engine: Engine) -> None:
 
 def test_a_registered_model_by_alias(engine: Engine, home: Path) -> None:
     cfg = ModelConfig.model_validate(small_logreg("live-parity-logreg"))
-    trained = train(engine, cfg, home=home)
+    trained = train(engine, cfg, tracking=resolve_tracking(home))
     tracking = configure(resolve_tracking(home))
     promote(tracking, trained.model_name, trained.model_version, "champion")
     uri = f"models:/{trained.model_name}@champion"
@@ -340,5 +340,5 @@ def test_a_registered_model_by_alias(engine: Engine, home: Path) -> None:
         lambda h, spec: LiveDecision.from_config(d, EUR, h, spec, policy=policy),
     )
     # and the backtest pipeline, resolving the alias itself, made these same fills
-    done = run_backtest(engine, backtest_config({"model": uri}))
+    done = run_backtest(engine, backtest_config({"model": uri}), tracking=resolve_tracking(home))
     assert fills(done.results[0]) == lv.fills

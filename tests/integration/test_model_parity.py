@@ -101,13 +101,13 @@ def backtest_config(cfg: ModelConfig, uri: str, features: str | None = None) -> 
 
 def test_backtest_of_a_registered_model_matches_the_environment(engine: Engine, home: Path) -> None:
     cfg = model_config()
-    trained = train(engine, cfg, home=home)
+    trained = train(engine, cfg, tracking=resolve_tracking(home))
     tracking = configure(resolve_tracking(home))
     promote(tracking, trained.model_name, trained.model_version, "champion")
     uri = f"models:/{trained.model_name}@champion"
 
     bt_cfg = backtest_config(cfg, uri)
-    done = run_backtest(engine, bt_cfg)
+    done = run_backtest(engine, bt_cfg, tracking=resolve_tracking(home))
     (result,) = done.results
     assert result.strategy == "ppo"
     assert result.params["model_version"] == str(trained.model_version)
@@ -124,6 +124,7 @@ def test_backtest_of_a_registered_model_matches_the_environment(engine: Engine, 
         feature_columns=tuple(features["EUR_USD"]),
         feature_spec_fingerprint=spec.fingerprint,
         timeframe="H1",
+        tracking=tracking,
     )
     from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 
@@ -166,7 +167,7 @@ def test_backtest_of_a_registered_model_matches_the_environment(engine: Engine, 
 
 def test_a_model_with_other_features_is_refused(engine: Engine, home: Path, tmp_path: Path) -> None:
     cfg = model_config()
-    trained = train(engine, cfg, home=home)
+    trained = train(engine, cfg, tracking=resolve_tracking(home))
     uri = f"models:/{trained.model_name}/{trained.model_version}"
     other = tmp_path / "features.yaml"
     other.write_text(
@@ -177,7 +178,9 @@ def test_a_model_with_other_features_is_refused(engine: Engine, home: Path, tmp_
     with engine.connect() as conn:
         before = conn.execute(select(RunRow.id)).all()
     with pytest.raises(BacktestInputError, match=r"missing .*sma_slow") as err:
-        run_backtest(engine, backtest_config(cfg, uri, features=str(other)))
+        run_backtest(
+            engine, backtest_config(cfg, uri, features=str(other)), tracking=resolve_tracking(home)
+        )
     assert uri in str(err.value)
     with engine.connect() as conn:
         assert conn.execute(select(RunRow.id)).all() == before  # nothing recorded
@@ -187,7 +190,7 @@ def test_feature_definitions_are_checked_column_by_column(
     engine: Engine, home: Path, tmp_path: Path
 ) -> None:
     cfg = model_config()
-    trained = train(engine, cfg, home=home)
+    trained = train(engine, cfg, tracking=resolve_tracking(home))
     uri = f"models:/{trained.model_name}/{trained.model_version}"
     default = Path(cfg.features).read_text()
     # the same column, computed otherwise: refused, naming the column and both definitions
@@ -200,9 +203,15 @@ def test_feature_definitions_are_checked_column_by_column(
     )
     assert changed.read_text() != default
     with pytest.raises(BacktestInputError, match=r"computes feature rsi_14 as .*14.*as .*10"):
-        run_backtest(engine, backtest_config(cfg, uri, features=str(changed)))
+        run_backtest(
+            engine,
+            backtest_config(cfg, uri, features=str(changed)),
+            tracking=resolve_tracking(home),
+        )
     # more features than the model reads, its own defined alike: accepted
     more = tmp_path / "more.yaml"
     more.write_text(default + "  - {name: ema_50, fn: EMA, params: {timeperiod: 50}}\n")
-    done = run_backtest(engine, backtest_config(cfg, uri, features=str(more)))
+    done = run_backtest(
+        engine, backtest_config(cfg, uri, features=str(more)), tracking=resolve_tracking(home)
+    )
     assert done.results[0].params["model_version"] == str(trained.model_version)

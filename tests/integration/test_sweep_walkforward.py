@@ -17,7 +17,7 @@ from tradewind.backtest.sweep import grid_points, parse_grid
 from tradewind.config import SyntheticConfig
 from tradewind.config.backtest import BacktestConfig, Costs, Sizing, StrategySpec
 from tradewind.domain import Timeframe
-from tradewind.pipelines.backtest import load_inputs, periods_per_year
+from tradewind.pipelines.backtest import load_inputs
 from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.sweep import (
     SweepError,
@@ -160,7 +160,7 @@ def test_walkforward_is_out_of_sample_only(engine: Engine) -> None:
             idx = np.arange(*f.train)
             train_only = {s: b.take(idx) for s, b in bars.items()}
             best = select_on(
-                train_only, pts, cfg, scorer, periods_per_year(cfg.timeframe), max_workers=1
+                train_only, pts, cfg, scorer, cfg.timeframe.periods_per_year, max_workers=1
             )
             assert {k: best.params[k] for k in ("fast", "slow")} == f.params
             assert best.score == pytest.approx(f.train_score)

@@ -16,6 +16,7 @@ from tradewind.config.backtest import (
     StrategySpec,
 )
 from tradewind.domain import Timeframe
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 
 NAN = math.nan
@@ -205,7 +206,7 @@ def test_unknown_strategy_lists_the_available_ones() -> None:
 
 
 def test_data_spread_and_vol_target_are_refused() -> None:
-    with pytest.raises(NotImplementedError, match="spread='data'"):
+    with pytest.raises(Unsupported, match="spread='data'"):
         sma_run(cfg(costs=Costs(spread="data")))
-    with pytest.raises(NotImplementedError, match="vol_target"):
+    with pytest.raises(Unsupported, match="vol_target"):
         sma_run(cfg(sizing=Sizing(method="vol_target", value=0.1)))

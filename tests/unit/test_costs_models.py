@@ -19,6 +19,7 @@ from tradewind.config.backtest import (
     StrategySpec,
 )
 from tradewind.domain import Timeframe
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 
 NAN = math.nan
@@ -85,7 +86,7 @@ def test_data_spread_with_next_close_pays_the_close_spread() -> None:
 
 
 def test_data_spread_without_spreads_is_refused() -> None:
-    with pytest.raises(NotImplementedError, match="spread='data' needs the bid/ask spreads"):
+    with pytest.raises(Unsupported, match="spread='data' needs the bid/ask spreads"):
         run(cfg(costs=Costs(spread="data")), make_bars(OPEN, CLOSE))
 
 
@@ -123,9 +124,9 @@ def test_volume_scaled_slip_arithmetic() -> None:
 
 
 def test_vectorised_cost_model_still_refuses_the_per_fill_models() -> None:
-    with pytest.raises(NotImplementedError, match="vectorised"):
+    with pytest.raises(Unsupported, match="vectorised"):
         cost_model(Costs(spread="data"))
-    with pytest.raises(NotImplementedError, match="vectorised"):
+    with pytest.raises(Unsupported, match="vectorised"):
         cost_model(Costs(slippage="volume_scaled", slippage_bps=1.0))
 
 
@@ -166,5 +167,5 @@ def test_vol_target_without_enough_bars_or_vol_takes_no_position() -> None:
 
 def test_vol_target_needs_periods_per_year() -> None:
     sizing = Sizing(method="vol_target", value=0.1, vol_lookback=3)
-    with pytest.raises(NotImplementedError, match="periods_per_year"):
+    with pytest.raises(Unsupported, match="periods_per_year"):
         run(cfg(sizing=sizing), make_bars(VT_CLOSE, VT_CLOSE))

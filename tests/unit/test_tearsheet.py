@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tradewind.backtest.result import BacktestResult, Trade
+from tradewind.domain import Timeframe
 from tradewind.reports import render_tearsheet, write_tearsheet
 from tradewind.reports.charts import monthly_returns, periods_per_year
 from tradewind.reports.tearsheet import COMPARISON_TITLE, SECTION_TITLES, format_value
@@ -203,7 +204,8 @@ def test_periods_per_year_and_monthly_returns() -> None:
     hourly = T0_US + HOUR_US * np.arange(100, dtype=np.int64)
     assert periods_per_year(hourly) == pytest.approx(52 * 5 * 24)
     daily = T0_US + 24 * HOUR_US * np.arange(100, dtype=np.int64)
-    assert periods_per_year(daily) == pytest.approx(252)
+    assert periods_per_year(daily) == pytest.approx(260)  # FX: 52 x 5 weekdays
+    assert periods_per_year(daily) == Timeframe.D.periods_per_year
     # 10% up in January, flat in February: Jan +10%, Feb 0%, year +10%.
     ts = np.array([T0_US, T0_US + 20 * 24 * HOUR_US, T0_US + 40 * 24 * HOUR_US], dtype=np.int64)
     table = monthly_returns(ts, np.array([100.0, 110.0, 110.0]))

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from tradewind.backtest.bt_feeds import SPREAD_CLOSE_LINE, SPREAD_OPEN_LINE
 from tradewind.backtest.costs import CostModel
 from tradewind.config.backtest import Sizing, SizingMethod
+from tradewind.domain.errors import Unsupported
 
 
 class TradewindBroker(bt.brokers.BackBroker):
@@ -120,14 +121,14 @@ class TradewindSizer(bt.Sizer):
             closes = data.close.get(size=n) if n > 0 else []
             vol = realised_vol(list(closes), s.vol_lookback, float(self.p.periods_per_year))
             return vol_target_units(s.value, vol, self.broker.getvalue(), data.close[0])
-        raise NotImplementedError(f"sizing {s.method.value!r} is not supported by the engine")
+        raise Unsupported(f"sizing {s.method.value!r} is not supported by the engine")
 
 
 def check_sizing(sizing: Sizing, periods_per_year: float | None) -> None:
     if sizing.method is SizingMethod.VOL_TARGET and not (
         periods_per_year is not None and periods_per_year > 0
     ):
-        raise NotImplementedError(
+        raise Unsupported(
             "sizing 'vol_target' needs the bars' periods_per_year (run_backtrader(..., "
             "periods_per_year=...); the backtest pipeline passes it)"
         )

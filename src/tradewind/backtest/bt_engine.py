@@ -27,6 +27,7 @@ from tradewind.backtest.result import BacktestResult, Fill, Order
 from tradewind.backtest.trades import trades_from_fills
 from tradewind.config.backtest import BacktestConfig, FillTiming
 from tradewind.config.plugins import available, load_named
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 
 STRATEGIES_DIR = Path(__file__).resolve().parents[3] / "strategies"
@@ -144,7 +145,7 @@ def run_backtrader(
     if cfg.costs.spread == "data":
         missing = [s for s in bars if spreads is None or s not in spreads]
         if missing:
-            raise NotImplementedError(
+            raise Unsupported(
                 f"costs.spread='data' needs the bid/ask spreads of {', '.join(missing)} "
                 "(run_backtrader(..., spreads=...); the backtest pipeline loads them)"
             )

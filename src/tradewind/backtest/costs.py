@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.config.backtest import Costs, SlippageModel
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 
 DEFAULT_PIP_LOCATION = -4
@@ -121,12 +122,12 @@ def cost_model(costs: Costs, pip_location: int = DEFAULT_PIP_LOCATION) -> CostMo
     """Resolve ``costs`` for an instrument whose pip is ``10**pip_location``, fixed
     arithmetic only (``price``): refuses spread ``data`` and ``volume_scaled`` slippage."""
     if costs.spread == "data":
-        raise NotImplementedError(
+        raise Unsupported(
             "costs.spread='data' (bid/ask bars) is not supported by the vectorised engine; "
             "use the Backtrader engine, or spread='fixed' with spread_pips, or 'none'"
         )
     if costs.slippage is not SlippageModel.FIXED_BPS and costs.slippage_bps > 0:
-        raise NotImplementedError(
+        raise Unsupported(
             f"slippage model {costs.slippage.value!r} is not supported by the vectorised engine; "
             "use the Backtrader engine or 'fixed_bps'"
         )

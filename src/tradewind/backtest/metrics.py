@@ -5,8 +5,9 @@ Conventions
 * ``equity`` is the account value at each bar's close; bar ``i``'s simple return is
   ``equity[i + 1] / equity[i] - 1``, so ``n`` bars give ``n - 1`` returns. Equity is assumed
   positive: return-based metrics of a curve that touches zero or below are meaningless.
-* ``periods_per_year`` (ppy) is the number of bars in a year (252 for daily bars on trading
-  days, 252 * 24 for hourly bars on the same calendar, ...). It may be fractional.
+* ``periods_per_year`` (ppy) is the number of bars in a year; for a timeframe it is
+  ``Timeframe.periods_per_year`` (an FX year of 52 x 5 x 24 hours: 260 daily bars, 6240
+  hourly bars). It may be fractional.
 * ``risk_free`` is a constant risk-free return *per bar* (empyrical's convention); it enters
   Sharpe (as excess return), Sortino (as the required return), alpha and beta.
 * A curve with fewer than 2 bars has no returns: every return and drawdown metric is NaN.
@@ -69,7 +70,6 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.result import BacktestResult
-from tradewind.domain import Timeframe
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -405,12 +405,3 @@ def compute_metrics(
         out["beta"] = bt
         out["alpha"] = alpha(r, b, periods_per_year, risk_free, beta_=bt)
     return out
-
-
-FX_SECONDS_PER_YEAR = 52 * 5 * 86_400  # FX trades 24 hours a day, 5 days a week
-
-
-def periods_per_year(timeframe: Timeframe | str) -> float:
-    """Bars in a trading year: an FX week of 5 x 24 hours, 52 weeks; 260 daily bars."""
-    tf = Timeframe(timeframe)
-    return 260.0 if tf is Timeframe.D else FX_SECONDS_PER_YEAR / tf.seconds

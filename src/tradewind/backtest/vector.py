@@ -23,6 +23,7 @@ import numpy.typing as npt
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
 from tradewind.backtest.result import BacktestResult, Fill, Order, Trade
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 
 F64 = npt.NDArray[np.float64]
@@ -262,7 +263,7 @@ def run_vector(
     runs come from the Backtrader runner, which records the orders it really placed.
     """
     if cfg.sizing.method is not SizingMethod.FIXED_UNITS:
-        raise NotImplementedError(
+        raise Unsupported(
             f"the vectorised engine sizes fixed_units only, not {cfg.sizing.method.value!r}"
         )
     symbols = tuple(bars)

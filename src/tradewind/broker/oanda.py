@@ -56,6 +56,7 @@ from tradewind.broker.http import make_session
 from tradewind.broker.limits import Backoff, RateLimiter
 from tradewind.broker.mapping import RETRYABLE, map_error, never_sent
 from tradewind.broker.ports import Json, OrderRequest, OrderResult, TransactionPage
+from tradewind.domain import Timeframe
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ _T = TypeVar("_T")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 # Candles of H2 and longer are aligned to 00:00 UTC so they lie on our grid (OANDA's default
 # is 17:00 America/New_York).
-_ALIGNED = {"H2", "H3", "H4", "H6", "H8", "H12", "D"}
+_ALIGNED = {t.value for t in Timeframe if t.day_aligned}
 
 
 @dataclass(frozen=True)

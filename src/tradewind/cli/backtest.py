@@ -19,6 +19,7 @@ from tradewind.cli.context import (
     one_line_errors,
     out,
     ready_engine,
+    registry,
     working,
 )
 from tradewind.config import load_config
@@ -87,7 +88,7 @@ def run(
 
     cfg = load_config(config, BacktestConfig)
     with working(f"backtesting {cfg.name}", as_json):
-        result = run_backtest(ready_engine(), cfg)
+        result = run_backtest(ready_engine(), cfg, tracking=registry())
     if as_json:
         emit_json(result.to_json())
         return

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote, quote_plus
 
 import typer
@@ -20,11 +20,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from tradewind.config import ConfigError, Settings
+from tradewind.domain.errors import Unsupported
 from tradewind.marketdata.columns import ImportFileError
 from tradewind.storage import migrate
 from tradewind.storage.bars import ConflictAbort
 from tradewind.storage.catalog import UnknownInstrument
 from tradewind.storage.engine import make_engine
+
+if TYPE_CHECKING:
+    from tradewind.registry.tracking import Tracking
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +54,14 @@ def engine() -> Engine:
     return make_engine(settings().resolved_database_url)
 
 
+def registry() -> Tracking:
+    """The model registry the settings name (``MLFLOW_TRACKING_URI``, else the embedded store
+    under ``TRADEWIND_HOME``); cheap: MLflow is configured by whoever uses it."""
+    from tradewind.registry.tracking import resolve_tracking
+
+    return resolve_tracking(settings().home)
+
+
 def ready_engine() -> Engine:
     """The engine, once the database is at the code's schema revision."""
     url = make_url(settings().resolved_database_url)
@@ -68,6 +80,7 @@ def ready_engine() -> Engine:
 
 _EXPECTED = (
     CliError,
+    Unsupported,
     ConfigError,
     ImportFileError,
     UnknownInstrument,

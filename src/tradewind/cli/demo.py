@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.cli.context import emit_json, engine, out, settings, working
 from tradewind.cli.data import report_table, series_table
@@ -14,6 +14,11 @@ from tradewind.pipelines.ingest import import_file
 from tradewind.pipelines.setup import initialise, load_universe
 from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tradewind.config.live import LiveConfig
 
 DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
 DEMO_MODELS = (Path("configs/models/ppo_eurusd_h1.yaml"), Path("configs/models/gbm_eurusd_h1.yaml"))
@@ -25,9 +30,67 @@ PAPER_SPEED = 7200.0
 PAPER_SECONDS = 30.0
 
 
+def paper_session(
+    eng: Engine,
+    cfg: LiveConfig,
+    *,
+    start: datetime,
+    speed: float,
+    duration_s: float,
+    tracking: Any,
+) -> dict[str, Any]:
+    """The demo's composition root for its paper session: the in-process paper venue, the
+    v20 adapter pointed at it and the trader. Trades ``cfg`` for ``duration_s`` wall seconds
+    on the venue, whose fast clock starts at ``start`` and runs ``speed`` times real time
+    over the stored bars, in a fresh account (so every session starts flat). Returns the
+    trader's last snapshot with the account id, the orders and the fills."""
+    import secrets
+    import time
+
+    from tradewind.broker.environments import register_environment
+    from tradewind.broker.oanda import OandaBroker
+    from tradewind.pipelines.live import build_trader, load_policies
+    from tradewind.storage.oms import SqlOmsStore
+    from tradewind.venue import service
+
+    policies = load_policies(cfg, tracking)  # before the venue's clock starts running
+    token = secrets.token_hex(16)
+    venue = service.Venue.build(
+        token=token,
+        database_url=eng.url.render_as_string(hide_password=False),
+        clock="fast",
+        speed=speed,
+        start_ns=int(start.timestamp()) * 1_000_000_000,
+        persist=False,
+    )
+    account = f"101-001-{time.time_ns() // 1_000_000 % 10_000_000:07d}-002"
+    venue.engine.open_account(account, 100_000.0)
+    with service.serve_in_thread(venue) as base:
+        register_environment("tradewind-paper", base)
+        broker = OandaBroker("tradewind-paper", token=token, account_id=account)
+        try:
+            # market time is the feed's own (a fast clock's wall-time extrapolation would
+            # call a price stale whenever the process pauses for a moment)
+            built = build_trader(eng, cfg, broker, clock_speed=0.0, health=False, policies=policies)
+            snap = built.trader.run(duration_s=duration_s)
+        finally:
+            broker.close()
+    store = SqlOmsStore(eng)
+    orders = store.orders(account)
+    return {
+        **snap,
+        "account_id": account,
+        "orders": len(orders),
+        "filled_orders": sum(o.state.value == "filled" for o in orders),
+        "fills": len(store.fills(account)),
+        "market_start": start.isoformat(),
+        "speed": speed,
+    }
+
+
 def paper_trade(eng: Any, home: Path, as_json: bool) -> dict[str, Any]:
     """The promoted model trading on an in-process paper venue over held-out bars."""
-    from tradewind.pipelines.live import load_live_config, paper_session
+    from tradewind.pipelines.live import load_live_config
     from tradewind.registry import configure, resolve_tracking
 
     cfg = load_live_config(DEMO_LIVE)
@@ -71,12 +134,14 @@ def train_and_compare(
     trained = []
     for path in DEMO_MODELS:
         with working(f"training {path.stem}", as_json):
-            result = train(eng, path, timesteps=timesteps, tracking=tracking, home=home)
+            result = train(eng, path, timesteps=timesteps, tracking=tracking)
             promote(tracking, result.model_name, result.model_version, "champion")
         trained.append(result)
     report_path = home / "demo" / "models_report.html"
     with working("backtesting the champions on held-out data", as_json):
-        compared = run_backtest(eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig))
+        compared = run_backtest(
+            eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking=tracking
+        )
         write_report(eng, compared.run_id, report_path)
     return trained, compared, report_path
 

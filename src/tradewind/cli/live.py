@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, settings
+from tradewind.cli.context import (
+    CliError,
+    emit_json,
+    one_line_errors,
+    out,
+    ready_engine,
+    registry,
+    settings,
+)
 
 app = typer.Typer(help="The live trader: run, status, halt, resume, resync.", no_args_is_help=True)
 
@@ -55,7 +63,7 @@ def run(
     engine = ready_engine()
     broker = make_broker(cfg.broker)
     try:
-        built = build_trader(engine, cfg, broker)
+        built = build_trader(engine, cfg, broker, tracking=registry())
     except (LiveStartError, BrokerError) as exc:
         broker.close()
         raise CliError(f"{config}: cannot start: {exc}") from None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.table import Table
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, settings
+from tradewind.cli.context import CliError, emit_json, one_line_errors, out, registry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,9 +26,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for
 def tracking() -> Any:
     """MLflow as the environment says (``MLFLOW_TRACKING_URI``, else the embedded store under
     ``TRADEWIND_HOME``), configured quietly."""
-    from tradewind.registry.tracking import configure, resolve_tracking
+    from tradewind.registry.tracking import configure
 
-    return configure(resolve_tracking(settings().home))
+    return configure(registry())
 
 
 def mlflow_errors(fn: Callable[P, R]) -> Callable[P, R]:

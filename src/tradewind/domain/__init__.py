@@ -1,7 +1,13 @@
 """Pure domain types. Imports nothing else of Tradewind's."""
 
 from tradewind.domain.instruments import AssetClass, Instrument, InstrumentId
-from tradewind.domain.market import Bar, PriceSide, Timeframe
+from tradewind.domain.market import (
+    FX_TRADING_DAYS_PER_YEAR,
+    FX_TRADING_SECONDS_PER_YEAR,
+    Bar,
+    PriceSide,
+    Timeframe,
+)
 from tradewind.domain.orders import (
     FillRecord,
     OrderIntent,
@@ -13,6 +19,8 @@ from tradewind.domain.series import BarSeries
 from tradewind.domain.ticks import Tick
 
 __all__ = [
+    "FX_TRADING_DAYS_PER_YEAR",
+    "FX_TRADING_SECONDS_PER_YEAR",
     "AssetClass",
     "Bar",
     "BarSeries",

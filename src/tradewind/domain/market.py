@@ -13,6 +13,13 @@ class PriceSide(StrEnum):
     ASK = "ask"
 
 
+# The one trading-year length every annualisation uses (metrics, tear sheets, position sizing,
+# the synthetic generator). FX trades around the clock five days a week and has no exchange
+# holidays, so its year is 52 weeks x 5 days x 24 hours: 260 daily bars (weekdays), not the
+# 252 trading days of an equity exchange calendar; H1 bars are 260 x 24 = 6240 a year.
+FX_TRADING_DAYS_PER_YEAR = 52 * 5
+FX_TRADING_SECONDS_PER_YEAR = FX_TRADING_DAYS_PER_YEAR * 86_400
+
 _SECONDS: dict[str, int] = {
     "S5": 5,
     "S10": 10,
@@ -37,7 +44,8 @@ _SECONDS: dict[str, int] = {
 
 
 class Timeframe(StrEnum):
-    """Bar periods, named as OANDA names its candle granularities.
+    """Bar periods, named as OANDA names its candle granularities: the one table of
+    granularities and their lengths (the venue's candles and the OANDA adapter read it).
 
     Every bar's timestamp is its open time in UTC and lies on the timeframe's grid: a whole
     multiple of the period since the Unix epoch (daily bars open at 00:00 UTC).
@@ -66,6 +74,17 @@ class Timeframe(StrEnum):
     @property
     def seconds(self) -> int:
         return _SECONDS[self.value]
+
+    @property
+    def day_aligned(self) -> bool:
+        """Whether OANDA aligns these candles to the trading day (``dailyAlignment``, H2 and
+        longer) rather than to whole periods since the epoch (H1 and shorter)."""
+        return self.seconds > 3600
+
+    @property
+    def periods_per_year(self) -> float:
+        """Bars in an FX trading year (``FX_TRADING_SECONDS_PER_YEAR``): 260 daily bars."""
+        return FX_TRADING_SECONDS_PER_YEAR / self.seconds
 
     @classmethod
     def parse(cls, text: str) -> Timeframe:

@@ -8,7 +8,8 @@ What is in the data:
   up to the grid. With ``cfg.weekends``, bars opening in the FX weekend (Friday 21:00 to
   Sunday 21:00 UTC; for daily bars Saturday and Sunday) are left out; otherwise the grid is
   unbroken.
-* Volatility: per-bar log-return std is ``annual_vol * sqrt(period / (252 * 86400 s))``
+* Volatility: per-bar log-return std is ``annual_vol * sqrt(period / FX year)``, the FX
+  trading year every annualisation uses (``FX_TRADING_SECONDS_PER_YEAR``: 260 x 86400 s),
   times a regime multiplier times an intraday seasonality multiplier.
 * Regimes: a two-state Markov chain (normal, high = ``high_vol_multiplier``) that starts
   normal and switches with probability ``1 - (1 - regime_switch_per_day) ** (period / day)``
@@ -47,6 +48,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from tradewind.config import SyntheticConfig
+from tradewind.domain import FX_TRADING_SECONDS_PER_YEAR
 
 __all__ = ["COLUMNS", "generate_bars"]
 
@@ -54,7 +56,7 @@ COLUMNS = ("ts", "open", "high", "low", "close", "volume", "spread")
 
 _DAY = 86_400
 _WEEK = 7 * _DAY
-_YEAR = 252 * _DAY  # one trading year for annualised vol
+_YEAR = FX_TRADING_SECONDS_PER_YEAR  # one trading year for annualised vol
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 _WEEKEND = (4 * _DAY + 21 * 3600, 6 * _DAY + 21 * 3600)  # Fri 21:00 .. Sun 21:00, from Monday
 # Relative volatility by UTC hour 0..23 (shape only; normalised below so mean(v**2) == 1).

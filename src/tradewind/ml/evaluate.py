@@ -20,7 +20,7 @@ import numpy.typing as npt
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 
 from tradewind.backtest.costs import cost_model
-from tradewind.backtest.metrics import compute_metrics, periods_per_year
+from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.vector import run_vector
 from tradewind.config.backtest import BacktestConfig, Sizing, SizingMethod, StrategySpec
 from tradewind.config.models import ModelConfig
@@ -88,5 +88,5 @@ def trading_metrics(cfg: ModelConfig, bars: BarSeries, targets: npt.ArrayLike) -
         cfg.name,
         pip_locations={cfg.instrument: cfg.env.pip_location},
     )
-    metrics = compute_metrics(result, periods_per_year(cfg.timeframe))
+    metrics = compute_metrics(result, cfg.timeframe.periods_per_year)
     return {k: float(metrics[k]) for k in TRADING_METRICS}

@@ -69,7 +69,7 @@ def _train(cfg: ModelConfig, data: ModelData, on_metrics: MetricSink | None) -> 
 def check_supervised(cfg: ModelConfig) -> Pipeline:
     """Every check that needs no data, to run before a training run is recorded: the learner
     is supervised (TypeError), its params exist (ValueError naming them), the vectorised
-    engine can price ``env.costs`` (NotImplementedError). Returns the unfitted pipeline."""
+    engine can price ``env.costs`` (``Unsupported``). Returns the unfitted pipeline."""
     learner = supervised_learner(cfg)
     pipeline = make_pipeline(learner.estimator, learner.params, cfg.seed)
     check_tradable(cfg)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
-from tradewind.backtest.metrics import compute_metrics, periods_per_year
+from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
@@ -26,8 +26,9 @@ from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
 from tradewind.storage.catalog import store_config
 from tradewind.storage.market import load_bars
-from tradewind.storage.schema import RunRow
-from tradewind.storage.types import us_to_datetime
+
+if TYPE_CHECKING:
+    from tradewind.registry.tracking import Tracking
 
 
 class BacktestInputError(ValueError):
@@ -156,6 +157,7 @@ def _resolve_models(
     cfg: BacktestConfig,
     spec: FeatureSpec,
     features: dict[str, dict[str, np.ndarray]],
+    tracking: Tracking | None,
 ) -> dict[int, tuple[Any, dict[str, Any]]]:
     """Load each ``model:`` strategy's registered model and check its contract against the
     features this run computes (columns, feature spec, timeframe): a mismatch stops the run
@@ -163,12 +165,14 @@ def _resolve_models(
     uris = _model_uris(cfg)
     if not uris:
         return {}
-    from tradewind.config import Settings
     from tradewind.pipelines.models import load_checked_policy
     from tradewind.policy import ContractMismatch
-    from tradewind.registry import ModelNotFound, TrackingError, configure, resolve_tracking
+    from tradewind.registry import ModelNotFound, TrackingError
 
-    tracking = configure(resolve_tracking(Settings().home))
+    if tracking is None:
+        raise BacktestInputError(
+            f"strategy model {next(iter(uris.values()))}: no model registry given (tracking)"
+        )
     computed = tuple(next(iter(features.values())))
     out = {}
     for i, uri in uris.items():
@@ -194,14 +198,18 @@ def run_backtest(
     cfg: BacktestConfig,
     strategies_dir: str | Path = "strategies",
     feature_spec: FeatureSpec | None = None,
+    *,
+    tracking: Tracking | None = None,
 ) -> BacktestRun:
     """Run and store ``cfg``. With ``feature_spec`` (instead of the ``features`` file), that
     spec is stored too and the stored run config's ``features`` reads ``config:<its
-    fingerprint>``, so the run records exactly which features it used."""
+    fingerprint>``, so the run records exactly which features it used. ``tracking`` (the
+    model registry, from the caller's composition root) is needed only by ``model:``
+    strategies."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars, features = load_inputs(engine, cfg, spec)
-    models = _resolve_models(cfg, spec, features)
+    models = _resolve_models(cfg, spec, features, tracking)
     spreads = load_spreads(engine, cfg, bars) if cfg.costs.spread == "data" else None
     if feature_spec is not None:
         with engine.begin() as conn:
@@ -232,7 +240,7 @@ def run_backtest(
                 cfg,
                 strat.result_name,
                 spreads=spreads,
-                periods_per_year=periods_per_year(cfg.timeframe),
+                periods_per_year=cfg.timeframe.periods_per_year,
             )
             result.params = stored
             bench_ret = (
@@ -240,7 +248,7 @@ def run_backtest(
                 if bench is not None and len(bench)
                 else None
             )
-            result.metrics = compute_metrics(result, periods_per_year(cfg.timeframe), bench_ret)
+            result.metrics = compute_metrics(result, cfg.timeframe.periods_per_year, bench_ret)
             results.append(result)
         first = min(int(b.ts[0]) for b in bars.values())
         last = max(int(b.ts[-1]) for b in bars.values())
@@ -249,11 +257,7 @@ def run_backtest(
 
             for r in results:
                 save_result(conn, run_id, r)
-            conn.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id)
-                .values(data_start=us_to_datetime(first), data_end=us_to_datetime(last))
-            )
+            runs.record_data_range(conn, run_id, first, last)
         summary = {r.strategy: json_metrics(r.metrics) for r in results}
     except BaseException as exc:
         runs.finish_run(engine, run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
@@ -262,4 +266,4 @@ def run_backtest(
     return BacktestRun(run_id, results)
 
 
-__all__ = ["BacktestInputError", "BacktestRun", "periods_per_year", "run_backtest"]
+__all__ = ["BacktestInputError", "BacktestRun", "run_backtest"]

@@ -38,6 +38,7 @@ from tradewind.oms.execution import make_algo
 from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
+from tradewind.storage import live as live_store
 from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.live import SqlLiveStore
 from tradewind.storage.market import load_bars
@@ -309,14 +310,7 @@ def load_live_config(path: Path | str) -> LiveConfig:
 
 def known_accounts(engine: Engine) -> list[str]:
     """Accounts the OMS or a deployment has seen."""
-    from sqlalchemy import select
-
-    from tradewind.storage.schema_live import LiveDeploymentRow, OmsAccountRow
-
-    with engine.connect() as conn:
-        a = {r for (r,) in conn.execute(select(OmsAccountRow.account_id))}
-        b = {r for (r,) in conn.execute(select(LiveDeploymentRow.account_id))}
-    return sorted(a | b)
+    return live_store.known_accounts(engine)
 
 
 def set_kill_switch(engine: Engine, scope: str, state: str, reason: str, by: str) -> Any:
@@ -363,60 +357,3 @@ def live_status(engine: Engine) -> dict[str, Any]:
         rows = store.latest_pnl(acct)
         pnl[acct] = [{**r, "at": r["at"].isoformat()} for r in rows]
     return {"deployments": deployments, "kill_switches": kills, "pnl": pnl}
-
-
-def paper_session(
-    engine: Engine,
-    cfg: LiveConfig,
-    *,
-    start: datetime,
-    speed: float,
-    duration_s: float,
-    tracking: Any = None,
-) -> dict[str, Any]:
-    """Trade ``cfg`` for ``duration_s`` wall seconds on an in-process paper venue whose fast
-    clock starts at ``start`` and runs ``speed`` times real time over the stored bars, in a
-    fresh account (so every session starts flat). Returns the trader's last snapshot with
-    the account id, the orders and the fills."""
-    import secrets
-
-    from tradewind.broker.environments import register_environment
-    from tradewind.broker.oanda import OandaBroker
-    from tradewind.storage.oms import SqlOmsStore
-    from tradewind.venue import service
-
-    policies = load_policies(cfg, tracking)  # before the venue's clock starts running
-    token = secrets.token_hex(16)
-    venue = service.Venue.build(
-        token=token,
-        database_url=engine.url.render_as_string(hide_password=False),
-        clock="fast",
-        speed=speed,
-        start_ns=int(start.timestamp()) * 1_000_000_000,
-        persist=False,
-    )
-    account = f"101-001-{time.time_ns() // 1_000_000 % 10_000_000:07d}-002"
-    venue.engine.open_account(account, 100_000.0)
-    with service.serve_in_thread(venue) as base:
-        register_environment("tradewind-paper", base)
-        broker = OandaBroker("tradewind-paper", token=token, account_id=account)
-        try:
-            # market time is the feed's own (a fast clock's wall-time extrapolation would
-            # call a price stale whenever the process pauses for a moment)
-            built = build_trader(
-                engine, cfg, broker, clock_speed=0.0, health=False, policies=policies
-            )
-            snap = built.trader.run(duration_s=duration_s)
-        finally:
-            broker.close()
-    store = SqlOmsStore(engine)
-    orders = store.orders(account)
-    return {
-        **snap,
-        "account_id": account,
-        "orders": len(orders),
-        "filled_orders": sum(o.state.value == "filled" for o in orders),
-        "fills": len(store.fills(account)),
-        "market_start": start.isoformat(),
-        "speed": speed,
-    }

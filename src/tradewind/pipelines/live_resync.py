@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tradewind.broker.ports import Broker
 from tradewind.live.lease import DEFAULT_TTL_S
@@ -15,9 +15,9 @@ from tradewind.oms import OrderManager, ReconcileReport
 from tradewind.oms.resync import ResyncRefused, ResyncReport, resync
 from tradewind.pipelines.live import LiveStartError, take_lease
 from tradewind.risk import KillState, KillSwitch
+from tradewind.storage.live import last_deployed_config
 from tradewind.storage.oms import SqlOmsStore
 from tradewind.storage.risk import SqlKillSwitchStore
-from tradewind.storage.schema_live import LiveDeploymentRow
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,8 @@ class Resynced:
 
 def stored_broker_spec(engine: Engine, account_id: str) -> dict[str, Any] | None:
     """The ``broker`` section of the config the account was last traded with."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(LiveDeploymentRow.config)
-            .where(LiveDeploymentRow.account_id == account_id)
-            .order_by(LiveDeploymentRow.started_at.desc())
-            .limit(1)
-        ).first()
-    return dict(row[0].get("broker") or {}) if row is not None else None
+    config = last_deployed_config(engine, account_id)
+    return dict(config.get("broker") or {}) if config is not None else None
 
 
 def resync_account(

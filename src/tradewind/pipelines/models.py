@@ -13,16 +13,18 @@ def load_checked_policy(
     spec: FeatureSpec,
     columns: tuple[str, ...],
     timeframe: str,
-    tracking: Any = None,
+    tracking: Any,
 ) -> tuple[Any, str]:
     """The policy behind ``models:/NAME@ALIAS`` (or ``models:/NAME/VERSION``) and the version
     the URI resolved to. The alias is pinned to that version first, so the caller records what
     it ran. The model's contract is checked against ``columns`` computed by ``spec`` at
-    ``timeframe``: ``ContractMismatch`` names any difference."""
-    from tradewind.config import Settings
-    from tradewind.registry import configure, load_policy, resolve_tracking, show_model
+    ``timeframe``: ``ContractMismatch`` names any difference. ``tracking`` (the registry) comes
+    from the caller's composition root."""
+    from tradewind.registry import configure, load_policy, show_model
 
-    tracking = tracking or configure(resolve_tracking(Settings().home))
+    if tracking is None:
+        raise ValueError(f"{uri}: no model registry to load it from (tracking not given)")
+    configure(tracking)
     version = show_model(tracking, uri).version
     name = uri.removeprefix("models:/").split("@")[0].split("/")[0]
     policy = load_policy(

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from tradewind.broker.ports import CandleSource, Json
 from tradewind.config import FrozenModel
@@ -22,8 +22,7 @@ from tradewind.marketdata.issues import RowIssues
 from tradewind.marketdata.validation import validate_bars
 from tradewind.pipelines.ingest import ImportReport, Source, check_instrument, store_series
 from tradewind.storage import catalog
-from tradewind.storage.bars import BarKey, series_id
-from tradewind.storage.schema import BarRow
+from tradewind.storage.bars import BarKey, last_bar_us
 
 VENDOR = "oanda"
 
@@ -80,22 +79,6 @@ def candle_times_us(candles: list[Json]) -> np.ndarray:
         base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         out[i] = _us(base) + int((frac or "0").ljust(9, "0")[:6])
     return out
-
-
-def _last_stored(engine: Engine, key: BarKey, start_us: int, end_us: int) -> int | None:
-    """The newest stored bar of ``key`` within ``[start, end)``, in epoch µs."""
-    with engine.connect() as conn:
-        sid = series_id(conn, key)
-        if sid is None:
-            return None
-        last = conn.scalar(
-            select(func.max(BarRow.ts)).where(
-                BarRow.series_id == sid,
-                BarRow.ts >= _from_us(start_us),
-                BarRow.ts < _from_us(end_us),
-            )
-        )
-    return None if last is None else _us(last)
 
 
 def _num(d: Any, k: str) -> float:
@@ -197,7 +180,8 @@ def ingest_oanda(
         inst_id = catalog.instrument_id(conn, instrument)
     cursors = {}
     for side in sides:
-        last = _last_stored(engine, BarKey(inst_id, timeframe, side), start_us, end_us)
+        with engine.connect() as conn:
+            last = last_bar_us(conn, BarKey(inst_id, timeframe, side), start_us, end_us)
         cursors[side] = start_us if last is None else last + step
     first = min(cursors.values())
     candles, _calls = fetch_complete(source, instrument, timeframe, first, end_us, page)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from tradewind.domain import Timeframe
-from tradewind.pipelines.backtest import periods_per_year
 from tradewind.reports.tearsheet import render_tearsheet, write_tearsheet
-from tradewind.storage import runs
+from tradewind.storage import batches, catalog, runs
 from tradewind.storage.backtests import load_results
-from tradewind.storage.schema import ConfigRow, IngestBatchRow, InstrumentRow, VendorRow
 
 
 def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
@@ -23,25 +20,9 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         if run.kind != "backtest":
             raise LookupError(f"run {run_id} is a {run.kind} run, not a backtest")
         results = load_results(conn, run_id)
-        config = (
-            Session(conn)
-            .scalars(select(ConfigRow).where(ConfigRow.fingerprint == run.config_fingerprint))
-            .one()
-        )
-        body = dict(config.body)
-        synthetic = (
-            conn.scalar(
-                select(IngestBatchRow.id)
-                .join(VendorRow, VendorRow.id == IngestBatchRow.vendor_id)
-                .join(InstrumentRow, InstrumentRow.id == IngestBatchRow.instrument_id)
-                .where(
-                    VendorRow.synthetic.is_(True),
-                    InstrumentRow.symbol.in_(body.get("instruments", [])),
-                    IngestBatchRow.timeframe == body.get("timeframe"),
-                )
-                .limit(1)
-            )
-            is not None
+        body = dict(catalog.get_config(conn, run.config_fingerprint).body)
+        synthetic = batches.has_synthetic_batch(
+            conn, body.get("instruments", []), str(body.get("timeframe"))
         )
     facts = {
         "id": run.id,
@@ -56,7 +37,7 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         "data_end": str(run.data_end),
         "synthetic": synthetic,
     }
-    facts["periods_per_year"] = periods_per_year(Timeframe(body["timeframe"]))
+    facts["periods_per_year"] = Timeframe(body["timeframe"]).periods_per_year
     out = Path(path)
     write_tearsheet(out, render_tearsheet(results, facts, body))
     return out

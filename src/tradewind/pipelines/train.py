@@ -14,21 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
 from tradewind.config.models import ModelConfig, RLLearner
-from tradewind.domain import BarSeries, PriceSide
+from tradewind.domain import PriceSide
 from tradewind.features import build_features
 from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
 from tradewind.policy.features import feature_definitions
 from tradewind.registry.log import log_trained, mlflow_sink, training_run
-from tradewind.registry.tracking import Tracking, configure, resolve_tracking
+from tradewind.registry.tracking import Tracking, configure
 from tradewind.storage import runs
 from tradewind.storage.catalog import store_config
 from tradewind.storage.market import load_bars
-from tradewind.storage.schema import RunRow
 from tradewind.storage.types import us_to_datetime
 
 
@@ -134,28 +133,20 @@ def train(
     *,
     timesteps: int | None = None,
     progress: bool = False,
-    tracking: Tracking | None = None,
-    home: Path | None = None,
+    tracking: Tracking,
 ) -> TrainResult:
-    """Train ``config`` (a ``kind: model`` file or config), log it to MLflow, register it.
-
-    ``tracking`` defaults to ``MLFLOW_TRACKING_URI`` or the embedded store under ``home``
-    (``TRADEWIND_HOME``)."""
+    """Train ``config`` (a ``kind: model`` file or config), log it to ``tracking`` (MLflow,
+    built by the caller's composition root from its settings), register it."""
     cfg = config if isinstance(config, ModelConfig) else load_config(config, ModelConfig)
     spec = load_config(cfg.features, FeatureSpec)
     data = load_training_data(engine, cfg, spec)
-    if tracking is None:
-        if home is None:
-            from tradewind.config import Settings
-
-            home = Settings().home
-        tracking = resolve_tracking(home)
     configure(tracking)
     with engine.begin() as conn:
         store_config(conn, spec, spec.name)
     run_id = runs.start_run(engine, "train", cfg, name=cfg.name)
     try:
-        _record_range(engine, run_id, data.bars)
+        with engine.begin() as conn:
+            runs.record_data_range(conn, run_id, int(data.bars.ts[0]), int(data.bars.ts[-1]))
         with training_run(tracking, cfg, run_id, spec) as mrun:
             trained = fit(
                 cfg, data, timesteps=timesteps, progress=progress, on_metrics=mlflow_sink(mrun)
@@ -189,18 +180,6 @@ def train(
     summary = {k: v for k, v in result.to_json().items() if k != "run_id"}
     runs.finish_run(engine, run_id, "succeeded", summary)
     return result
-
-
-def _record_range(engine: Engine, run_id: str, bars: BarSeries) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            update(RunRow)
-            .where(RunRow.id == run_id)
-            .values(
-                data_start=us_to_datetime(int(bars.ts[0])),
-                data_end=us_to_datetime(int(bars.ts[-1])),
-            )
-        )
 
 
 def _data_range(cfg: ModelConfig, data: ModelData) -> dict[str, Any]:

@@ -29,9 +29,7 @@ from tradewind.registry.pyfunc import (
 from tradewind.registry.tracking import (
     Tracking,
     TrackingError,
-    configure,
     first_line,
-    resolve_tracking,
 )
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
@@ -308,7 +306,7 @@ def load_policy(
     feature_columns: Sequence[str],
     feature_spec_fingerprint: str | None,
     timeframe: Timeframe | str | None,
-    tracking: Tracking | None = None,
+    tracking: Tracking,
     feature_spec: FeatureSpec | None = None,
 ) -> Policy:
     """The policy of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking its
@@ -316,7 +314,7 @@ def load_policy(
 
     ``tradewind.policy.ContractMismatch`` names the difference and the model;
     ``ModelNotFound`` an unknown model, version or alias."""
-    tr = tracking or default_tracking()
+    tr = tracking
     ref = parse_ref(uri)
     mv = resolve(tr, ref)
     label = f"{ref.uri} (version {mv.version})" if ref.alias else ref.uri
@@ -333,19 +331,12 @@ def load_policy(
         return load_from_artifacts(local / "artifacts" / MODEL_DIR, contract, _flavor(local))
 
 
-def load_pyfunc(uri: str, *, tracking: Tracking | None = None) -> Any:
+def load_pyfunc(uri: str, *, tracking: Tracking) -> Any:
     """The MLflow pyfunc of a model version (``predict(observations) -> targets``)."""
     import mlflow.pyfunc
 
-    tr = tracking or default_tracking()
+    tr = tracking
     mv = resolve(tr, parse_ref(uri))
     with tempfile.TemporaryDirectory(prefix="tradewind-pyfunc-") as tmp:
         local = _download_model(tr, mv, Path(tmp))
         return mlflow.pyfunc.load_model(str(local))  # loads eagerly: the files may go
-
-
-def default_tracking() -> Tracking:
-    """``MLFLOW_TRACKING_URI``, else the embedded store under ``TRADEWIND_HOME``, configured."""
-    from tradewind.config import Settings
-
-    return configure(resolve_tracking(Settings().home))

@@ -21,6 +21,8 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator, PercentFormatter
 
+from tradewind.domain import FX_TRADING_DAYS_PER_YEAR, FX_TRADING_SECONDS_PER_YEAR
+
 FloatArray = npt.NDArray[np.float64]
 
 WIDTH_IN = 10.0  # with DPI below: 1200 px, shown at <= 1000 px, crisp on HiDPI screens
@@ -34,21 +36,21 @@ SERIES = ["#1f5fa8", "#e67e22", "#1e8449", "#8e44ad", "#c0392b", "#16a085", "#7f
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 _SECONDS_PER_DAY = 86_400.0
-_TRADING_SECONDS_PER_YEAR = 52 * 5 * _SECONDS_PER_DAY  # intraday: a 5 x 24h trading week
 
 
 def periods_per_year(ts_us: npt.NDArray[np.int64]) -> float:
-    """Bars per year from the median bar spacing (252 days a year for daily bars, 5x24h weeks
-    for intraday bars, calendar time for weekly and longer)."""
+    """Bars per year from the median bar spacing, when no timeframe is known, on the FX
+    year ``Timeframe.periods_per_year`` uses (52 x 5 x 24 hours: 260 daily bars); calendar
+    time for weekly and longer."""
     if len(ts_us) < 2:
-        return 252.0
+        return float(FX_TRADING_DAYS_PER_YEAR)
     spacing = float(np.median(np.diff(np.asarray(ts_us, dtype=np.int64)))) / 1e6
     if spacing <= 0:
-        return 252.0
+        return float(FX_TRADING_DAYS_PER_YEAR)
     if spacing < 20 * 3600:
-        return _TRADING_SECONDS_PER_YEAR / spacing
+        return FX_TRADING_SECONDS_PER_YEAR / spacing
     if spacing < 5 * _SECONDS_PER_DAY:
-        return 252.0 / max(1, round(spacing / _SECONDS_PER_DAY))
+        return FX_TRADING_DAYS_PER_YEAR / max(1, round(spacing / _SECONDS_PER_DAY))
     return 365.25 * _SECONDS_PER_DAY / spacing
 
 

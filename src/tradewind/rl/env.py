@@ -34,6 +34,7 @@ import numpy.typing as npt
 from tradewind.backtest.costs import cost_model
 from tradewind.config.backtest import Costs, FillTiming
 from tradewind.config.models import ActionKind, Actions, EnvConfig, RewardKind
+from tradewind.domain.errors import Unsupported
 from tradewind.policy import (
     ModelContract,
     ModelData,
@@ -61,8 +62,8 @@ def check_env_costs(costs: Costs, pip_location: int) -> None:
     """Refuse the per-fill cost variants the environment cannot reproduce."""
     try:
         cost_model(costs, pip_location)
-    except NotImplementedError as exc:
-        raise NotImplementedError(
+    except Unsupported as exc:
+        raise Unsupported(
             f"the trading environment uses fixed costs only: {exc} (in env.costs)"
         ) from None
 

@@ -26,7 +26,6 @@ import gymnasium as gym
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
-from tradewind.backtest.metrics import periods_per_year
 from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.policy import MetricSink, ModelContract, ModelData, TrainedModel
 from tradewind.rl.callbacks import (
@@ -80,7 +79,7 @@ def train_rl(
     hyper = resolve_hyperparams(recipe, learner.algo, learner.hyperparams)
     contract = build_contract(cfg, data)
     total = int(timesteps if timesteps is not None else learner.timesteps)
-    ppy = periods_per_year(cfg.timeframe)
+    ppy = cfg.timeframe.periods_per_year
     history: list[tuple[int, dict[str, float]]] = []
     sink = sink_into(history, on_metrics)
 

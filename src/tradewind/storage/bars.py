@@ -9,19 +9,19 @@ with stored bars are found before anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.config.imports import ConflictPolicy
 from tradewind.domain import BarSeries, PriceSide, Timeframe
 from tradewind.domain.series import VALUE_FIELDS
 from tradewind.storage import bars_pg, bars_sqlite
-from tradewind.storage.schema import BarSeriesRow
-from tradewind.storage.types import UtcDateTime, us_to_datetime
+from tradewind.storage.schema import BarRow, BarSeriesRow
+from tradewind.storage.types import UtcDateTime, datetime_to_us, us_to_datetime
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,23 @@ def read_bars(
     impl = bars_pg if conn.dialect.name == "postgresql" else bars_sqlite
     cols = impl.read_range(conn, sid, start, end)
     return BarSeries(**{k: np.ascontiguousarray(v) for k, v in cols.items()})
+
+
+def last_bar_us(conn: Connection, key: BarKey, start_us: int, end_us: int) -> int | None:
+    """The open time (epoch µs) of the newest stored bar of ``key`` in ``[start, end)``."""
+    sid = series_id(conn, key)
+    if sid is None:
+        return None
+    last = conn.scalar(
+        select(func.max(BarRow.ts)).where(
+            BarRow.series_id == sid,
+            BarRow.ts >= us_to_datetime(start_us),
+            BarRow.ts < us_to_datetime(end_us),
+        )
+    )
+    if last is None:
+        return None
+    return datetime_to_us(last if last.tzinfo is not None else last.replace(tzinfo=UTC))
 
 
 def conflict_rows(raw: list[tuple[Any, ...]]) -> list[Conflict]:

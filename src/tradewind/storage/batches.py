@@ -85,6 +85,22 @@ def list_batches(conn: Connection, limit: int = 50) -> list[IngestBatchRow]:
     return list(Session(conn).scalars(q))
 
 
+def has_synthetic_batch(conn: Connection, symbols: Sequence[str], timeframe: str) -> bool:
+    """Whether any of ``symbols`` at ``timeframe`` was ever imported from a synthetic vendor."""
+    found = conn.scalar(
+        select(IngestBatchRow.id)
+        .join(VendorRow, VendorRow.id == IngestBatchRow.vendor_id)
+        .join(InstrumentRow, InstrumentRow.id == IngestBatchRow.instrument_id)
+        .where(
+            VendorRow.synthetic.is_(True),
+            InstrumentRow.symbol.in_(list(symbols)),
+            IngestBatchRow.timeframe == timeframe,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 @dataclass(frozen=True)
 class SeriesSummary:
     instrument: str

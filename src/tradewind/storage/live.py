@@ -18,6 +18,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def known_accounts(engine: Engine) -> list[str]:
+    """Accounts the OMS or a deployment has seen."""
+    from tradewind.storage.schema_live import OmsAccountRow
+
+    with engine.connect() as conn:
+        a = {r for (r,) in conn.execute(select(OmsAccountRow.account_id))}
+        b = {r for (r,) in conn.execute(select(LiveDeploymentRow.account_id))}
+    return sorted(a | b)
+
+
+def last_deployed_config(engine: Engine, account_id: str) -> dict[str, Any] | None:
+    """The config the account was last traded with (its newest deployment's), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(LiveDeploymentRow.config)
+            .where(LiveDeploymentRow.account_id == account_id)
+            .order_by(LiveDeploymentRow.started_at.desc())
+            .limit(1)
+        ).first()
+    return dict(row[0]) if row is not None else None
+
+
 class SqlLiveStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

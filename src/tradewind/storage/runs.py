@@ -16,6 +16,7 @@ import tradewind
 from tradewind.config.base import FrozenModel
 from tradewind.storage.catalog import store_config
 from tradewind.storage.schema import RunRow
+from tradewind.storage.types import us_to_datetime
 
 
 @cache
@@ -77,6 +78,15 @@ def finish_run(
                 message=message[:2000],
             )
         )
+
+
+def record_data_range(conn: Connection, run_id: str, first_us: int, last_us: int) -> None:
+    """Record the data range a run used: its first and last bar's open time (epoch µs)."""
+    conn.execute(
+        update(RunRow)
+        .where(RunRow.id == run_id)
+        .values(data_start=us_to_datetime(first_us), data_end=us_to_datetime(last_us))
+    )
 
 
 def get_run(conn: Connection, run_id: str) -> RunRow | None:

@@ -19,30 +19,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from tradewind.domain import Timeframe
 from tradewind.venue.prices import NS, BaseBars, PriceSource, _concat_bars
 from tradewind.venue.wire import TimeFormat, VenueError, bad_value, format_time, parse_time
 
-FIXED = {
-    "S5": 5,
-    "S10": 10,
-    "S15": 15,
-    "S30": 30,
-    "M1": 60,
-    "M2": 120,
-    "M4": 240,
-    "M5": 300,
-    "M10": 600,
-    "M15": 900,
-    "M30": 1800,
-    "H1": 3600,
+FIXED = {t.value: t.seconds for t in Timeframe if not t.day_aligned}  # on the epoch grid
+HOURLY_ALIGNED = {
+    t.value: t.seconds // 3600 for t in Timeframe if t.day_aligned and t.seconds < 86_400
 }
-HOURLY_ALIGNED = {"H2": 2, "H3": 3, "H4": 4, "H6": 6, "H8": 8, "H12": 12}
 GRANULARITIES = (*FIXED, *HOURLY_ALIGNED, "D", "W", "M")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 APPROX_SECONDS = {
     **FIXED,
     **{g: h * 3600 for g, h in HOURLY_ALIGNED.items()},
-    "D": 86_400,
+    "D": Timeframe.D.seconds,
     "W": 7 * 86_400,
     "M": 31 * 86_400,
 }

@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from tradewind.config import load_config
 from tradewind.config.models import ModelConfig, Splits
+from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
 from tradewind.ml import SklearnPolicy, build_dataset, check_supervised, train_supervised
 from tradewind.ml.evaluate import classification_metrics, trading_metrics
@@ -119,7 +120,7 @@ def test_bad_params_are_named(make_config: MakeConfig, data: ModelData) -> None:
 
 def test_unsupported_costs_fail_before_training(make_config: MakeConfig, data: ModelData) -> None:
     cfg = make_config(env={"costs": {"spread": "data"}})
-    with pytest.raises(NotImplementedError, match="spread='data'"):
+    with pytest.raises(Unsupported, match="spread='data'"):
         train_supervised(cfg, data)
 
 

@@ -160,21 +160,3 @@ def test_refs_parse() -> None:
 def test_empty_registry_lists_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert list_models(local_tracking(tmp_path)) == []
-
-
-def test_without_tracking_the_embedded_store_of_tradewind_home_is_used(
-    trained: Trained, registry: Tracking, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from urllib.parse import urlsplit
-
-    home = Path(urlsplit(registry.artifact_location or "").path).parents[1]
-    monkeypatch.setenv("TRADEWIND_HOME", str(home))
-    promote(registry, trained.cfg.name, "1", "champion")
-    policy = load_policy(
-        f"models:/{trained.cfg.name}@champion",
-        feature_columns=trained.cfg.columns,
-        feature_spec_fingerprint=trained.spec.fingerprint,
-        timeframe="H1",
-    )
-    obs = observations(trained, 20)
-    np.testing.assert_array_equal(policy.targets(obs), trained.model.policy.targets(obs))

@@ -15,6 +15,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from tradewind.config.models import Actions, EnvConfig
+from tradewind.domain.errors import Unsupported
 from tradewind.policy import ContractMismatch, ModelData, next_bars_held, position_state
 from tradewind.rl.contract import build_contract
 from tradewind.rl.env import TradingEnv, discrete_targets, make_env
@@ -237,9 +238,9 @@ def test_scaler_uses_train_rows_only(data, cfg) -> None:
 
 
 def test_bad_configs_are_refused(data, make_cfg, bars, spec) -> None:
-    with pytest.raises(NotImplementedError, match=r"spread='data'.*env\.costs"):
+    with pytest.raises(Unsupported, match=r"spread='data'.*env\.costs"):
         env_for(data, make_cfg, costs={**COSTS, "spread": "data"})
-    with pytest.raises(NotImplementedError, match="volume_scaled"):
+    with pytest.raises(Unsupported, match="volume_scaled"):
         env_for(data, make_cfg, costs={**COSTS, "slippage": "volume_scaled"})
     with pytest.raises(ValueError, match="no leverage"):
         env_for(data, make_cfg, max_units=1e6)

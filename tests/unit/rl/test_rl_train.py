@@ -15,6 +15,7 @@ from rl_support import model_data
 
 from tradewind.config import load_config
 from tradewind.config.models import ModelConfig, SupervisedLearner
+from tradewind.domain.errors import Unsupported
 from tradewind.policy import Policy, TrainedModel, action_to_target
 from tradewind.rl import (
     build_contract,
@@ -185,7 +186,7 @@ def test_hyperparam_and_recipe_errors(data, make_cfg, tmp_path) -> None:
     with pytest.raises(TypeError, match="supervised"):
         train_rl(sup, data)
     costs = {"spread": "data"}
-    with pytest.raises(NotImplementedError, match="spread"):
+    with pytest.raises(Unsupported, match="spread"):
         train_rl(make_cfg(env={"costs": costs}), data)
 
 
