@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import requests
 from oandapyV20 import API
@@ -563,9 +563,9 @@ class OandaBroker:
 
     def _resolve_lost(self, cid: str, since: int, lost: _Lost) -> OrderResult:
         found = self._look_up(cid, lambda: self._find(cid, since))
-        if not isinstance(found, OrderResult):
+        if found is None:
             raise self._unknown(f"order {cid}", lost, since, cid)
-        return found
+        return cast(OrderResult, found)
 
     def _look_up(self, what: str, find: Callable[[], Any]) -> Any:
         """``find()`` over the grace window until it finds something (None: it never did);
@@ -711,9 +711,9 @@ class OandaBroker:
                 raise lost.cause from None
             log.warning("%s: %s; looking for it among the transactions", what, lost.cause)
             found = self._look_up(what, lambda: self._find_close(what, since, sides))
-            if not isinstance(found, dict):
+            if found is None:
                 raise self._unknown(what, lost, since, None) from None
-            return found
+            return cast(Json, found)
 
     def _find_close(
         self, what: str, since: int, sides: dict[str, Callable[[Json], bool]]
