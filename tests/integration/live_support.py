@@ -108,7 +108,7 @@ class Market:
         self.venue.clock.advance(seconds)
 
     def position(self, instrument: str = EUR) -> float:
-        for p in self.broker.list_positions(open_only=False):
+        for p in self.broker.v20_list_positions(open_only=False):
             if p["instrument"] == instrument:
                 return float(p["long"]["units"]) + float(p["short"]["units"])
         return 0.0
@@ -125,12 +125,14 @@ class Market:
     def fills(self) -> list[dict[str, Any]]:
         """Every ORDER_FILL transaction on the account."""
         return [
-            t for t in self.broker.transactions_since("0").transactions if t["type"] == "ORDER_FILL"
+            t
+            for t in self.broker.v20_transactions_since("0").transactions
+            if t["type"] == "ORDER_FILL"
         ]
 
     def order_creates(self) -> list[dict[str, Any]]:
         """Every order-creating transaction on the account (to count duplicates)."""
-        txs = self.broker.transactions_since("0").transactions
+        txs = self.broker.v20_transactions_since("0").transactions
         return [t for t in txs if t["type"] in ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER")]
 
 

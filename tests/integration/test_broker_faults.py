@@ -174,7 +174,7 @@ def cid() -> str:
 
 def order_txns(broker: OandaBroker, client_id: str) -> dict[str, list[dict[str, Any]]]:
     """The venue's ORDER transactions for ``client_id``: creates, rejects, fills, cancels."""
-    txs = broker.transactions_since("0").transactions
+    txs = broker.v20_transactions_since("0").transactions
     mine = [t for t in txs if (t.get("clientExtensions") or {}).get("id") == client_id]
     creates = [t for t in mine if t["type"].endswith("_ORDER")]
     ids = {t["id"] for t in creates}
@@ -236,7 +236,7 @@ def prices_of(msgs: list[dict[str, Any]], instrument: str | None = None) -> list
 
 def price_stream(broker: OandaBroker, names: list[str], **kw: Any) -> Iterator[dict[str, Any]]:
     path = f"/v3/accounts/{ACCOUNT}/pricing/stream"
-    return checked(broker.price_stream(names, max_failures=20, **kw), path)
+    return checked(broker.v20_price_stream(names, max_failures=20, **kw), path)
 
 
 # ------------------------------------------------------------------ 1. latency
@@ -273,7 +273,7 @@ def test_latency_within_the_read_timeout_is_just_slower(
         {"kind": "latency", "ms": 400, "method": "GET", "path": "/v3/accounts/*/pricing"},
     )
     t0 = time.monotonic()
-    assert broker.pricing([EUR])[0]["instrument"] == EUR
+    assert broker.v20_pricing([EUR])[0]["instrument"] == EUR
     took = time.monotonic() - t0
     assert 0.4 <= took < READ_TIMEOUT
     assert fired(venue, rule) == 1  # answered once: no timeout, no retry
@@ -319,9 +319,9 @@ def test_read_bursts_are_retried(
             "count": 2,
         },
     )
-    assert broker.account_summary()["id"] == ACCOUNT
+    assert broker.v20_account_summary()["id"] == ACCOUNT
     assert len(broker.candles(EUR, "M1", count=5)) == 5
-    assert broker.transactions_since("1").last_transaction_id
+    assert broker.v20_transactions_since("1").last_transaction_id
     assert [fired(venue, r) for r in rules] == [3, 2, 2]
     assert hook.skipped == 7
 
@@ -373,7 +373,7 @@ def test_lost_response_resolved_by_client_id(broker: OandaBroker, venue: service
     assert fired(venue, rule) == 1
     assert fired(venue, posts) == 1
     found = assert_one_order(broker, client_id)
-    assert found["fills"][0]["id"] == result.fill["id"]  # type: ignore[index]
+    assert found["fills"][0]["id"] == str(result.fill.transaction_id)  # type: ignore[union-attr]
 
 
 def test_lost_response_with_failing_lookups_is_an_unknown_outcome(
@@ -455,7 +455,9 @@ def test_transaction_stream_reconnects_and_backfills(
     # each of the next two stream lines (a heartbeat or a transaction) breaks the stream
     (rule,) = arm(venue, None, {"kind": kind, "path": TX_STREAM, "count": 2})
     path = f"/v3/accounts/{ACCOUNT}/transactions/stream"
-    stream = checked(broker.transaction_stream(str(start), heartbeats=True, max_failures=20), path)
+    stream = checked(
+        broker.v20_transaction_stream(str(start), heartbeats=True, max_failures=20), path
+    )
     seen: list[dict[str, Any]] = []
     target = [10**12]
     errors: list[BaseException] = []
@@ -570,7 +572,7 @@ def test_market_order_on_a_halted_instrument_is_cancelled(
 ) -> None:
     posts = post_counter(venue)
     arm(venue, None, {"kind": "halt", "instrument": EUR, "count": None})
-    assert [p["tradeable"] for p in broker.pricing([EUR, JPY])] == [False, True]
+    assert [p["tradeable"] for p in broker.v20_pricing([EUR, JPY])] == [False, True]
     client_id = cid()
     trades_before = len(broker.list_trades())
     # the adapter returns v20's answer (201: the create and a MARKET_HALTED cancel) as an
@@ -578,7 +580,7 @@ def test_market_order_on_a_halted_instrument_is_cancelled(
     result = broker.submit_order(OrderRequest(EUR, 100, client_id=client_id))
     assert result.state == "CANCELLED"
     assert result.cancel is not None
-    assert result.cancel["reason"] == "MARKET_HALTED"
+    assert result.cancel.reason == "MARKET_HALTED"
     assert result.fill is None
     assert result.trade_opened_id is None
     assert not result.recovered

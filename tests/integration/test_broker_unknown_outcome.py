@@ -79,7 +79,7 @@ def creates(broker: OandaBroker, client_id: str) -> list[dict[str, Any]]:
     """The venue's order creates and rejects carrying ``client_id``."""
     return [
         t
-        for t in broker.transactions_since("0").transactions
+        for t in broker.v20_transactions_since("0").transactions
         if (t.get("clientExtensions") or {}).get("id") == client_id
     ]
 
@@ -104,7 +104,7 @@ def open_trade(broker: OandaBroker, units: int = 100) -> str:
 def closes_of(broker: OandaBroker, since: str, trade_id: str) -> list[dict[str, Any]]:
     return [
         t
-        for t in broker.transactions_since(since).transactions
+        for t in broker.v20_transactions_since(since).transactions
         if t["type"] == "MARKET_ORDER" and (t.get("tradeClose") or {}).get("tradeID") == trade_id
     ]
 
@@ -311,5 +311,5 @@ def test_lost_position_close_answer_is_settled_from_the_transactions(
     assert fired(venue, rule) == 1
     assert resp["longOrderCreateTransaction"]["longPositionCloseout"]["instrument"] == EUR
     assert resp["longOrderFillTransaction"]["type"] == "ORDER_FILL"
-    longs = [p for p in broker.list_positions() if p["instrument"] == EUR]
+    longs = [p for p in broker.v20_list_positions() if p["instrument"] == EUR]
     assert all(float(p["long"]["units"]) == 0 for p in longs)

@@ -82,7 +82,7 @@ def cid() -> str:
 
 
 def with_client_id(broker: OandaBroker, since: str, client_id: str) -> list[dict[str, Any]]:
-    page = broker.transactions_since(since)
+    page = broker.v20_transactions_since(since)
     return [
         t for t in page.transactions if (t.get("clientExtensions") or {}).get("id") == client_id
     ]
@@ -90,10 +90,10 @@ def with_client_id(broker: OandaBroker, since: str, client_id: str) -> list[dict
 
 def test_orders_trades_positions_round_trip(broker: OandaBroker) -> None:
     summary = broker.account_summary()
-    assert summary["id"] == broker.account_id
+    assert summary.account_id == broker.account_id
     assert any(i["name"] == INSTRUMENT for i in broker.instruments())
     price = broker.pricing([INSTRUMENT])[0]
-    bid, ask = float(price["bids"][0]["price"]), float(price["asks"][0]["price"])
+    bid, ask = price.bid, price.ask
 
     market = broker.submit_order(OrderRequest(INSTRUMENT, 1000, client_id=cid()))
     assert market.state == "FILLED"
@@ -106,7 +106,7 @@ def test_orders_trades_positions_round_trip(broker: OandaBroker) -> None:
     )
     assert limit.state == "PENDING"
     assert broker.get_order(client_id=limit_id)["id"] == limit.order_id
-    assert any(o["id"] == limit.order_id for o in broker.list_orders())
+    assert any(o["id"] == limit.order_id for o in broker.v20_list_orders())
     replaced = broker.replace_order(
         limit.order_id,
         OrderRequest(INSTRUMENT, 1000, type="LIMIT", price=round(bid * 0.8, 5), client_id=cid()),
@@ -136,9 +136,9 @@ def test_orders_trades_positions_round_trip(broker: OandaBroker) -> None:
     closed = broker.close_trade(bracket.trade_opened_id or "", units=500)
     assert closed["orderFillTransaction"]["type"] == "ORDER_FILL"
     broker.close_trade(market.trade_opened_id or "")
-    assert any(p["instrument"] == INSTRUMENT for p in broker.list_positions())
+    assert any(p["instrument"] == INSTRUMENT for p in broker.v20_list_positions())
     broker.close_position(INSTRUMENT)
-    assert not [p for p in broker.list_positions() if p["instrument"] == INSTRUMENT]
+    assert not [p for p in broker.v20_list_positions() if p["instrument"] == INSTRUMENT]
     with pytest.raises(NotFound):
         broker.get_order(client_id="no-such-order")
 
@@ -160,7 +160,7 @@ def test_lost_response_resolved_by_client_id_without_duplicate(
     # a pending order's lost answer too
     since = broker.last_transaction_id(refresh=True)
     faults(venue_url, {"kind": "lose_response", "method": "POST", "path": "/v3/accounts/*/orders"})
-    bid = float(broker.pricing([INSTRUMENT])[0]["bids"][0]["price"])
+    bid = broker.pricing([INSTRUMENT])[0].bid
     lim = broker.submit_order(
         OrderRequest(INSTRUMENT, 100, type="LIMIT", price=round(bid * 0.9, 5), client_id=cid())
     )
@@ -203,7 +203,7 @@ def test_account_read_bursts_are_retried(broker: OandaBroker, venue_url: str) ->
             "count": 3,
         },
     )
-    assert broker.account_summary()["id"] == broker.account_id
+    assert broker.v20_account_summary()["id"] == broker.account_id
     faults(
         venue_url,
         {
@@ -263,7 +263,7 @@ def test_price_stream_reconnects(
         venue_url,
         {"kind": kind, "path": "/v3/accounts/*/pricing/stream", "after_lines": 2, "count": 1},
     )
-    stream = broker.price_stream([INSTRUMENT], heartbeats=True, max_failures=5)
+    stream = broker.v20_price_stream([INSTRUMENT], heartbeats=True, max_failures=5)
     got = _take(stream, 8, 20.0)
     stream.close()  # type: ignore[attr-defined]
     assert len(got) >= 8
@@ -273,7 +273,7 @@ def test_price_stream_reconnects(
 def test_transaction_stream_backfills_from_sinceid(broker: OandaBroker, venue_url: str) -> None:
     start = broker.last_transaction_id(refresh=True)
     seen: list[dict[str, Any]] = []
-    stream = broker.transaction_stream(start, max_failures=10)
+    stream = broker.v20_transaction_stream(start, max_failures=10)
     done = threading.Event()
 
     errors: list[BaseException] = []

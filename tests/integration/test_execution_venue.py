@@ -23,8 +23,10 @@ import pytest
 from sqlalchemy import Engine
 from venue_support import ACCOUNT, EUR, make_broker, running_venue
 
+from tradewind.broker.oanda import OandaBroker
 from tradewind.broker.times import v20_time_us
 from tradewind.config.execution import BestLimitConfig, MarketConfig, StopConfig, TwapConfig
+from tradewind.domain.broker import Heartbeat
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState
 from tradewind.domain.ticks import Tick
 from tradewind.oms import OrderManager
@@ -62,14 +64,10 @@ class Trader:
         return self.oms.submit(intent)
 
 
-def to_tick(price: dict[str, Any]) -> Tick:
-    return Tick(
-        str(price["instrument"]),
-        v20_time_us(price["time"]) or 0,
-        float(price["bids"][0]["price"]),
-        float(price["asks"][0]["price"]),
-        bool(price.get("tradeable", True)),
-    )
+def venue_broker(oms: OrderManager) -> OandaBroker:
+    """The OMS's broker as the adapter it is (its ``v20_*`` reads show the venue's books)."""
+    assert isinstance(oms.broker, OandaBroker)
+    return oms.broker
 
 
 def rules_of(oms: OrderManager) -> InstrumentRules:
@@ -94,10 +92,10 @@ def transaction_thread(oms: OrderManager, base_url: str) -> Iterator[None]:
         for tx in broker.transaction_stream(str(oms.last_transaction_id), heartbeats=True):
             if stop.is_set():
                 return
-            if tx.get("type") == "HEARTBEAT":
+            if isinstance(tx, Heartbeat):
                 continue
             oms.apply_transaction(tx)
-            oms.advance(int(tx["id"]))
+            oms.advance(tx.transaction_id)
 
     thread = threading.Thread(target=pump, name="tx-stream", daemon=True)
     thread.start()
@@ -115,7 +113,8 @@ def drive(algo: AlgoBase, base_url: str, until: Callable[[], bool]) -> int:
     n = 0
     try:
         for price in stream:
-            algo.on_tick(to_tick(price))
+            assert isinstance(price, Tick)
+            algo.on_tick(price)
             n += 1
             if until():
                 return n
@@ -126,7 +125,7 @@ def drive(algo: AlgoBase, base_url: str, until: Callable[[], bool]) -> int:
 
 
 def first_tick(oms: OrderManager) -> Tick:
-    return to_tick(oms.broker.pricing([EUR])[0])
+    return oms.broker.pricing([EUR])[0]
 
 
 def wait_synced(oms: OrderManager) -> None:
@@ -138,7 +137,7 @@ def wait_synced(oms: OrderManager) -> None:
 
 def venue_creates(oms: OrderManager) -> list[dict[str, Any]]:
     """The order-create transactions the venue recorded for our client ids."""
-    txs = oms.broker.transactions_since("0").transactions
+    txs = venue_broker(oms).v20_transactions_since("0").transactions
     return [t for t in txs if t["type"] in CREATES and (t.get("clientExtensions") or {}).get("id")]
 
 
@@ -257,7 +256,7 @@ def test_stop_rests_at_the_broker_and_cancels(fast) -> None:
     stop.start(EUR, 1000, tick)
     (cid,) = stop.orders
     assert oms.order(cid).state == OrderState.ACCEPTED
-    (pending,) = oms.broker.list_orders(state="PENDING")
+    (pending,) = venue_broker(oms).v20_list_orders(state="PENDING")
     assert pending["type"] == "STOP"
     assert pending["clientExtensions"]["id"] == cid
     assert float(pending["price"]) == stop.trigger
@@ -269,7 +268,7 @@ def test_stop_rests_at_the_broker_and_cancels(fast) -> None:
     assert stop.done
     assert oms.order(cid).state == OrderState.CANCELLED
     assert stop.leftover_units == 1000
-    assert oms.broker.list_orders(state="PENDING") == []
+    assert venue_broker(oms).v20_list_orders(state="PENDING") == []
     assert oms.position(EUR) == 0
     wait_synced(oms)
     assert_books_clean(oms, stop)
@@ -288,9 +287,10 @@ def test_stop_fills_and_the_trade_carries_its_stop_loss(fast) -> None:
     assert filled.state == OrderState.FILLED
     assert stop.filled_units == -500
     assert oms.position(EUR) == -500
-    (trade,) = oms.broker.list_trades()
+    (trade,) = venue_broker(oms).list_trades()
     assert float(trade["currentUnits"]) == -500
-    (loss,) = [o for o in oms.broker.list_orders(state="PENDING") if o["type"] == "STOP_LOSS"]
+    pending = venue_broker(oms).v20_list_orders(state="PENDING")
+    (loss,) = [o for o in pending if o["type"] == "STOP_LOSS"]
     assert trade["stopLossOrder"]["id"] == loss["id"]
     assert loss["tradeID"] == trade["id"]
     assert float(loss["price"]) == stop.stop_loss
@@ -326,7 +326,7 @@ def stepped(db_engine: Engine) -> Iterator[tuple[Stepper, OrderManager]]:
 
 
 def ours_pending(oms: OrderManager) -> list[dict[str, Any]]:
-    return [o for o in oms.broker.list_orders(state="PENDING") if o["type"] == "LIMIT"]
+    return [o for o in venue_broker(oms).v20_list_orders(state="PENDING") if o["type"] == "LIMIT"]
 
 
 def best_limit(oms: OrderManager, trader: Trader, **kw: Any) -> BestLimitAlgo:

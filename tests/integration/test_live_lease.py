@@ -242,7 +242,7 @@ def test_resync_adopts_the_brokers_books(engine: Engine, db_url: str, tmp_path: 
         config = cli_config(tmp_path, m.url)
         oms = OrderManager(m.broker, store, ACCOUNT)
         assert oms.reconcile().clean  # adopts the fresh account
-        mid = float(m.broker.pricing([EUR])[0]["closeoutBid"])
+        mid = m.broker.pricing([EUR])[0].bid
         # the books go wrong: orders placed by hand at the broker (a market order fills, a
         # limit order waits), a stored position nobody can explain, and a local order the
         # broker never had
@@ -313,7 +313,7 @@ def test_resync_adopts_the_brokers_books(engine: Engine, db_url: str, tmp_path: 
         assert adopted is not None
         assert adopted.state == OrderState.ACCEPTED
         assert adopted.units == 500.0
-        last = int(m.broker.account_summary()["lastTransactionID"])
+        last = m.broker.account_summary().last_transaction_id
         assert store.last_transaction_id(ACCOUNT) == last
         events = [
             r["body"]["resync"]

@@ -171,7 +171,7 @@ def test_a_restart_after_a_crash_mid_send_waits_instead_of_halting(
     cfg = live_config(tmp_path, order_grace_s=3.0)
     with market() as m:
         # the account as the dead process knew it
-        store.set_last_transaction_id(ACCOUNT, int(m.broker.account_summary()["lastTransactionID"]))
+        store.set_last_transaction_id(ACCOUNT, m.broker.account_summary().last_transaction_id)
         store.insert_order(lost, {"submit": {"units": "1000"}})
         with trader_in_thread(engine, cfg, m) as t:
             assert t.built.trader.status.reconcile_clean, t.built.trader.status.reconcile

@@ -89,10 +89,10 @@ def test_dropped_streams_reconnect_and_backfill(
         # nothing was missed: every venue transaction is in the OMS's audit log, once
         audit = SqlOmsStore(engine).audit_log(ACCOUNT)
         seen = [r["transaction_id"] for r in audit if r["kind"] == "transaction"]
-        venue_ids = [int(tx["id"]) for tx in m.broker.transactions_since("0").transactions]
+        venue_ids = [int(tx["id"]) for tx in m.broker.v20_transactions_since("0").transactions]
         assert sorted(seen) == [i for i in venue_ids if i in set(seen)]
         missing = set(venue_ids) - set(seen)
-        txs = {int(tx["id"]): tx for tx in m.broker.transactions_since("0").transactions}
+        txs = {int(tx["id"]): tx for tx in m.broker.v20_transactions_since("0").transactions}
         assert missing <= {1, 2}, [txs[i]["type"] for i in sorted(missing)]  # the opening
         no_duplicates(m)
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from tradewind.domain.broker import OrderFilled
 from tradewind.domain.orders import FillRecord, OrderRecord, OrderState, PositionRecord
 from tradewind.oms import OrderManager
 from tradewind.oms.manager import OmsStoreError
@@ -23,8 +24,8 @@ ACCOUNT = "101-001-0000001-001"
 T0 = 1_704_196_800_000_000
 
 
-def fill_tx(tid: int, units: float = 1000.0, price: float = 1.1) -> dict[str, Any]:
-    return {
+def fill_tx(tid: int, units: float = 1000.0, price: float = 1.1) -> OrderFilled:
+    raw = {  # the broker's payload, kept in the audit log
         "id": str(tid),
         "type": "ORDER_FILL",
         "time": "2024-01-02T12:00:00.000000000Z",
@@ -38,6 +39,17 @@ def fill_tx(tid: int, units: float = 1000.0, price: float = 1.1) -> dict[str, An
         "accountBalance": "100000.0000",
         "reason": "MARKET_ORDER",
     }
+    return OrderFilled(
+        transaction_id=tid,
+        time_us=T0,
+        reason="MARKET_ORDER",
+        client_id=None,
+        broker_order_id=str(tid - 1),
+        instrument="EUR_USD",
+        units=units,
+        price=price,
+        raw=raw,
+    )
 
 
 def test_a_new_transaction_is_applied_with_its_fill_and_position(db_engine: Engine) -> None:
@@ -49,6 +61,8 @@ def test_a_new_transaction_is_applied_with_its_fill_and_position(db_engine: Engi
     assert [f.transaction_id for f in store.fills(ACCOUNT)] == [7]
     assert store.positions(ACCOUNT)["EUR_USD"].units == 1000.0
     assert store.transaction_recorded(ACCOUNT, 7)
+    (row,) = [r for r in store.audit_log(ACCOUNT) if r["transaction_id"] == 7]
+    assert row["body"] == dict(tx.raw)  # the broker's own payload, for the audit
     # the replay changes nothing: no second fill, the position is not applied twice
     twice = PositionRecord(ACCOUNT, "EUR_USD", 2000.0, 1.1, 0.0, T0)
     assert store.record_transaction(ACCOUNT, tx, fill=fill, position=twice) is False
@@ -105,6 +119,15 @@ def test_order_updates_ride_with_the_transaction(db_engine: Engine) -> None:
     stored = store.order(order.client_id)
     assert stored is not None
     assert stored.state is OrderState.FILLED
+
+
+def test_an_event_without_a_payload_is_audited_by_its_fields(db_engine: Engine) -> None:
+    store = SqlOmsStore(db_engine)
+    bare = replace(fill_tx(11), raw={})
+    assert store.record_transaction(ACCOUNT, bare)
+    (row,) = [r for r in store.audit_log(ACCOUNT) if r["transaction_id"] == 11]
+    assert row["body"]["event"] == "OrderFilled"
+    assert row["body"]["units"] == 1000.0
 
 
 class _NoBroker:

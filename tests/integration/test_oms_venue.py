@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from venue_support import ACCOUNT, EUR, admin, make_broker, running_venue
 
 from tradewind.broker.ports import OrderRequest
+from tradewind.domain.broker import BrokerEvent, Heartbeat, OrderAccepted
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState
 from tradewind.oms import OmsEvent, OrderManager
 from tradewind.storage.oms import SqlOmsStore
@@ -70,7 +71,7 @@ def test_market_order_fills_and_moves_the_position(venue, store) -> None:
 
 def test_pending_limit_then_cancel(venue, store) -> None:
     oms = manager(venue, store)
-    mid = float(oms.broker.pricing([EUR])[0]["closeoutBid"])
+    mid = oms.broker.pricing([EUR])[0].bid
     order = oms.submit(
         OrderIntent(EUR, 500, type="LIMIT", price=round(mid * 0.98, 5), time_in_force="GTC")
     )
@@ -88,7 +89,7 @@ def test_pending_limit_then_cancel(venue, store) -> None:
 def test_reject_is_recorded_with_the_brokers_reason(venue, store) -> None:
     events: list[OmsEvent] = []
     oms = manager(venue, store, events)
-    mid = float(oms.broker.pricing([EUR])[0]["closeoutBid"])
+    mid = oms.broker.pricing([EUR])[0].bid
     # a price bound far below the ask: the venue cancels (FOK) or rejects; never fills
     order = oms.submit(OrderIntent(EUR, 100, type="LIMIT", price=-1.0, time_in_force="GTC"))
     assert order.state == OrderState.REJECTED
@@ -119,14 +120,15 @@ def test_audit_log_is_append_only_and_complete(venue, store) -> None:
 
 def test_stream_and_answer_apply_each_transaction_once(venue, store) -> None:
     oms = manager(venue, store)
-    seen: list[dict] = []
+    seen: list[BrokerEvent] = []
     stop = threading.Event()
 
     def pump() -> None:
         for tx in oms.broker.transaction_stream(str(oms.last_transaction_id)):
+            assert not isinstance(tx, Heartbeat)  # none asked for
             seen.append(tx)
             oms.apply_transaction(tx)
-            oms.advance(int(tx["id"]))
+            oms.advance(tx.transaction_id)
             if stop.is_set():
                 return
 
@@ -181,8 +183,9 @@ def test_lost_answer_becomes_unknown_then_resolved_without_resend(venue, store) 
     created = [
         t
         for t in oms.broker.transactions_since("0").transactions
-        if (t.get("clientExtensions") or {}).get("id") == order.client_id
-        and t["type"] == "MARKET_ORDER"
+        if isinstance(t, OrderAccepted)
+        and t.client_id == order.client_id
+        and t.order_type == "MARKET"
     ]
     assert len(created) == 1
 
@@ -246,7 +249,7 @@ def test_unsent_order_is_closed_not_sent(venue, store) -> None:
 
 def test_foreign_pending_order_makes_reconciliation_unclean(venue, store) -> None:
     oms = manager(venue, store)
-    mid = float(oms.broker.pricing([EUR])[0]["closeoutBid"])
+    mid = oms.broker.pricing([EUR])[0].bid
     oms.broker.submit_order(
         OrderRequest(EUR, 100, type="LIMIT", price=round(mid * 0.9, 5), time_in_force="GTC")
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradewind.domain.broker import BrokerEvent
+
 
 class BrokerError(Exception):
     """Any broker failure. ``status`` is the HTTP status when there was one; ``code`` the
@@ -35,8 +37,9 @@ class BrokerUnavailable(BrokerError):
 
 
 class RejectedOrder(BrokerError):
-    """The broker refused the order: ``reason`` (e.g. ``INSUFFICIENT_MARGIN``) and the reject
-    ``transaction`` (a v20 ``*_REJECT`` transaction, or None when the answer had none)."""
+    """The broker refused the order: ``reason`` (e.g. ``INSUFFICIENT_MARGIN``), the reject as
+    a domain ``event`` (an ``OrderRejected``, or None when the answer had no reject
+    transaction) and the broker's own ``transaction`` (its payload, for the record)."""
 
     def __init__(
         self,
@@ -47,11 +50,13 @@ class RejectedOrder(BrokerError):
         status: int | None = None,
         code: str | None = None,
         client_id: str | None = None,
+        event: BrokerEvent | None = None,
     ) -> None:
         super().__init__(message, status=status, code=code)
         self.reason = reason
         self.transaction = transaction
         self.client_id = client_id
+        self.event = event
 
 
 class UnknownOutcome(BrokerError):

@@ -6,11 +6,13 @@ fake clock and a seeded generator.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -80,3 +82,31 @@ class Backoff:
         """The waits between tries: ``attempts - 1`` of them."""
         for n in range(self.attempts - 1):
             yield self.delay(n)
+
+
+class RateLimitedLog:
+    """WARNING lines at most once per ``every_s`` per key: the first at once, later ones
+    summarised ("N more like it") in the next line that gets through."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._every_s = every_s
+        self._clock = clock
+        self._next: dict[Hashable, float] = {}
+        self._suppressed: dict[Hashable, int] = {}
+
+    def warning(self, key: Hashable, msg: str, *args: Any) -> None:
+        now = self._clock()
+        if key in self._next and now < self._next[key]:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        more = self._suppressed.pop(key, 0)
+        if more:
+            msg, args = msg + " (and %d more like it since the last report)", (*args, more)
+        self._logger.warning(msg, *args)
+        self._next[key] = now + self._every_s

@@ -21,8 +21,11 @@
     the order UNKNOWN and its reconciliation resolves it by the client id later, closing it
     as never placed only once it is older than the OMS's own grace period.
 * Streams reconnect with backoff when they drop, tear a line or stall (no heartbeat within
-  ``stream_stall`` seconds); the transaction stream backfills from ``sinceid`` with the last
-  id it yielded, so nothing is missed or repeated.
+  ``stream_stall`` seconds), both through one reconnect loop; the transaction stream
+  backfills from ``sinceid`` with the last id it yielded, so nothing is missed or repeated.
+* The ``Broker`` port's methods answer in the domain (``tradewind.domain.broker``: events,
+  snapshots, ticks), mapped by ``tradewind.broker.mapping``; the ``v20_*`` methods give the
+  v20 payloads themselves (for the adapter's own tests and tools).
 * The token goes into the session's header and nowhere else: not in logs, errors or repr.
 """
 
@@ -54,9 +57,31 @@ from tradewind.broker.errors import (
 )
 from tradewind.broker.http import make_session
 from tradewind.broker.limits import Backoff, RateLimiter
-from tradewind.broker.mapping import RETRYABLE, map_error, never_sent
+from tradewind.broker.mapping import (
+    RETRYABLE,
+    account_from_v20,
+    client_id_of,
+    event_from_v20,
+    heartbeat_from_v20,
+    map_error,
+    never_sent,
+    pending_order_from_v20,
+    position_from_v20,
+    reject_event,
+    tick_from_v20,
+)
 from tradewind.broker.ports import Json, OrderRequest, OrderResult, TransactionPage
 from tradewind.domain import Timeframe
+from tradewind.domain.broker import (
+    AccountSnapshot,
+    BrokerEvent,
+    Heartbeat,
+    OrderCancelled,
+    OrderFilled,
+    PendingOrder,
+    PositionSnapshot,
+)
+from tradewind.domain.ticks import Tick
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +167,33 @@ def order_body(order: OrderRequest, client_id: str) -> Json:
     return body
 
 
+@dataclass(frozen=True, slots=True)
+class V20Page:
+    """v20 transactions after an id, oldest first, and the account's last transaction id."""
+
+    transactions: tuple[Json, ...]
+    last_transaction_id: str
+
+
+def _fill_event(tx: Json | None) -> OrderFilled | None:
+    event = event_from_v20(tx) if tx is not None else None
+    return event if isinstance(event, OrderFilled) else None
+
+
+def _cancel_event(tx: Json | None) -> OrderCancelled | None:
+    event = event_from_v20(tx) if tx is not None else None
+    return event if isinstance(event, OrderCancelled) else None
+
+
+def _answer_events(resp: Json) -> tuple[BrokerEvent, ...]:
+    """The transactions of a v20 answer (its ``*Transaction`` values) as events, in id order."""
+    tx = sorted(
+        (v for k, v in resp.items() if k.endswith("Transaction") and isinstance(v, dict)),
+        key=lambda t: _txn_id(t.get("id", 0)),
+    )
+    return tuple(event_from_v20(t) for t in tx)
+
+
 def result_from_response(client_id: str, resp: Json) -> OrderResult:
     """An order create/replace answer (201) as an ``OrderResult``."""
     create = resp.get("orderCreateTransaction") or {}
@@ -149,19 +201,15 @@ def result_from_response(client_id: str, resp: Json) -> OrderResult:
     # a replace answer also carries the cancel of the order it replaced: only this order's count
     fill = _own(resp.get("orderFillTransaction"), oid)
     cancel = _own(resp.get("orderCancelTransaction"), oid)
-    tx = sorted(
-        (v for k, v in resp.items() if k.endswith("Transaction") and isinstance(v, dict)),
-        key=lambda t: _txn_id(t.get("id", 0)),
-    )
     state = "FILLED" if fill else "CANCELLED" if cancel else "PENDING"
     return OrderResult(
         client_id=client_id,
         order_id=oid,
         state=state,
-        transactions=tuple(tx),
+        transactions=_answer_events(resp),
         last_transaction_id=resp.get("lastTransactionID"),
-        fill=fill,
-        cancel=cancel,
+        fill=_fill_event(fill),
+        cancel=_cancel_event(cancel),
         trade_opened_id=((fill or {}).get("tradeOpened") or {}).get("tradeID"),
         raw=resp,
     )
@@ -173,11 +221,6 @@ def _own(tx: Json | None, order_id: str) -> Json | None:
 
 def _heartbeat(msg: Json) -> bool:
     return msg.get("type") == "HEARTBEAT"  # both streams (OANDA: {"type": "HEARTBEAT"})
-
-
-def _client_id_of(tx: Json) -> str | None:
-    ext = tx.get("clientExtensions") or {}
-    return ext.get("id") if isinstance(ext, dict) else None
 
 
 class _Lost(Exception):
@@ -313,15 +356,18 @@ class OandaBroker:
     def last_transaction_id(self, refresh: bool = False) -> str:
         """The last transaction id seen (fetched from the account summary when unknown)."""
         if refresh or self._last_txn is None:
-            self.account_summary()
+            self.v20_account_summary()
         return str(self._last_txn)
 
     # ------------------------------------------------------------------ reads
 
-    def account_summary(self) -> Json:
+    def v20_account_summary(self) -> Json:
         acct = self.account_id
         summary = self._read(lambda: accounts.AccountSummary(acct), "account summary")
         return summary["account"]  # type: ignore[no-any-return]  # Json values are Any
+
+    def account_summary(self) -> AccountSnapshot:
+        return account_from_v20(self.v20_account_summary())
 
     def instruments(self) -> list[Json]:
         acct = self.account_id
@@ -355,10 +401,15 @@ class OandaBroker:
         resp = self._read(lambda: instruments.InstrumentsCandles(instrument, dict(params)), what)
         return list(resp.get("candles", []))
 
-    def pricing(self, instruments_: Sequence[str]) -> list[Json]:
+    def v20_pricing(self, instruments_: Sequence[str]) -> list[Json]:
         acct, params = self.account_id, {"instruments": ",".join(instruments_)}
         resp = self._read(lambda: pricing.PricingInfo(acct, dict(params)), "pricing")
         return list(resp.get("prices", []))
+
+    def pricing(self, instruments_: Sequence[str]) -> list[Tick]:
+        """The latest price of each instrument as a tick (malformed ones dropped, logged)."""
+        ticks = (tick_from_v20(p) for p in self.v20_pricing(instruments_))
+        return [t for t in ticks if t is not None]
 
     def get_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json:
         ref = self._order_ref(order_id, client_id)
@@ -366,12 +417,22 @@ class OandaBroker:
         found = self._read(lambda: orders.OrderDetails(acct, ref), f"order {ref}")
         return found["order"]  # type: ignore[no-any-return]  # Json values are Any
 
-    def list_orders(self, *, state: str = "PENDING", instrument: str | None = None) -> list[Json]:
+    def v20_list_orders(
+        self, *, state: str = "PENDING", instrument: str | None = None
+    ) -> list[Json]:
         acct, params = self.account_id, {"state": state, "count": 500}
         if instrument:
             params["instrument"] = instrument
         resp = self._read(lambda: orders.OrderList(acct, dict(params)), "list orders")
         return list(resp.get("orders", []))
+
+    def list_orders(
+        self, *, state: str = "PENDING", instrument: str | None = None
+    ) -> list[PendingOrder]:
+        return [
+            pending_order_from_v20(o)
+            for o in self.v20_list_orders(state=state, instrument=instrument)
+        ]
 
     def list_trades(self, *, state: str = "OPEN", instrument: str | None = None) -> list[Json]:
         acct, params = self.account_id, {"state": state, "count": 500}
@@ -380,22 +441,31 @@ class OandaBroker:
         resp = self._read(lambda: trades.TradesList(acct, dict(params)), "list trades")
         return list(resp.get("trades", []))
 
-    def list_positions(self, *, open_only: bool = True) -> list[Json]:
+    def v20_list_positions(self, *, open_only: bool = True) -> list[Json]:
         acct = self.account_id
         make = positions.OpenPositions if open_only else positions.PositionList
         return list(self._read(lambda: make(acct), "list positions").get("positions", []))
 
-    def transactions_since(self, since_id: str) -> TransactionPage:
+    def list_positions(self, *, open_only: bool = True) -> list[PositionSnapshot]:
+        return [position_from_v20(p) for p in self.v20_list_positions(open_only=open_only)]
+
+    def v20_transactions_since(self, since_id: str) -> V20Page:
         acct, params = self.account_id, {"id": str(since_id)}
         resp = self._read(lambda: txns.TransactionsSinceID(acct, dict(params)), "transactions")
         items = sorted(resp.get("transactions", []), key=lambda t: _txn_id(t["id"]))
-        return TransactionPage(tuple(items), str(resp.get("lastTransactionID", since_id)))
+        return V20Page(tuple(items), str(resp.get("lastTransactionID", since_id)))
+
+    def transactions_since(self, since_id: str) -> TransactionPage:
+        page = self.v20_transactions_since(since_id)
+        return TransactionPage(
+            tuple(event_from_v20(t) for t in page.transactions), page.last_transaction_id
+        )
 
     def _transactions_after(self, since_id: int) -> Iterator[Json]:
         """Every transaction after ``since_id``, oldest first, across pages."""
         cursor = since_id
         while True:
-            page = self.transactions_since(str(cursor))
+            page = self.v20_transactions_since(str(cursor))
             fresh = [t for t in page.transactions if _txn_id(t["id"]) > cursor]
             yield from fresh
             if not fresh or _txn_id(fresh[-1]["id"]) >= _txn_id(page.last_transaction_id):
@@ -536,7 +606,7 @@ class OandaBroker:
             t for t in self._transactions_after(since) if order is None or _related(t, order, cid)
         ]
         if order is None:
-            mine = [t for t in related if _client_id_of(t) == cid]
+            mine = [t for t in related if client_id_of(t) == cid]
             rejects = [t for t in mine if str(t.get("type", "")).endswith("_REJECT")]
             if rejects:
                 tx = rejects[-1]
@@ -546,6 +616,7 @@ class OandaBroker:
                     reason=reason,
                     transaction=tx,
                     client_id=cid,
+                    event=reject_event(tx),
                 )
             if not mine:
                 return None
@@ -561,18 +632,26 @@ class OandaBroker:
             client_id=cid,
             order_id=oid,
             state=str(order.get("state", "PENDING")),
-            transactions=tuple(related),
+            transactions=tuple(event_from_v20(t) for t in related),
             last_transaction_id=str(self._last_txn) if self._last_txn is not None else None,
             recovered=True,
-            fill=fill,
-            cancel=cancel,
+            fill=_fill_event(fill),
+            cancel=_cancel_event(cancel),
             trade_opened_id=trade_opened,
             raw={"order": order},
         )
 
-    def cancel_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json:
+    def v20_cancel_order(
+        self, order_id: str | None = None, *, client_id: str | None = None
+    ) -> Json:
         ref = self._order_ref(order_id, client_id)
         return self._write(orders.OrderCancel(self.account_id, ref), f"cancel order {ref}")
+
+    def cancel_order(
+        self, order_id: str | None = None, *, client_id: str | None = None
+    ) -> tuple[BrokerEvent, ...]:
+        """Cancel a pending order; the answer's transactions (its ``OrderCancelled``)."""
+        return _answer_events(self.v20_cancel_order(order_id, client_id=client_id))
 
     def close_trade(self, trade_id: str, units: Decimal | int | str | None = None) -> Json:
         """Close a trade (``units``, or all of it). A lost answer is settled by the close's
@@ -606,6 +685,10 @@ class OandaBroker:
                 raise NotFound(f"no open position in {instrument}")
         data = {}
         sides: dict[str, Callable[[Json], bool]] = {}
+
+        def closes(key: str) -> Callable[[Json], bool]:
+            return lambda tx: (tx.get(key) or {}).get("instrument") == instrument
+
         for side, wanted in (("long", long_units), ("short", short_units)):
             if wanted is None:
                 continue
@@ -615,6 +698,7 @@ class OandaBroker:
                 sides[side] = lambda tx, key=key: (  # type: ignore[misc]  # defaulted lambda arg
                     (tx.get(key) or {}).get("instrument") == (instrument)
                 )
+                sides[side] = closes(f"{side}PositionCloseout")
         return self._close(
             lambda acct: positions.PositionClose(acct, instrument, data=data),
             f"close position {instrument}",
@@ -661,7 +745,10 @@ class OandaBroker:
                 if reject is not None:
                     reason = reject.get("rejectReason")
                     raise RejectedOrder(
-                        f"{what}: rejected: {reason}", reason=reason, transaction=reject
+                        f"{what}: rejected: {reason}",
+                        reason=reason,
+                        transaction=reject,
+                        event=reject_event(reject),
                     )
                 return None
             oid = str(create["id"])
@@ -701,62 +788,115 @@ class OandaBroker:
         log.warning("%s: %s; reconnecting in %.2fs", what, cause, delay)
         self._sleep(delay)
 
-    def price_stream(
+    def _reconnecting(
+        self,
+        what: str,
+        connection: Callable[[], Iterator[Json | None]],
+        max_failures: int | None,
+    ) -> Iterator[Json]:
+        """The one reconnect loop of both streams: ``connection()`` runs one connection and
+        yields what it receives (None for a message that only shows the stream is alive, e.g.
+        a heartbeat not asked for). When it ends, drops, tears a line or stalls, it is opened
+        again after the stream backoff; any message resets the failure count, and
+        ``max_failures`` consecutive failed connections raise ``BrokerUnavailable``. An error
+        that is not retryable (a 4xx) is raised at once."""
+        failures = 0
+        while True:
+            conn: Iterator[Json | None] | None = None
+            try:
+                conn = connection()
+                for msg in conn:
+                    failures = 0
+                    if msg is not None:
+                        yield msg
+                cause = "stream ended"
+            except Exception as exc:
+                err = map_error(exc, what, self._scrub)
+                if not isinstance(err, RETRYABLE):
+                    raise err from None
+                cause = str(err)
+            finally:
+                close = getattr(conn, "close", None)
+                if close is not None:
+                    close()
+            failures += 1
+            if max_failures is not None and failures > max_failures:
+                raise BrokerUnavailable(f"{what}: gave up after {failures - 1} reconnects: {cause}")
+            delay = self.options.stream_backoff.delay(min(failures - 1, 12))
+            log.warning("%s: %s; reconnecting in %.2fs", what, cause, delay)
+            self._sleep(delay)
+
+    def v20_price_stream(
         self,
         instruments_: Sequence[str],
         *,
         heartbeats: bool = False,
         max_failures: int | None = None,
     ) -> Iterator[Json]:
-        """Prices as they come, reconnecting on drops, torn lines and stalls. A price no newer
-        than the last one yielded for its instrument (a duplicate or out-of-order tick) is
-        skipped. ``max_failures`` consecutive failed connections raise ``BrokerUnavailable``."""
+        """v20 prices as they come, reconnecting on drops, torn lines and stalls. A price no
+        newer than the last one yielded for its instrument (a duplicate or out-of-order tick)
+        is skipped. ``max_failures`` consecutive failed connections raise
+        ``BrokerUnavailable``."""
         acct, params = self.account_id, {"instruments": ",".join(instruments_)}
         latest: dict[str, str] = {}
-        failures = 0
-        while True:
-            gen: Any = None
+
+        def connection() -> Iterator[Json | None]:
+            gen = self._stream(pricing.PricingStream(acct, dict(params)))
             try:
-                gen = self._stream(pricing.PricingStream(acct, dict(params)))
                 for msg in gen:
-                    failures = 0
                     if _heartbeat(msg):
-                        if heartbeats:
-                            yield msg
+                        yield msg if heartbeats else None
                         continue
                     inst, t = msg.get("instrument"), _time_key(msg.get("time"))
                     if inst is not None and t is not None:
                         if inst in latest and t <= latest[inst]:
+                            yield None
                             continue
                         latest[inst] = t
                     yield msg
-                cause = "stream ended"
-            except Exception as exc:
-                err = map_error(exc, "price stream", self._scrub)
-                if not isinstance(err, RETRYABLE):
-                    raise err from None
-                cause = str(err)
             finally:
-                if gen is not None:
-                    gen.close()
-            failures += 1
-            self._reconnect_wait(failures, cause, "price stream", max_failures)
+                _close(gen)
 
-    def transaction_stream(  # noqa: C901  reconnect loop with gap catch-up; split later
+        yield from self._reconnecting("price stream", connection, max_failures)
+
+    def price_stream(
+        self,
+        instruments_: Sequence[str],
+        *,
+        heartbeats: bool = False,
+        max_failures: int | None = None,
+    ) -> Iterator[Tick | Heartbeat]:
+        """Ticks as they come (see ``v20_price_stream``); a malformed price message is
+        dropped, logged and counted (``mapping.parse_dropped``), never the stream's end."""
+        stream = self.v20_price_stream(
+            instruments_, heartbeats=heartbeats, max_failures=max_failures
+        )
+        try:
+            for msg in stream:
+                if _heartbeat(msg):
+                    yield heartbeat_from_v20(msg)
+                    continue
+                tick = tick_from_v20(msg)
+                if tick is not None:
+                    yield tick
+        finally:
+            stream.close()  # type: ignore[attr-defined]
+
+    def v20_transaction_stream(
         self,
         since_id: str | None = None,
         *,
         heartbeats: bool = False,
         max_failures: int | None = None,
     ) -> Iterator[Json]:
-        """Every transaction after ``since_id`` (default: from now), each once, in id order.
+        """Every v20 transaction after ``since_id`` (default: from now), each once, in id
+        order.
 
         Missed ones are fetched from ``sinceid`` with the last id yielded: before each
         connection, once it is up, and whenever an id or a heartbeat's lastTransactionID shows
         a gap. Reconnects on drops, torn lines and stalls."""
         last = _txn_id(since_id if since_id is not None else self.last_transaction_id(True))
         acct = self.account_id
-        failures = 0
 
         def catch_up() -> Iterator[Json]:
             nonlocal last
@@ -766,41 +906,56 @@ class OandaBroker:
                     last = tid
                     yield tx
 
-        while True:
-            gen: Any = None
+        def connection() -> Iterator[Json | None]:
+            nonlocal last
+            yield from catch_up()
+            gen = self._stream(txns.TransactionsStream(acct))
             try:
-                yield from catch_up()
-                gen = self._stream(txns.TransactionsStream(acct))
                 connected = False
                 for msg in gen:
-                    failures = 0
                     if _heartbeat(msg):
                         seen = msg.get("lastTransactionID")
                         if not connected or (seen is not None and _txn_id(seen) > last):
                             yield from catch_up()
                         connected = True
-                        if heartbeats:
-                            yield msg
+                        yield msg if heartbeats else None
                         continue
                     tid = _txn_id(msg["id"])
                     if not connected or tid > last + 1:
                         yield from catch_up()
                         connected = True
                     if tid <= last:
+                        yield None
                         continue
                     last = tid
                     yield msg
-                cause = "stream ended"
-            except Exception as exc:
-                err = map_error(exc, "transaction stream", self._scrub)
-                if not isinstance(err, RETRYABLE):
-                    raise err from None
-                cause = str(err)
             finally:
-                if gen is not None:
-                    gen.close()
-            failures += 1
-            self._reconnect_wait(failures, cause, "transaction stream", max_failures)
+                _close(gen)
+
+        yield from self._reconnecting("transaction stream", connection, max_failures)
+
+    def transaction_stream(
+        self,
+        since_id: str | None = None,
+        *,
+        heartbeats: bool = False,
+        max_failures: int | None = None,
+    ) -> Iterator[BrokerEvent | Heartbeat]:
+        """Every transaction after ``since_id`` as an event (see ``v20_transaction_stream``)."""
+        stream = self.v20_transaction_stream(
+            since_id, heartbeats=heartbeats, max_failures=max_failures
+        )
+        try:
+            for msg in stream:
+                yield heartbeat_from_v20(msg) if _heartbeat(msg) else event_from_v20(msg)
+        finally:
+            stream.close()  # type: ignore[attr-defined]
+
+
+def _close(gen: Any) -> None:
+    close = getattr(gen, "close", None)
+    if close is not None:
+        close()
 
 
 def _related(tx: Json, order: Json, cid: str) -> bool:
@@ -809,7 +964,7 @@ def _related(tx: Json, order: Json, cid: str) -> bool:
         str(tx.get("id")) == oid
         or str(tx.get("orderID", "")) == oid
         or str(tx.get("replacedByOrderID", "")) == oid
-        or _client_id_of(tx) == cid
+        or client_id_of(tx) == cid
     )
 
 

@@ -1,7 +1,10 @@
 """The broker port: what the platform asks of a broker, whatever the broker is.
 
-Payloads are v20-shaped dicts (OANDA's wire format: decimals as strings, RFC3339 times),
-since the paper venue and OANDA both speak it; the order request and its result are ours.
+It speaks the domain (``tradewind.domain.broker``): transactions are events, positions and the
+account snapshots, prices ticks. An adapter maps its wire format to them (``broker.oanda``
+maps v20); the OMS and the live trader never see a broker's payload except as an event's
+``raw``, which only the audit log stores. Candles and instrument specifications are still the
+broker's JSON (ingestion and the risk rules read them).
 """
 
 from __future__ import annotations
@@ -10,6 +13,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from tradewind.domain.broker import (
+    AccountSnapshot,
+    BrokerEvent,
+    Heartbeat,
+    OrderCancelled,
+    OrderFilled,
+    PendingOrder,
+    PositionSnapshot,
+)
+from tradewind.domain.ticks import Tick
 
 OrderType = Literal["MARKET", "LIMIT", "STOP"]
 TimeInForce = Literal["FOK", "IOC", "GTC", "GTD", "GFD"]
@@ -44,19 +58,19 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class OrderResult:
-    """What became of an order: ``state`` is the order's v20 state (FILLED, PENDING,
-    CANCELLED, TRIGGERED). ``transactions`` are the v20 transactions the order produced, in id
-    order; ``recovered`` is True when the answer was lost and the outcome was found by the
-    client id instead."""
+    """What became of an order: ``state`` is FILLED, PENDING, CANCELLED or TRIGGERED.
+    ``transactions`` are the events the order produced, in transaction id order; ``fill`` and
+    ``cancel`` are this order's own among them; ``recovered`` is True when the answer was lost
+    and the outcome was found by the client id instead; ``raw`` is the broker's answer."""
 
     client_id: str
     order_id: str
     state: str
-    transactions: tuple[Json, ...] = ()
+    transactions: tuple[BrokerEvent, ...] = ()
     last_transaction_id: str | None = None
     recovered: bool = False
-    fill: Json | None = None
-    cancel: Json | None = None
+    fill: OrderFilled | None = None
+    cancel: OrderCancelled | None = None
     trade_opened_id: str | None = None
     raw: Json = field(default_factory=dict)
 
@@ -65,7 +79,7 @@ class OrderResult:
 class TransactionPage:
     """Transactions after an id, oldest first, and the account's last transaction id."""
 
-    transactions: tuple[Json, ...]
+    transactions: tuple[BrokerEvent, ...]
     last_transaction_id: str
 
 
@@ -88,17 +102,27 @@ class CandleSource(Protocol):
 
 @runtime_checkable
 class Broker(CandleSource, Protocol):
-    """An account at a broker. Reads may be retried; order-changing calls never are."""
+    """An account at a broker. Reads may be retried; order-changing calls never are.
 
-    def account_summary(self) -> Json: ...
+    Streams run until closed, reconnecting by themselves; ``heartbeats`` asks for
+    ``Heartbeat`` markers too (a stream that is alive but quiet)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    def account_summary(self) -> AccountSnapshot: ...
 
     def instruments(self) -> list[Json]: ...
 
-    def pricing(self, instruments: Sequence[str]) -> list[Json]: ...
+    def pricing(self, instruments: Sequence[str]) -> list[Tick]: ...
 
-    def price_stream(self, instruments: Sequence[str]) -> Iterator[Json]: ...
+    def price_stream(
+        self, instruments: Sequence[str], *, heartbeats: bool = False
+    ) -> Iterator[Tick | Heartbeat]: ...
 
-    def transaction_stream(self, since_id: str | None = None) -> Iterator[Json]: ...
+    def transaction_stream(
+        self, since_id: str | None = None, *, heartbeats: bool = False
+    ) -> Iterator[BrokerEvent | Heartbeat]: ...
 
     def transactions_since(self, since_id: str) -> TransactionPage: ...
 
@@ -106,24 +130,12 @@ class Broker(CandleSource, Protocol):
 
     def resolve_order(self, client_id: str, since_id: str | None = None) -> OrderResult: ...
 
-    def get_order(self, order_id: str | None = None, *, client_id: str | None = None) -> Json: ...
-
     def list_orders(
         self, *, state: str = "PENDING", instrument: str | None = None
-    ) -> list[Json]: ...
+    ) -> list[PendingOrder]: ...
 
     def cancel_order(
         self, order_id: str | None = None, *, client_id: str | None = None
-    ) -> Json: ...
+    ) -> tuple[BrokerEvent, ...]: ...
 
-    def replace_order(self, order_id: str, order: OrderRequest) -> OrderResult: ...
-
-    def list_trades(self, *, state: str = "OPEN", instrument: str | None = None) -> list[Json]: ...
-
-    def close_trade(self, trade_id: str, units: Decimal | int | str | None = None) -> Json: ...
-
-    def list_positions(self, *, open_only: bool = True) -> list[Json]: ...
-
-    def close_position(
-        self, instrument: str, *, long_units: str | None = None, short_units: str | None = None
-    ) -> Json: ...
+    def list_positions(self, *, open_only: bool = True) -> list[PositionSnapshot]: ...

@@ -41,10 +41,11 @@ import numpy as np
 
 from tradewind.broker.errors import BrokerError
 from tradewind.broker.ports import Broker
+from tradewind.domain.broker import Heartbeat
+from tradewind.domain.ticks import Tick
 from tradewind.live.desk import Desk
 from tradewind.live.health import serve_health
 from tradewind.live.lease import Lease, LeaseLost
-from tradewind.live.ticks import tick_from_v20
 from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
 from tradewind.oms.worker import OrderWorker
@@ -289,40 +290,35 @@ class Trader:
 
     # --- streams -------------------------------------------------------------------------
     def _prices(self) -> None:
-        stream = self.broker.price_stream(  # type: ignore[call-arg]  # heartbeats: not on the port
-            self.instruments, heartbeats=True
-        )
+        stream = self.broker.price_stream(self.instruments, heartbeats=True)
         try:
-            for msg in stream:
+            for item in stream:
                 if self.stop_event.is_set():
                     return
                 if self.status.stream_errors:
                     self._stream_up("prices")
-                if msg.get("type") == "HEARTBEAT":
-                    continue
-                tick = tick_from_v20(msg)
-                if tick is not None:
-                    self.desk.on_tick(tick)
+                if isinstance(item, Tick):
+                    self.desk.on_tick(item)
         finally:
-            stream.close()  # type: ignore[attr-defined]  # the port says Iterator; it's a generator
+            _close(stream)
 
     def _transactions(self) -> None:
         since = self.oms.last_transaction_id
-        stream = self.broker.transaction_stream(  # type: ignore[call-arg]  # heartbeats: see above
+        stream = self.broker.transaction_stream(
             str(since) if since is not None else None, heartbeats=True
         )
         try:
-            for tx in stream:
+            for event in stream:
                 if self.stop_event.is_set():
                     return
                 if self.status.stream_errors:
                     self._stream_up("transactions")
-                if tx.get("type") == "HEARTBEAT":
+                if isinstance(event, Heartbeat):
                     continue
-                self.oms.apply_transaction(tx)
-                self.oms.advance(int(tx["id"]))
+                self.oms.apply_transaction(event)
+                self.oms.advance(event.transaction_id)
         finally:
-            stream.close()  # type: ignore[attr-defined]  # the port says Iterator; it's a generator
+            _close(stream)
 
     # --- periodic ------------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -361,14 +357,13 @@ class Trader:
     def snapshot(self) -> dict[str, Any]:
         """Account, kill switch, positions, P&L and latency to the database."""
         now = self.desk.now_us()
-        summary = self.broker.account_summary()
+        acct = self.broker.account_summary()
         if self.status.unreachable_since is not None:
             self._reachable()
-        acct = summary.get("account", summary)
-        nav = float(acct.get("NAV", 0.0))
-        self.desk.account.currency = str(acct.get("currency", self.desk.account.currency))
+        nav = acct.nav
+        self.desk.account.currency = acct.currency or self.desk.account.currency
         self.desk.account.nav = nav
-        self.desk.account.margin_available = float(acct.get("marginAvailable", 0.0))
+        self.desk.account.margin_available = acct.margin_available
         if self.status.nav_start is None:
             self.status.nav_start = nav
         self.refresh_kill()
@@ -493,3 +488,10 @@ def _iso(wall_s: float) -> str:
     return (
         datetime.fromtimestamp(wall_s, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
+
+
+def _close(stream: Any) -> None:
+    """Close a stream (a generator: ends its connection)."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()

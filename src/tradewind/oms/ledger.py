@@ -10,18 +10,11 @@ currency), so it matches the account balance; unrealised P&L is marked at the mi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from tradewind.domain.broker import OrderFilled
 from tradewind.domain.orders import FillRecord, PositionRecord
 
 _EPS = 1e-9
-
-
-def _float(value: Any, default: float = 0.0) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def apply_fill(current: PositionRecord | None, fill: FillRecord) -> PositionRecord:
@@ -48,21 +41,20 @@ def apply_fill(current: PositionRecord | None, fill: FillRecord) -> PositionReco
     )
 
 
-def fill_from_v20(account_id: str, tx: dict[str, Any], ts_us: int) -> FillRecord:
-    """A ``FillRecord`` from a v20 ORDER_FILL transaction."""
-    ext = tx.get("clientExtensions") or {}
+def fill_record(account_id: str, fill: OrderFilled, ts_us: int) -> FillRecord:
+    """The ``FillRecord`` of a broker's fill event."""
     return FillRecord(
         account_id=account_id,
-        transaction_id=int(tx["id"]),
-        order_id=str(tx.get("orderID", "")),
-        instrument=str(tx.get("instrument", "")),
-        units=_float(tx.get("units")),
-        price=_float(tx.get("price")),
-        pl=_float(tx.get("pl")),
-        financing=_float(tx.get("financing")),
-        commission=_float(tx.get("commission")),
+        transaction_id=fill.transaction_id,
+        order_id=fill.broker_order_id,
+        instrument=fill.instrument,
+        units=fill.units,
+        price=fill.price,
+        pl=fill.pl,
+        financing=fill.financing,
+        commission=fill.commission,
         ts_us=ts_us,
-        client_id=tx.get("clientOrderID") or ext.get("id") or None,
+        client_id=fill.client_id or None,
     )
 
 

@@ -21,7 +21,13 @@ from ulid import ULID
 
 from tradewind.broker.errors import BrokerError, RejectedOrder, UnknownOutcome
 from tradewind.broker.ports import Broker, OrderRequest, OrderResult
-from tradewind.broker.times import v20_time_us
+from tradewind.domain.broker import (
+    BrokerEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+)
 from tradewind.domain.orders import (
     FillRecord,
     OrderIntent,
@@ -30,14 +36,12 @@ from tradewind.domain.orders import (
     PositionRecord,
     can_transition,
 )
-from tradewind.oms.ledger import apply_fill, fill_from_v20
+from tradewind.oms.ledger import apply_fill, fill_record
 from tradewind.oms.reconcile import ReconcileReport, reconcile
 from tradewind.oms.store import OmsStore
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
-_CREATE = frozenset({"MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "MARKET_IF_TOUCHED_ORDER"})
-_REJECT = frozenset(f"{t}_REJECT" for t in _CREATE)
 _EPS = 1e-9
 
 
@@ -246,8 +250,8 @@ class OrderManager:
                 client_id=client_id,
                 deployment=order.deployment,
             )
-            for tx in sorted(result.transactions, key=lambda t: int(t["id"])):
-                self.apply_transaction(tx)
+            for event in sorted(result.transactions, key=lambda e: e.transaction_id):
+                self.apply_transaction(event)
             order = self._orders.get(client_id) or self.store.order(client_id) or order
             if result.state == "PENDING" and order.state in (
                 OrderState.SUBMITTED,
@@ -259,7 +263,7 @@ class OrderManager:
 
     def _rejected(self, order: OrderRecord, exc: RejectedOrder) -> OrderRecord:
         with self._lock:
-            applied = exc.transaction is not None and self.apply_transaction(exc.transaction)
+            applied = exc.event is not None and self.apply_transaction(exc.event)
             current = self._orders.get(order.client_id) or self.store.order(order.client_id)
             if current is not None and current.state != OrderState.REJECTED:
                 current = self._set(
@@ -275,13 +279,13 @@ class OrderManager:
         return current or order
 
     def cancel(self, client_id: str) -> OrderRecord:
-        """Cancel a pending order at the broker; the ORDER_CANCEL transaction closes it."""
+        """Cancel a pending order at the broker; its ``OrderCancelled`` event closes it."""
         order = self.order(client_id)
         if not order.open:
             return order
         self.store.audit(self.account_id, "command", {"cancel": client_id}, client_id=client_id)
         try:
-            resp = self.broker.cancel_order(client_id=client_id)
+            events = self.broker.cancel_order(client_id=client_id)
         except BrokerError as exc:
             self.store.audit(
                 self.account_id,
@@ -291,40 +295,39 @@ class OrderManager:
             )
             log.warning("cancel %s: %s", client_id, exc)
             return self.order(client_id)
-        tx = resp.get("orderCancelTransaction")
-        if isinstance(tx, dict):
-            self.apply_transaction(tx)
+        for event in sorted(events, key=lambda e: e.transaction_id):
+            if isinstance(event, OrderCancelled):
+                self.apply_transaction(event)
         return self.order(client_id)
 
     # --- transactions --------------------------------------------------------------------
-    def apply_transaction(self, tx: Json) -> bool:
+    def apply_transaction(self, event: BrokerEvent) -> bool:
         """Apply one broker transaction (idempotent: False if it was applied before)."""
         with self._lock:
-            typ = str(tx.get("type", ""))
             changed: list[OrderRecord] = []
             fill: FillRecord | None = None
             position: PositionRecord | None = None
-            ts = v20_time_us(tx.get("time")) or self.clock()
-            order = self._order_of(tx)
+            ts = event.time_us or self.clock()
+            order = self._order_of(event)
             if order is not None:
-                updated = self._order_after(order, tx, typ, ts)
+                updated = self._order_after(order, event, ts)
                 if updated is not None and updated != order:
                     changed.append(updated)
-            if typ == "ORDER_FILL":
-                fill = fill_from_v20(self.account_id, tx, ts)
+            if isinstance(event, OrderFilled):
+                fill = fill_record(self.account_id, event, ts)
                 if order is not None:
                     fill = replace(fill, client_id=order.client_id, deployment=order.deployment)
                 position = apply_fill(self._positions.get(fill.instrument), fill)
             new = self.store.record_transaction(
-                self.account_id, tx, fill=fill, position=position, orders=changed
+                self.account_id, event, fill=fill, position=position, orders=changed
             )
             if not new:
-                if not self.store.transaction_recorded(self.account_id, int(tx["id"])):
+                if not self.store.transaction_recorded(self.account_id, event.transaction_id):
                     # the store said "seen before" but holds no trace of it: moving on would
                     # advance the watermark past a transaction whose fill was never written
                     raise OmsStoreError(
-                        f"transaction {tx['id']} of {self.account_id} was neither applied nor "
-                        "found recorded; the watermark stays where it is"
+                        f"transaction {event.transaction_id} of {self.account_id} was neither "
+                        "applied nor found recorded; the watermark stays where it is"
                     )
                 return False
             if position is not None:
@@ -332,7 +335,7 @@ class OrderManager:
             for o in changed:
                 self._remember(o)
         for o in changed:
-            self._emit_state(o, tx)
+            self._emit_state(o, event)
         return True
 
     def advance(self, last_id: int) -> None:
@@ -342,31 +345,27 @@ class OrderManager:
                 self.store.set_last_transaction_id(self.account_id, last_id)
                 self._last_tx = last_id
 
-    def _order_of(self, tx: Json) -> OrderRecord | None:
-        typ = str(tx.get("type", ""))
-        cid = None
-        if typ in _CREATE or typ in _REJECT:
-            cid = (tx.get("clientExtensions") or {}).get("id")
-        else:
-            oid = tx.get("orderID")
-            cid = self._by_broker.get(str(oid)) if oid is not None else None
-            cid = cid or tx.get("clientOrderID")
+    def _order_of(self, event: BrokerEvent) -> OrderRecord | None:
+        cid: str | None = None
+        if isinstance(event, OrderAccepted | OrderRejected):
+            cid = event.client_id
+        elif isinstance(event, OrderFilled | OrderCancelled):
+            cid = self._by_broker.get(event.broker_order_id) if event.broker_order_id else None
+            cid = cid or event.client_id
         if not cid:
             return None
         return self._orders.get(cid) or self.store.order(cid)
 
-    def _order_after(self, o: OrderRecord, tx: Json, typ: str, ts: int) -> OrderRecord | None:
-        if typ in _CREATE:
+    def _order_after(self, o: OrderRecord, event: BrokerEvent, ts: int) -> OrderRecord | None:
+        if isinstance(event, OrderAccepted):
             state = OrderState.SUBMITTED if o.state == OrderState.NEW else o.state
             if state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
                 state = OrderState.ACCEPTED
-            return self._moved(o, state, ts, broker_order_id=str(tx["id"]))
-        if typ in _REJECT:
-            reason = str(tx.get("rejectReason") or typ)
-            return self._moved(o, OrderState.REJECTED, ts, reject_reason=reason)
-        if typ == "ORDER_FILL":
-            units = float(tx.get("units", 0.0))
-            price = float(tx.get("price", 0.0))
+            return self._moved(o, state, ts, broker_order_id=event.broker_order_id)
+        if isinstance(event, OrderRejected):
+            return self._moved(o, OrderState.REJECTED, ts, reject_reason=event.reason)
+        if isinstance(event, OrderFilled):
+            units, price = event.units, event.price
             filled = o.filled_units + units
             avg = (
                 price
@@ -376,11 +375,10 @@ class OrderManager:
             done = abs(filled) >= abs(o.units) - _EPS
             state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
             return self._moved(o, state, ts, filled_units=filled, avg_price=avg)
-        if typ == "ORDER_CANCEL":
-            if tx.get("replacedByOrderID"):
+        if isinstance(event, OrderCancelled):
+            if event.replaced_by:
                 return None
-            reason = str(tx.get("reason") or "CANCELLED")
-            return self._moved(o, OrderState.CANCELLED, ts, reject_reason=reason)
+            return self._moved(o, OrderState.CANCELLED, ts, reject_reason=event.reason)
         return None
 
     def _moved(self, o: OrderRecord, state: OrderState, ts: int, **fields: Any) -> OrderRecord:
@@ -456,7 +454,7 @@ class OrderManager:
         else:
             self._orders.pop(order.client_id, None)
 
-    def _emit_state(self, order: OrderRecord, tx: Json) -> None:
+    def _emit_state(self, order: OrderRecord, event: BrokerEvent) -> None:
         kind = {
             OrderState.ACCEPTED: "accepted",
             OrderState.FILLED: "filled",
@@ -465,7 +463,7 @@ class OrderManager:
             OrderState.CANCELLED: "cancelled",
         }.get(order.state)
         if kind is not None:
-            self._emit(kind, order, str(tx.get("rejectReason") or tx.get("reason") or ""))
+            self._emit(kind, order, event.reason)
 
     def _emit(self, kind: str, order: OrderRecord, detail: str = "") -> None:
         if self.on_event is None:

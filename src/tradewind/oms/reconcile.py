@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tradewind.broker.errors import BrokerError, NotFound, RejectedOrder
+from tradewind.domain.broker import PendingOrder
 from tradewind.domain.orders import OrderState, PositionRecord
 
 if TYPE_CHECKING:
     from tradewind.oms.manager import OrderManager
 
 log = logging.getLogger(__name__)
-_DEPENDENT = frozenset({"STOP_LOSS", "TAKE_PROFIT", "TRAILING_STOP_LOSS", "GUARANTEED_STOP_LOSS"})
 _UNSENT = (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN)
 _EPS = 1e-6
 
@@ -60,18 +60,14 @@ class ReconcileReport:
         return head if self.clean else head + "; " + "; ".join(self.differences)
 
 
-def _net_units(position: dict[str, Any]) -> float:
-    long_units = float((position.get("long") or {}).get("units", 0) or 0)
-    short_units = float((position.get("short") or {}).get("units", 0) or 0)
-    return long_units + short_units
-
-
-def _avg_price(position: dict[str, Any], units: float) -> float:
-    side = position.get("long" if units > 0 else "short") or {}
-    try:
-        return float(side.get("averagePrice", 0.0) or 0.0)
-    except (TypeError, ValueError):
-        return 0.0
+def pending_at_broker(oms: OrderManager) -> dict[str, PendingOrder]:
+    """The broker's pending orders that are not attached to a trade, by client id (``#`` and
+    the broker's id for an order without one)."""
+    out: dict[str, PendingOrder] = {}
+    for o in oms.broker.list_orders(state="PENDING"):
+        if not o.attached:
+            out[o.client_id or f"#{o.broker_order_id}"] = o
+    return out
 
 
 def backfill(oms: OrderManager) -> tuple[int, bool]:
@@ -84,10 +80,10 @@ def backfill(oms: OrderManager) -> tuple[int, bool]:
     while True:
         since = oms.last_transaction_id or 0
         page = oms.broker.transactions_since(str(since))
-        for tx in page.transactions:
-            applied += int(oms.apply_transaction(tx))
+        for event in page.transactions:
+            applied += int(oms.apply_transaction(event))
         last = int(page.last_transaction_id)
-        top = max([int(t["id"]) for t in page.transactions], default=since)
+        top = max([e.transaction_id for e in page.transactions], default=since)
         oms.advance(max(top, since))
         if not page.transactions or top >= last:
             oms.advance(last)
@@ -96,17 +92,13 @@ def backfill(oms: OrderManager) -> tuple[int, bool]:
 
 def adopt(oms: OrderManager) -> None:
     """Take a broker account's positions and last transaction id as they are."""
-    summary = oms.broker.account_summary()
-    account = summary.get("account", summary)
-    last = int(summary.get("lastTransactionID") or account.get("lastTransactionID") or 0)
+    last = oms.broker.account_summary().last_transaction_id
     now = oms.clock()
     records = []
     for p in oms.broker.list_positions(open_only=True):
-        units = _net_units(p)
-        if abs(units) > _EPS:
-            inst = str(p["instrument"])
+        if abs(p.units) > _EPS:
             records.append(
-                PositionRecord(oms.account_id, inst, units, _avg_price(p, units), 0.0, now)
+                PositionRecord(oms.account_id, p.instrument, p.units, p.avg_price, 0.0, now)
             )
     oms.adopt(records, last)
     log.info(
@@ -162,13 +154,7 @@ def _differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str
     open_orders = {o.client_id: o for o in oms.open_orders()}
     busy = {o.instrument for cid, o in open_orders.items() if cid in unsettled}
     diffs: list[tuple[str, bool]] = []
-    pending = oms.broker.list_orders(state="PENDING")
-    theirs = {}
-    for o in pending:
-        if o.get("type") in _DEPENDENT:
-            continue
-        cid = (o.get("clientExtensions") or {}).get("id")
-        theirs[cid or f"#{o.get('id')}"] = o
+    theirs = pending_at_broker(oms)
     # read again after the broker's answer: an order sent meanwhile is in ``oms.in_flight``
     unsettled = unsettled | oms.in_flight()
     ours = {o.client_id: o for o in oms.open_orders()} | {
@@ -183,18 +169,16 @@ def _differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str
                     cid in unsettled,
                 )
             )
-    for key, o in theirs.items():
+    for key, p in theirs.items():
         if key not in ours:
             diffs.append(
                 (
-                    f"the broker has a pending {o.get('type')} order {o.get('id')} "
-                    f"({o.get('instrument')} {o.get('units')}) that is not ours",
-                    key in unsettled or o.get("instrument") in busy,
+                    f"the broker has a pending {p.type} order {p.broker_order_id} "
+                    f"({p.instrument} {p.units:g}) that is not ours",
+                    key in unsettled or p.instrument in busy,
                 )
             )
-    broker_units = {
-        str(p["instrument"]): _net_units(p) for p in oms.broker.list_positions(open_only=False)
-    }
+    broker_units = {p.instrument: p.units for p in oms.broker.list_positions(open_only=False)}
     local = {k: v.units for k, v in oms.positions().items()}
     for inst in sorted(set(broker_units) | set(local)):
         b, mine = broker_units.get(inst, 0.0), local.get(inst, 0.0)

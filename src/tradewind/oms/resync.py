@@ -24,9 +24,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tradewind.broker.times import v20_time_us
+from tradewind.domain.broker import PendingOrder, PositionSnapshot
 from tradewind.domain.orders import OrderRecord, OrderState, PositionRecord
-from tradewind.oms.reconcile import _DEPENDENT, _avg_price, _net_units, backfill, resolve_open
+from tradewind.oms.reconcile import backfill, pending_at_broker, resolve_open
 from tradewind.risk.killrecord import is_person
 
 if TYPE_CHECKING:
@@ -78,42 +78,30 @@ def books(oms: OrderManager) -> dict[str, Any]:
     }
 
 
-def _pending(oms: OrderManager) -> dict[str, dict[str, Any]]:
-    out = {}
-    for o in oms.broker.list_orders(state="PENDING"):
-        if o.get("type") in _DEPENDENT:
-            continue
-        cid = (o.get("clientExtensions") or {}).get("id")
-        out[cid or f"#{o.get('id')}"] = o
-    return out
-
-
-def _as_record(oms: OrderManager, key: str, o: dict[str, Any]) -> OrderRecord | None:
-    typ = _ADOPTABLE.get(str(o.get("type")))
+def _as_record(oms: OrderManager, key: str, o: PendingOrder) -> OrderRecord | None:
+    typ = _ADOPTABLE.get(o.type)
     if typ is None or len(key) > 40 or oms.store.order(key) is not None:
         return None
     now = oms.clock()
-    created = v20_time_us(o.get("createTime")) or now
-
-    def num(name: str) -> float | None:
-        v = o.get(name)
-        return float(v) if v not in (None, "") else None
-
     return OrderRecord(
         client_id=key,
         account_id=oms.account_id,
-        instrument=str(o.get("instrument")),
-        units=float(o.get("units", 0.0)),
+        instrument=o.instrument,
+        units=o.units,
         type=typ,
         state=OrderState.ACCEPTED,
-        created_us=created,
+        created_us=o.created_us or now,
         updated_us=now,
         reason="adopted by resync",
-        price=num("price"),
-        price_bound=num("priceBound"),
-        time_in_force=o.get("timeInForce"),
-        broker_order_id=str(o.get("id")),
+        price=o.price,
+        price_bound=o.price_bound,
+        time_in_force=o.time_in_force,
+        broker_order_id=o.broker_order_id,
     )
+
+
+def _listed(o: PendingOrder) -> str:
+    return f"{o.type} order {o.broker_order_id} ({o.instrument} {o.units:g})"
 
 
 def resync(oms: OrderManager, by: str, reason: str) -> ResyncReport:
@@ -128,28 +116,26 @@ def resync(oms: OrderManager, by: str, reason: str) -> ResyncReport:
     resolved, _ = resolve_open(oms, grace_us=0)
     if resolved:
         backfilled += backfill(oms)[0]
-    summary = oms.broker.account_summary()
-    account = summary.get("account", summary)
-    last = int(summary.get("lastTransactionID") or account.get("lastTransactionID") or 0)
+    last = oms.broker.account_summary().last_transaction_id
     found = books(oms)
 
     # positions: the broker's net units per instrument
     now = oms.clock()
-    broker_pos = {str(p["instrument"]): p for p in oms.broker.list_positions(open_only=False)}
+    broker_pos = {p.instrument: p for p in oms.broker.list_positions(open_only=False)}
     local = oms.positions()
     changed: list[PositionRecord] = []
     for inst in sorted(set(broker_pos) | set(local)):
-        p = broker_pos.get(inst) or {}
-        units = _net_units(p) if p else 0.0
+        p = broker_pos.get(inst) or PositionSnapshot(inst, 0.0)
+        units = p.units
         mine = local.get(inst)
         if abs(units - (mine.units if mine else 0.0)) <= _EPS:
             continue
-        avg = _avg_price(p, units) if abs(units) > _EPS else 0.0
+        avg = p.avg_price if abs(units) > _EPS else 0.0
         realised = mine.realized_pl if mine is not None else 0.0
         changed.append(PositionRecord(oms.account_id, inst, units, avg, realised, now))
 
     # orders: ours the broker does not have are closed, theirs we do not know recorded
-    theirs = _pending(oms)
+    theirs = pending_at_broker(oms)
     closed = []
     for order in oms.open_orders():
         if order.client_id not in theirs:
@@ -157,16 +143,15 @@ def resync(oms: OrderManager, by: str, reason: str) -> ResyncReport:
             closed.append(order.client_id)
     ours = {o.client_id for o in oms.open_orders()}
     adopted, listed = [], []
-    for key, o in theirs.items():
+    for key, pending in theirs.items():
         if key in ours:
             continue
-        record = _as_record(oms, key, o)
+        record = _as_record(oms, key, pending)
         if record is None:
-            listed.append(
-                f"{o.get('type')} order {o.get('id')} ({o.get('instrument')} {o.get('units')})"
-            )
+            listed.append(_listed(pending))
             continue
-        oms.adopt_order(record, {"resync_adopted": {"by": by, "broker_order": o}})
+        body = {"resync_adopted": {"by": by, "broker_order": dict(pending.raw)}}
+        oms.adopt_order(record, body)
         adopted.append(key)
 
     # positions and the watermark, with the adoption event (one transaction for positions)

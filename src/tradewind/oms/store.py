@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from tradewind.domain.broker import BrokerEvent
 from tradewind.domain.orders import FillRecord, OrderRecord, PositionRecord
 
 Json = dict[str, Any]
@@ -28,13 +29,14 @@ class OmsStore(Protocol):
     def record_transaction(
         self,
         account_id: str,
-        tx: Json,
+        event: BrokerEvent,
         *,
         fill: FillRecord | None = None,
         position: PositionRecord | None = None,
         orders: Iterable[OrderRecord] = (),
     ) -> bool:
-        """Apply a broker transaction once; False when it was already recorded."""
+        """Apply a broker transaction once (by its ``transaction_id``, with its payload
+        ``raw`` in the audit log); False when it was already recorded."""
         ...
 
     def transaction_recorded(self, account_id: str, transaction_id: int) -> bool:

@@ -21,7 +21,6 @@ import numpy as np
 from sqlalchemy import Engine
 
 from tradewind.broker.ports import Broker
-from tradewind.broker.times import v20_time_us
 from tradewind.config.features import FeatureSpec
 from tradewind.config.live import DeploymentConfig, LiveConfig
 from tradewind.config.loader import load_config
@@ -152,7 +151,7 @@ def build_trader(
 ) -> Built:
     """Take the account's lease (refusing with ``LiveStartError`` while another process
     trades it), then wire everything; the trader renews the lease and releases it."""
-    account_id = str(broker.account_id)  # type: ignore[attr-defined]  # not on the Broker port
+    account_id = broker.account_id
     lease = take_lease(engine, account_id, lease_ttl_s or cfg.lease_ttl_s)
     try:
         return _build(
@@ -213,10 +212,8 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
         broker, SqlOmsStore(engine), account_id, on_event=on_event, after_send=after_send
     )
     worker = OrderWorker(oms)  # the order calls, off the price thread
-    prices = broker.pricing(instruments)
-    now_us = max((v20_time_us(p.get("time")) or 0 for p in prices), default=0) or (
-        time.time_ns() // 1000
-    )
+    ticks = broker.pricing(instruments)
+    now_us = max((t.ts_us for t in ticks), default=0) or (time.time_ns() // 1000)
     histories = {
         (d.name, s): history(engine, s, d.timeframe, d.history_bars, now_us)
         for d in cfg.deployments

@@ -39,7 +39,7 @@ def resync_account(
 ) -> Resynced:
     """Adopt the broker's books for ``broker``'s account. Raises ``LiveStartError`` while
     another process holds the account's lease, ``ResyncRefused`` without a person or reason."""
-    account_id = str(broker.account_id)  # type: ignore[attr-defined]  # not on the Broker port
+    account_id = broker.account_id
     if not by or not reason:
         raise ResyncRefused("a resync needs a person's name (--by) and a reason (--reason)")
     lease = take_lease(engine, account_id, lease_ttl_s)

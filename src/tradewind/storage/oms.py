@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tradewind.domain.broker import BrokerEvent
 from tradewind.domain.orders import OPEN, FillRecord, OrderRecord, OrderState, PositionRecord
 from tradewind.storage.schema_live import (
     OmsAccountRow,
@@ -190,15 +191,15 @@ class SqlOmsStore:
     def record_transaction(
         self,
         account_id: str,
-        tx: Json,
+        event: BrokerEvent,
         *,
         fill: FillRecord | None = None,
         position: PositionRecord | None = None,
         orders: Iterable[OrderRecord] = (),
     ) -> bool:
         """Apply one broker transaction once: False (and nothing written) when it was
-        recorded before."""
-        tid = int(tx["id"])
+        recorded before. The audit row keeps the broker's own payload (``event.raw``)."""
+        tid = event.transaction_id
         with self.engine.begin() as conn:
             stmt = (
                 _insert_ignore(conn)
@@ -207,9 +208,9 @@ class SqlOmsStore:
                     account_id=account_id,
                     deployment=fill.deployment if fill is not None else "",
                     kind="transaction",
-                    client_id=_client_id(tx),
+                    client_id=event.client_id,
                     transaction_id=tid,
-                    body=tx,
+                    body=_event_body(event),
                 )
                 .returning(OmsAuditRow.id)
             )
@@ -380,6 +381,10 @@ def _insert_ignore(conn: Connection) -> Any:
     return sqlite.insert(OmsAuditRow).on_conflict_do_nothing()
 
 
-def _client_id(tx: Json) -> str | None:
-    ext = tx.get("clientExtensions") or {}
-    return ext.get("id") or tx.get("clientOrderID") or None
+def _event_body(event: BrokerEvent) -> Json:
+    """The audit body of a transaction: the broker's payload, or (an event made without one)
+    the event's own fields."""
+    if event.raw:
+        return dict(event.raw)
+    fields = {k: v for k, v in asdict(event).items() if k != "raw"}
+    return {"event": type(event).__name__, **fields}

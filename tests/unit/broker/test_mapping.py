@@ -134,7 +134,7 @@ def test_result_from_create_answer() -> None:
     }
     r = result_from_response("c", resp)
     assert (r.order_id, r.state, r.trade_opened_id, r.recovered) == ("10", "FILLED", "11", False)
-    assert [t["id"] for t in r.transactions] == ["10", "11"]
+    assert [t.transaction_id for t in r.transactions] == [10, 11]
     pending = result_from_response("c", {"orderCreateTransaction": {"id": "3"}})
     assert pending.state == "PENDING"
     cancelled = result_from_response(

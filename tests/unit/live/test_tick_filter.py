@@ -8,9 +8,11 @@ import math
 
 import pytest
 
+from tradewind.broker import mapping as ticks_mod
+from tradewind.broker.limits import RateLimitedLog
+from tradewind.broker.mapping import tick_from_v20
 from tradewind.domain.ticks import Tick
-from tradewind.live import ticks as ticks_mod
-from tradewind.live.ticks import RateLimitedLog, TickFilter, tick_from_v20
+from tradewind.live.ticks import TickFilter
 
 T = 1_704_067_200_000_000
 EUR = "EUR_USD"
