@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import check
+from tradewind.broker.mapping import rules_from_v20
 from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
 from tradewind.config.live import DeploymentConfig, LiveConfig
@@ -41,7 +42,6 @@ from tradewind.risk import (
     KillSwitch,
     PortfolioVaR,
     PreTradeRisk,
-    rules_from_v20,
 )
 from tradewind.venue.instruments import fx
 

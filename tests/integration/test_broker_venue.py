@@ -91,7 +91,8 @@ def with_client_id(broker: OandaBroker, since: str, client_id: str) -> list[dict
 def test_orders_trades_positions_round_trip(broker: OandaBroker) -> None:
     summary = broker.account_summary()
     assert summary.account_id == broker.account_id
-    assert any(i["name"] == INSTRUMENT for i in broker.instruments())
+    assert any(i["name"] == INSTRUMENT for i in broker.v20_instruments())
+    assert broker.instruments()[INSTRUMENT].symbol == INSTRUMENT
     price = broker.pricing([INSTRUMENT])[0]
     bid, ask = price.bid, price.ask
 

@@ -71,8 +71,7 @@ def venue_broker(oms: OrderManager) -> OandaBroker:
 
 
 def rules_of(oms: OrderManager) -> InstrumentRules:
-    (eur,) = [i for i in oms.broker.instruments() if i["name"] == EUR]
-    return InstrumentRules.from_v20(eur)
+    return oms.broker.instruments()[EUR]
 
 
 def algo_for(config: Any, oms: OrderManager, trader: Trader, kind: type[A]) -> A:

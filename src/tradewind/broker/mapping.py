@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import requests
@@ -41,6 +41,7 @@ from tradewind.domain.broker import (
     PositionSnapshot,
 )
 from tradewind.domain.ticks import Tick
+from tradewind.risk.rules import InstrumentRules
 
 log = logging.getLogger(__name__)
 
@@ -336,3 +337,31 @@ def _malformed(key: str, reason: str, msg: Any) -> Tick | None:
     parse_dropped[key] = parse_dropped.get(key, 0) + 1
     _PARSE_LOG.warning(key, "ignored price message (%s): %.200r", reason, msg)
     return None
+
+
+def instrument_rules_from_v20(instrument: Mapping[str, Any]) -> InstrumentRules:
+    """The rules of one v20 ``Instrument`` object. ``maximumOrderUnits`` of 0 or absent means
+    no limit (OANDA's convention for its size limits); the other fields are required."""
+    name = str(instrument.get("name", ""))
+
+    def field(key: str) -> Any:
+        if key not in instrument or instrument[key] in (None, ""):
+            raise ValueError(f"instrument {name or '?'}: v20 Instrument lacks {key}")
+        return instrument[key]
+
+    raw_max = instrument.get("maximumOrderUnits")
+    max_units = float(raw_max) if raw_max not in (None, "") else 0.0
+    return InstrumentRules(
+        symbol=str(field("name")),
+        min_trade_size=float(field("minimumTradeSize")),
+        trade_units_precision=int(field("tradeUnitsPrecision")),
+        display_precision=int(field("displayPrecision")),
+        margin_rate=float(field("marginRate")),
+        max_order_units=max_units if max_units > 0 else None,
+    )
+
+
+def rules_from_v20(instruments: Iterable[Mapping[str, Any]]) -> dict[str, InstrumentRules]:
+    """Rules by symbol from v20's account instruments."""
+    rules = (instrument_rules_from_v20(i) for i in instruments)
+    return {r.symbol: r for r in rules}

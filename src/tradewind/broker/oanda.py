@@ -68,6 +68,7 @@ from tradewind.broker.mapping import (
     pending_order_from_v20,
     position_from_v20,
     reject_event,
+    rules_from_v20,
     tick_from_v20,
 )
 from tradewind.broker.ports import Json, OrderRequest, OrderResult, TransactionPage
@@ -82,6 +83,7 @@ from tradewind.domain.broker import (
     PositionSnapshot,
 )
 from tradewind.domain.ticks import Tick
+from tradewind.risk.rules import InstrumentRules
 
 log = logging.getLogger(__name__)
 
@@ -369,10 +371,14 @@ class OandaBroker:
     def account_summary(self) -> AccountSnapshot:
         return account_from_v20(self.v20_account_summary())
 
-    def instruments(self) -> list[Json]:
+    def v20_instruments(self) -> list[Json]:
+        """The account's tradeable instruments as v20 ``Instrument`` objects."""
         acct = self.account_id
         resp = self._read(lambda: accounts.AccountInstruments(acct), "account instruments")
         return list(resp.get("instruments", []))
+
+    def instruments(self) -> dict[str, InstrumentRules]:
+        return rules_from_v20(self.v20_instruments())
 
     def candles(
         self,

@@ -24,6 +24,7 @@ from tradewind.domain.broker import (
     PositionSnapshot,
 )
 from tradewind.domain.ticks import Tick
+from tradewind.risk.rules import InstrumentRules
 
 OrderType = Literal["MARKET", "LIMIT", "STOP"]
 TimeInForce = Literal["FOK", "IOC", "GTC", "GTD", "GFD"]
@@ -112,7 +113,10 @@ class Broker(CandleSource, Protocol):
 
     def account_summary(self) -> AccountSnapshot: ...
 
-    def instruments(self) -> list[Json]: ...
+    def instruments(self) -> dict[str, InstrumentRules]:
+        """The trading rules (sizes, decimals, margin) of every instrument the account may
+        trade, by symbol."""
+        ...
 
     def pricing(self, instruments: Sequence[str]) -> list[Tick]: ...
 

@@ -36,7 +36,7 @@ from tradewind.oms import OmsEvent, OrderManager
 from tradewind.oms.execution import make_algo
 from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
-from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision, rules_from_v20
+from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision
 from tradewind.storage import live as live_store
 from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.live import SqlLiveStore
@@ -191,7 +191,7 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
     health: bool,
     policies: dict[str, Any] | None,
 ) -> Built:
-    rules = rules_from_v20(broker.instruments())
+    rules = broker.instruments()
     instruments = sorted({i for d in cfg.deployments for i in d.instruments})
     unknown = [i for i in instruments if i not in rules]
     if unknown:

@@ -9,7 +9,7 @@ from tradewind.risk.killswitch import (
     KillSwitchStore,
     KillTransition,
 )
-from tradewind.risk.rules import InstrumentRules, rules_from_v20
+from tradewind.risk.rules import InstrumentRules
 from tradewind.risk.var import PortfolioVaR, historical_var_es
 from tradewind.risk.views import (
     MarketView,
@@ -37,6 +37,5 @@ __all__ = [
     "historical_var_es",
     "reduces",
     "reducing_part",
-    "rules_from_v20",
     "worst_position",
 ]

@@ -1,14 +1,13 @@
 """The broker's reference data an order must respect: smallest size, decimals, margin rate.
 
-Read from v20's ``Instrument`` JSON (``Broker.instruments()``), where decimals are strings.
+A broker adapter maps its own instrument data to these (``Broker.instruments()``; OANDA's in
+``broker.mapping.rules_from_v20``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +42,6 @@ class InstrumentRules:
                 f"{self.symbol}: max_order_units must be > 0 or None, got {self.max_order_units}"
             )
 
-    @classmethod
-    def from_v20(cls, instrument: Mapping[str, Any]) -> InstrumentRules:
-        """From one v20 ``Instrument`` object. ``maximumOrderUnits`` of 0 or absent means no
-        limit (OANDA's convention for its size limits); the other fields are required."""
-        name = str(instrument.get("name", ""))
-
-        def field(key: str) -> Any:
-            if key not in instrument or instrument[key] in (None, ""):
-                raise ValueError(f"instrument {name or '?'}: v20 Instrument lacks {key}")
-            return instrument[key]
-
-        raw_max = instrument.get("maximumOrderUnits")
-        max_units = float(raw_max) if raw_max not in (None, "") else 0.0
-        return cls(
-            symbol=str(field("name")),
-            min_trade_size=float(field("minimumTradeSize")),
-            trade_units_precision=int(field("tradeUnitsPrecision")),
-            display_precision=int(field("displayPrecision")),
-            margin_rate=float(field("marginRate")),
-            max_order_units=max_units if max_units > 0 else None,
-        )
-
     def round_units(self, units: float) -> float:
         """``units`` at the units precision, toward zero: rounding never enlarges an order
         (nor flips a reducing one into an opening one)."""
@@ -90,9 +67,3 @@ class InstrumentRules:
     def price_ok(self, price: float) -> bool:
         """Whether ``price`` has no more decimals than the broker accepts."""
         return math.isfinite(price) and round(price, self.display_precision) == price
-
-
-def rules_from_v20(instruments: Iterable[Mapping[str, Any]]) -> dict[str, InstrumentRules]:
-    """Rules by symbol from ``Broker.instruments()``."""
-    rules = (InstrumentRules.from_v20(i) for i in instruments)
-    return {r.symbol: r for r in rules}

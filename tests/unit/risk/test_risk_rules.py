@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tradewind.risk import InstrumentRules, reduces, rules_from_v20, worst_position
+from tradewind.broker.mapping import instrument_rules_from_v20, rules_from_v20
+from tradewind.risk import InstrumentRules, reduces, worst_position
 from tradewind.venue.instruments import VenueInstrument, fx
 
 # From OANDA's docs (v20 Instrument); decimals are strings on the wire.
@@ -30,7 +31,7 @@ OANDA_EUR_USD = {
 
 
 def test_from_v20_reads_the_wire_format() -> None:
-    r = InstrumentRules.from_v20(OANDA_EUR_USD)
+    r = instrument_rules_from_v20(OANDA_EUR_USD)
     assert r == InstrumentRules("EUR_USD", 1.0, 0, 5, 0.0333, 100_000_000.0)
 
 
@@ -45,8 +46,8 @@ def test_from_v20_reads_what_the_paper_venue_serves() -> None:
 
 
 def test_zero_or_absent_maximum_order_units_means_no_limit() -> None:
-    zero = InstrumentRules.from_v20(OANDA_EUR_USD | {"maximumOrderUnits": "0"})
-    absent = InstrumentRules.from_v20(
+    zero = instrument_rules_from_v20(OANDA_EUR_USD | {"maximumOrderUnits": "0"})
+    absent = instrument_rules_from_v20(
         {k: v for k, v in OANDA_EUR_USD.items() if k != "maximumOrderUnits"}
     )
     assert zero.max_order_units is None
@@ -59,7 +60,7 @@ def test_zero_or_absent_maximum_order_units_means_no_limit() -> None:
 def test_from_v20_names_a_missing_field(key: str) -> None:
     broken = {k: v for k, v in OANDA_EUR_USD.items() if k != key}
     with pytest.raises(ValueError, match=f"v20 Instrument lacks {key}"):
-        InstrumentRules.from_v20(broken)
+        instrument_rules_from_v20(broken)
 
 
 @pytest.mark.parametrize(
