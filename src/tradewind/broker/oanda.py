@@ -35,7 +35,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -838,7 +838,7 @@ class OandaBroker:
         *,
         heartbeats: bool = False,
         max_failures: int | None = None,
-    ) -> Iterator[Json]:
+    ) -> Generator[Json, None, None]:
         """v20 prices as they come, reconnecting on drops, torn lines and stalls. A price no
         newer than the last one yielded for its instrument (a duplicate or out-of-order tick)
         is skipped. ``max_failures`` consecutive failed connections raise
@@ -886,7 +886,7 @@ class OandaBroker:
                 if tick is not None:
                     yield tick
         finally:
-            stream.close()  # type: ignore[attr-defined]
+            stream.close()
 
     def v20_transaction_stream(
         self,
@@ -894,7 +894,7 @@ class OandaBroker:
         *,
         heartbeats: bool = False,
         max_failures: int | None = None,
-    ) -> Iterator[Json]:
+    ) -> Generator[Json, None, None]:
         """Every v20 transaction after ``since_id`` (default: from now), each once, in id
         order.
 
@@ -955,7 +955,7 @@ class OandaBroker:
             for msg in stream:
                 yield heartbeat_from_v20(msg) if _heartbeat(msg) else event_from_v20(msg)
         finally:
-            stream.close()  # type: ignore[attr-defined]
+            stream.close()
 
 
 def _close(gen: Any) -> None:
