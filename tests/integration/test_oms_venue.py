@@ -124,13 +124,16 @@ def test_stream_and_answer_apply_each_transaction_once(venue, store) -> None:
     stop = threading.Event()
 
     def pump() -> None:
-        for tx in oms.broker.transaction_stream(str(oms.last_transaction_id)):
-            assert not isinstance(tx, Heartbeat)  # none asked for
+        # heartbeats (every 0.5 s here) let the thread see ``stop`` and end with the test
+        stream = oms.broker.transaction_stream(str(oms.last_transaction_id), heartbeats=True)
+        for tx in stream:
+            if stop.is_set():
+                return
+            if isinstance(tx, Heartbeat):
+                continue
             seen.append(tx)
             oms.apply_transaction(tx)
             oms.advance(tx.transaction_id)
-            if stop.is_set():
-                return
 
     t = threading.Thread(target=pump, daemon=True)
     t.start()
@@ -141,6 +144,8 @@ def test_stream_and_answer_apply_each_transaction_once(venue, store) -> None:
         assert time.monotonic() < deadline, "stream did not catch up"
         time.sleep(0.05)
     stop.set()
+    t.join(timeout=5)
+    assert not t.is_alive(), "the stream thread did not end"
     assert oms.position(EUR) == 400
     assert [f.units for f in store.fills(ACCOUNT)] == [300, -100, 200]
     assert oms.reconcile().clean
