@@ -27,7 +27,6 @@ from venue_support import (
     admin,
     make_broker,
     running_venue,
-    sqlite_engine,
 )
 
 from tradewind.broker.oanda import OandaBroker
@@ -344,6 +343,3 @@ def start_child(config: Path, db_url: str, m: Market, *, crash_after_send: int =
             raise AssertionError(f"the trader process exited with {proc.returncode}")
     proc.kill()
     raise AssertionError("the trader process did not become ready")
-
-
-__all__ = ["sqlite_engine"]

@@ -15,12 +15,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from venue_support import ACCOUNT, EUR, TOKEN, admin, make_broker, running_venue, sqlite_engine
+from sqlalchemy import Engine
+from venue_support import ACCOUNT, EUR, TOKEN, admin, make_broker, running_venue
 
 from tradewind.broker.errors import BrokerUnavailable, NotFound, UnknownOutcome
 from tradewind.broker.limits import Backoff
@@ -149,13 +149,13 @@ def test_5xx_with_the_order_applied_late_is_found_within_the_grace_window(
 
 
 def test_5xx_applied_after_the_window_is_unknown_and_the_oms_never_rejects_it(
-    venue: Any, tmp_path: Path
+    venue: Any, db_engine: Engine
 ) -> None:
     events: list[OmsEvent] = []
     broker = make_broker(
         venue.base_url, "tw-venue-unknown-oms", unknown_grace_s=0.5, resolve_backoff=QUICK
     )
-    store = SqlOmsStore(sqlite_engine(tmp_path))
+    store = SqlOmsStore(db_engine)
     oms = OrderManager(broker, store, ACCOUNT, on_event=events.append)
     assert oms.reconcile().clean
     before = oms.position(EUR)
@@ -210,15 +210,13 @@ def test_5xx_before_the_order_was_applied_is_unknown_not_a_reject(
 
 
 def test_5xx_before_the_order_was_applied_is_closed_as_never_placed_after_the_oms_grace(
-    venue: Any, tmp_path: Path
+    venue: Any, db_engine: Engine
 ) -> None:
     events: list[OmsEvent] = []
     broker = make_broker(
         venue.base_url, "tw-venue-unknown-oms", unknown_grace_s=0.3, resolve_backoff=QUICK
     )
-    oms = OrderManager(
-        broker, SqlOmsStore(sqlite_engine(tmp_path)), ACCOUNT, on_event=events.append
-    )
+    oms = OrderManager(broker, SqlOmsStore(db_engine), ACCOUNT, on_event=events.append)
     assert oms.reconcile().clean
     before = oms.position(EUR)
     posts = post_counter(venue)

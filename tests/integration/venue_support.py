@@ -1,5 +1,5 @@
 """Shared by the OMS, execution and live-trader tests: the paper venue on loopback with the
-real oandapyV20 client, fault arming, and a SQLite database for the OMS."""
+real oandapyV20 client and fault arming (databases: the `db_engine` fixtures in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine
 
 from tradewind.broker.environments import register_environment
 from tradewind.broker.limits import Backoff
 from tradewind.broker.oanda import OandaBroker, OandaOptions
-from tradewind.storage import migrate
-from tradewind.storage.engine import make_engine
 from tradewind.venue import service
 
 TOKEN = "venue-token-" + uuid.uuid4().hex
@@ -83,9 +79,3 @@ def admin(base_url: str, body: dict[str, Any], path: str = "faults") -> dict[str
     )
     r.raise_for_status()
     return r.json() if r.content else {}
-
-
-def sqlite_engine(tmp: Path, name: str = "oms.db") -> Engine:
-    engine = make_engine(f"sqlite:///{tmp / name}")
-    migrate.upgrade(engine)
-    return engine
