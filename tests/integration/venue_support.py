@@ -1,5 +1,6 @@
 """Shared by the OMS, execution and live-trader tests: the paper venue on loopback with the
-real oandapyV20 client and fault arming (databases: the `db_engine` fixtures in tests/conftest.py)."""
+real oandapyV20 client and fault arming (databases come from the `db_engine` and `new_db_url`
+fixtures in tests/conftest.py, on both backends)."""
 
 from __future__ import annotations
 
