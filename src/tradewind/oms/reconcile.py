@@ -142,25 +142,15 @@ def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], dict[str,
     return resolved, waiting
 
 
-def compare(oms: OrderManager, unsettled: frozenset[str] = frozenset()) -> list[str]:
-    """Differences between the local books and the broker's, after backfill and resolve.
-    Use ``reconcile`` for the split into differences and those that ``unsettled`` orders
-    (in flight or waiting) explain."""
-    return [d for d, _ in _differences(oms, unsettled)]
-
-
-def _differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str, bool]]:
-    """(difference, explained by an unsettled order) pairs."""
-    open_orders = {o.client_id: o for o in oms.open_orders()}
-    busy = {o.instrument for cid, o in open_orders.items() if cid in unsettled}
+def differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str, bool]]:
+    """Differences between the local books and the broker's, after backfill and resolve, as
+    (difference, explained by an ``unsettled`` order: in flight or waiting) pairs. Runs under
+    the OMS's lock (``OrderManager.reconcile``): no order is prepared, nor does one in flight
+    record its answer, meanwhile, so ``unsettled`` holds still."""
+    ours = {o.client_id: o for o in oms.open_orders()}
+    busy = {o.instrument for cid, o in ours.items() if cid in unsettled}
     diffs: list[tuple[str, bool]] = []
     theirs = pending_at_broker(oms)
-    # read again after the broker's answer: an order sent meanwhile is in ``oms.in_flight``
-    unsettled = unsettled | oms.in_flight()
-    ours = {o.client_id: o for o in oms.open_orders()} | {
-        cid: o for cid, o in open_orders.items() if cid in unsettled
-    }
-    busy |= {o.instrument for cid, o in ours.items() if cid in unsettled}
     for cid, o in ours.items():
         if cid not in theirs:
             diffs.append(
@@ -195,7 +185,7 @@ def reconcile(oms: OrderManager, grace_us: int = 60_000_000) -> ReconcileReport:
     if resolved:
         more, _ = backfill(oms)
         backfilled += more
-    found = _differences(oms, frozenset(waiting) | oms.in_flight())
+    found = differences(oms, frozenset(waiting) | oms.in_flight())
     diffs = [d for d, explained in found if not explained]
     report = ReconcileReport(
         clean=not diffs,
