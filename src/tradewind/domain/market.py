@@ -112,3 +112,10 @@ class Bar:
     def __post_init__(self) -> None:
         if self.ts.tzinfo is None or self.ts.utcoffset() != UTC.utcoffset(None):
             raise ValueError(f"bar timestamp {self.ts!r} must be timezone-aware UTC")
+
+
+def utc_seconds_iso(ts_us: int) -> str:
+    """Epoch microseconds as an ISO 8601 UTC time to the second, ``Z``-suffixed (what people
+    read in status lines: ``2024-01-02T12:00:00Z``)."""
+    stamp = datetime.fromtimestamp(ts_us / 1_000_000, tz=UTC).isoformat(timespec="seconds")
+    return stamp.replace("+00:00", "Z")

@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -42,6 +41,7 @@ import numpy as np
 from tradewind.broker.errors import BrokerError
 from tradewind.broker.ports import Broker
 from tradewind.domain.broker import Heartbeat
+from tradewind.domain.market import utc_seconds_iso
 from tradewind.domain.ticks import Tick
 from tradewind.live.desk import Desk
 from tradewind.live.health import serve_health
@@ -485,9 +485,7 @@ class Trader:
 
 
 def _iso(wall_s: float) -> str:
-    return (
-        datetime.fromtimestamp(wall_s, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
+    return utc_seconds_iso(int(wall_s * 1_000_000))
 
 
 def _close(stream: Any) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from tradewind.domain.market import utc_seconds_iso
+
 
 class KillState(StrEnum):
     """ACTIVE trades; REDUCING lets only position-reducing orders through; HALTED nothing."""
@@ -76,13 +78,7 @@ def describe_trading(shown: dict[str, Any]) -> str:
 
 
 def _iso(ts_us: int) -> str:
-    if not ts_us:
-        return ""
-    return (
-        datetime.fromtimestamp(ts_us / 1_000_000, tz=UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
+    return utc_seconds_iso(ts_us) if ts_us else ""
 
 
 # What a transition's ``trigger`` may be: a rule's limit name, a failed reconcile, a person.
