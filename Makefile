@@ -25,7 +25,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	@touch $@
 
 $(DEV_STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,airflow]'
 	@touch $@ $(STAMP)
 
 install: $(STAMP)
@@ -59,7 +59,7 @@ bench: $(DEV_STAMP)
 
 # Re-pin every dependency to what resolves today (then commit constraints.txt).
 lock: $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	$(BIN)/pip install --quiet --upgrade -e '.[dev,airflow]'
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
 
 clean:
