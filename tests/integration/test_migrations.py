@@ -152,6 +152,22 @@ def test_0005_adds_and_removes_the_live_lease_table(engine: Engine) -> None:
     assert current_revision(engine) == "0004"
 
 
+def test_0006_adds_and_removes_the_scheduled_jobs_tables(engine: Engine) -> None:
+    jobs = {"model_promotions", "live_models", "pnl_daily", "pnl_checks"}
+    upgrade(engine, "0005_live_leases")
+    assert not jobs & _tables(engine)
+    upgrade(engine, "0006_platform_jobs")
+    assert jobs <= _tables(engine)
+    with engine.connect() as conn:
+        primary = inspect(conn).get_pk_constraint("pnl_daily")["constrained_columns"]
+        unique = inspect(conn).get_unique_constraints("model_promotions")
+    assert primary == ["day", "account_id", "deployment", "instrument"]
+    assert [u["column_names"] for u in unique] == [["model_name", "run_key"]]
+    downgrade(engine, "0005_live_leases")
+    assert not jobs & _tables(engine)
+    assert "live_leases" in _tables(engine)
+
+
 # --------------------------------------------------------------------------- UtcDateTime
 
 _meta = MetaData()

@@ -267,7 +267,8 @@ class VenueTransactionRow(Base):
     body: Mapped[dict[str, Any]]
 
 
-# The live path's tables (OMS, risk, live trader; the traders' account leases) live in their
-# own modules; importing them here puts them in Base.metadata wherever the schema is used.
+# The live path's tables (OMS, risk, live trader; the traders' account leases) and those of the
+# scheduled jobs (promotions, live models, daily P&L) live in their own modules; importing them
+# here puts them in Base.metadata wherever the schema is used.
 import tradewind.storage.schema_lease  # noqa: E402, F401
-from tradewind.storage import schema_live  # noqa: E402, F401
+from tradewind.storage import schema_live, schema_platform  # noqa: E402, F401
