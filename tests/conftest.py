@@ -14,12 +14,12 @@ from sqlalchemy import Engine
 
 from tradewind.testing.postgres import drop_database, fresh_database, postgres_server_url
 
-INTEGRATION_DIR = Path(__file__).parent / "integration"
+INTEGRATION_DIRS = (Path(__file__).parent / "integration", Path(__file__).parent / "dags")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if INTEGRATION_DIR in item.path.parents:
+        if any(d in item.path.parents for d in INTEGRATION_DIRS):
             item.add_marker(pytest.mark.integration)
 
 

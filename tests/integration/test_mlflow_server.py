@@ -13,20 +13,17 @@ be in the bucket and its registry rows in Postgres.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
+import service_support
 from model_support import small_logreg
+from service_support import S3, s3_server
 from sqlalchemy.engine import make_url
 
 from tradewind.config import SyntheticConfig, load_config
@@ -51,54 +48,14 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BUCKET = "tradewind-mlflow"
 PREFIX = "mlartifacts"
-AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 NAME = "server-logreg"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class S3:
-    endpoint: str
-
-    def client(self):  # -> boto3 S3 client
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=AWS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=AWS["AWS_SECRET_ACCESS_KEY"],
-            region_name=AWS["AWS_DEFAULT_REGION"],
-        )
-
-    def keys(self) -> list[str]:
-        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-        return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
 @pytest.fixture
 def s3() -> Iterator[S3]:
     """moto's S3 server on a free loopback port, with the artifact bucket."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        store = S3(f"http://127.0.0.1:{port}")
-        store.client().create_bucket(Bucket=BUCKET)
+    with s3_server(BUCKET) as store:
         yield store
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -113,68 +70,11 @@ def mlflow_db(pg_server_url: str) -> Iterator[str]:
         drop_database(url)
 
 
-def server_command(backend: str, port: int) -> list[str]:
-    return [
-        str(BIN / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        backend,
-        "--artifacts-destination",
-        f"s3://{BUCKET}/{PREFIX}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--allowed-hosts",
-        f"127.0.0.1:{port},localhost:{port}",
-    ]
-
-
 @pytest.fixture
 def mlflow_server(s3: S3, mlflow_db: str, tmp_path: Path) -> Iterator[str]:
     """``mlflow server`` on Postgres + S3; yields its URL once /health answers."""
-    port = free_port()
-    log = (tmp_path / "mlflow-server.log").open("w+")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_"))}
-    env.update(AWS)
-    env.update({"MLFLOW_S3_ENDPOINT_URL": s3.endpoint, "MLFLOW_DISABLE_TELEMETRY": "true"})
-    proc = subprocess.Popen(
-        server_command(mlflow_db, port),
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: uvicorn's workers go with it
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"mlflow server exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"mlflow server not healthy after 90 s:\n{log.read()[-3000:]}")
-            time.sleep(0.25)
+    with service_support.mlflow_server(mlflow_db, s3, f"s3://{BUCKET}/{PREFIX}", tmp_path) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-        log.close()
 
 
 def model_config() -> ModelConfig:
@@ -232,7 +132,7 @@ def test_train_register_alias_and_load_through_a_real_server(
     )
 
     # the files are in the bucket, under the server's --artifacts-destination
-    keys = s3.keys()
+    keys = s3.keys(BUCKET)
     assert keys
     assert all(k.startswith(f"{PREFIX}/") for k in keys)
     names = {k.rsplit("/", 1)[-1] for k in keys}
