@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test unit integration lint format bench install install-dev lock clean help
+.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
 	@echo "make test   - set up .venv with dev extras and run lint + the full test suite"
 	@echo "make bench  - run the benchmarks (results in bench/RESULTS.md)"
 	@echo "make lint   - ruff + import-linter + mypy;  make format - ruff format"
+	@echo "make airflow - Airflow on the embedded default (UI on 127.0.0.1:8080, dags/ loaded)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -46,6 +47,11 @@ format: $(DEV_STAMP)
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# Airflow on the embedded default: SQLite metadata, LocalExecutor, the project's dags/, the UI
+# on 127.0.0.1 (AIRFLOW_PORT, default 8080); the admin password is printed on the first start.
+airflow: $(DEV_STAMP)
+	services/airflow/local.sh
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit
