@@ -8,6 +8,7 @@
 # The API's JWT secret and the Fernet key are generated once into $TRADEWIND_HOME/airflow/secrets
 # (mode 600) and reach Airflow through the environment, never a command line.
 set -euo pipefail
+umask 077  # the password file, secrets and metadata DB are the user's alone
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${VENV_BIN:-$repo/.venv/bin}"
