@@ -179,7 +179,8 @@ def day_rows(engine: Engine, day: str, account_id: str) -> list[Json]:
         .order_by(PnlDailyRow.deployment, PnlDailyRow.instrument)
     )
     with engine.connect() as conn:
-        return [{k: getattr(r, k) for k in (*KEY, *_VALUES)} for r in conn.execute(query).all()]
+        rows = [{k: getattr(r, k) for k in (*KEY, *_VALUES)} for r in conn.execute(query).all()]
+    return sorted(rows, key=lambda r: (r["deployment"], r["instrument"]))  # not the collation's
 
 
 def day_check(engine: Engine, day: str, account_id: str) -> Json | None:
