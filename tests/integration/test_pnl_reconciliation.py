@@ -45,7 +45,8 @@ def test_a_day_is_stored_as_computed_by_hand_and_a_rerun_replaces_it(venue, db_e
     assert result.detail["marks"] == {"source": "broker", "exact": True, "lag_s": 0.0}
     assert_rows(store.day_rows(db_engine, DAY.label, ACCOUNT), want)
     check = store.day_check(db_engine, DAY.label, ACCOUNT)
-    assert check is not None and check["status"] == "clean"
+    assert check is not None
+    assert check["status"] == "clean"
     assert kill_state(db_engine) is KillState.ACTIVE  # a clean day trips nothing
 
     again = reconcile_pnl_day(db_engine, broker, DAY)
@@ -67,13 +68,15 @@ def test_a_day_is_stored_as_computed_by_hand_and_a_rerun_replaces_it(venue, db_e
     assert bad.tripped
     assert f"broker fill {tid} (EUR_USD -400 @ {sale.avg_price}) is missing" in bad.reason
     record = SqlKillSwitchStore(db_engine).load(ACCOUNT)
-    assert record is not None and record.state is KillState.HALTED
+    assert record is not None
+    assert record.state is KillState.HALTED
     assert record.reason == bad.reason
     event = risk_events(db_engine, ACCOUNT)[-1]
     assert (event["check"], event["reason"]) == ("kill_transition", bad.reason)
     assert event["detail"]["trigger"] == "pnl_reconciliation"
     check = store.day_check(db_engine, DAY.label, ACCOUNT)
-    assert check is not None and check["status"] == "mismatch"
+    assert check is not None
+    assert check["status"] == "mismatch"
     assert check["detail"]["missing_in_oms"][0]["transaction_id"] == tid
     # realised P&L is still the broker's day (the sale stays d1's by its order); units per
     # deployment are the OMS's fills, so d1 now holds its 1,000 and '' the rest, -100
@@ -109,7 +112,8 @@ def test_a_late_run_replays_later_fills_and_catches_a_fill_the_oms_never_saw(
     ]
     # at the day's end the broker held 1,500, the OMS (which missed the 500) 1,000
     assert result.detail["positions"] == [{"instrument": EUR, "broker": 1500.0, "oms": 1000.0}]
-    assert result.detail["not_at_broker"] == [] and result.detail["different"] == []
+    assert result.detail["not_at_broker"] == []
+    assert result.detail["different"] == []
     assert f"broker fill {direct.fill.transaction_id} " in result.reason
     assert "EUR_USD at the day's end: broker 1500 units, OMS 1000" in result.reason
     assert kill_state(db_engine) is KillState.HALTED
