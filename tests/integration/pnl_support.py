@@ -2,7 +2,8 @@
 paper venue through the OMS, with the fills' prices kept for the test's hand computation.
 
 The venue (``VENUE``: stepped clock, a price a minute) starts on Tuesday 2024-01-02 12:00
-UTC (FX day 2024-01-02). ``trade_day`` makes FX day 2024-01-03 (2024-01-02 22:00 UTC to 2024-01-03 22:00 UTC):
+UTC (FX day 2024-01-02). ``trade_day`` makes FX day 2024-01-03 (2024-01-02 22:00 UTC to
+2024-01-03 22:00 UTC):
 
 - on the day before, 12:00 UTC: d2 buys 1,000 USD_JPY (held over into the day);
 - 2024-01-03 09:00 UTC: d1 buys 1,000 EUR_USD;
