@@ -61,11 +61,12 @@ def pnl_reconciliation() -> None:
 
         return pnl.accounts()
 
-    @task(map_index_template="{{ task.op_kwargs['account_id'] }}")
+    @task(map_index_template="{{ account }}")
     def reconcile(account_id: str) -> dict[str, Any]:
         from tradewind.orchestration import pnl
 
         ctx = get_current_context()
+        ctx["account"] = account_id  # type: ignore[typeddict-unknown-key]  # the map index's name
         day_end = (
             ctx.get("data_interval_end") or ctx.get("logical_date") or ctx["dag_run"].run_after
         )
