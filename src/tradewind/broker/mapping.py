@@ -239,7 +239,10 @@ def position_from_v20(position: Mapping[str, Any]) -> PositionSnapshot:
     units = _side_units(position, "long") + _side_units(position, "short")
     side = position.get("long" if units > 0 else "short") or {}
     return PositionSnapshot(
-        str(position["instrument"]), units, _float(side.get("averagePrice", 0.0) or 0.0)
+        str(position["instrument"]),
+        units,
+        _float(side.get("averagePrice", 0.0) or 0.0),
+        _float(position.get("unrealizedPL", 0.0) or 0.0),
     )
 
 

@@ -38,7 +38,9 @@ import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from oandapyV20 import API
@@ -466,6 +468,32 @@ class OandaBroker:
         return TransactionPage(
             tuple(event_from_v20(t) for t in page.transactions), page.last_transaction_id
         )
+
+    def v20_transactions_between(self, start: str, end: str | None = None) -> list[Json]:
+        """v20 transactions with ``start <= time <= end`` (RFC 3339; None: up to now), oldest
+        first: ``GET transactions`` (``from``/``to``) answers with the id ranges of its pages,
+        each read with ``GET transactions/idrange``."""
+        acct = self.account_id
+        query: Json = {"from": start, "pageSize": 1000}
+        if end is not None:
+            query["to"] = end
+        listing = self._read(lambda: txns.TransactionList(acct, dict(query)), "transactions")
+        out: list[Json] = []
+        for url in listing.get("pages", []):
+            ids = parse_qs(urlsplit(str(url)).query)
+            page = self._read(partial(_id_range, acct, ids["from"][0], ids["to"][0]), "idrange")
+            out.extend(page.get("transactions", []))
+        return sorted(out, key=lambda t: _txn_id(t["id"]))
+
+    def transactions_between(
+        self, start_us: int, end_us: int | None = None
+    ) -> tuple[BrokerEvent, ...]:
+        """The account's transactions with ``start_us <= time < end_us`` (epoch µs; None: up
+        to now), oldest first."""
+        end = None if end_us is None else _rfc3339(end_us)
+        events = [event_from_v20(t) for t in self.v20_transactions_between(_rfc3339(start_us), end)]
+        stop = end_us if end_us is not None else 2**63
+        return tuple(e for e in events if e.time_us is not None and start_us <= e.time_us < stop)
 
     def _transactions_after(self, since_id: int) -> Iterator[Json]:
         """Every transaction after ``since_id``, oldest first, across pages."""
@@ -983,3 +1011,13 @@ def _time_key(value: Any) -> str | None:
         return f"{int(whole):020d}.{frac.ljust(9, '0')}"
     head, _, frac = value.rstrip("Z").partition(".")
     return f"{head}.{frac.ljust(9, '0')}"
+
+
+def _id_range(account_id: str, first: str, last: str) -> APIRequest:
+    return txns.TransactionIDRange(account_id, {"from": first, "to": last})
+
+
+def _rfc3339(ts_us: int) -> str:
+    """Epoch µs as a v20 RFC 3339 time with microseconds."""
+    secs, us = divmod(ts_us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{us:06d}Z"

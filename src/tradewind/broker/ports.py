@@ -130,6 +130,13 @@ class Broker(CandleSource, Protocol):
 
     def transactions_since(self, since_id: str) -> TransactionPage: ...
 
+    def transactions_between(
+        self, start_us: int, end_us: int | None = None
+    ) -> tuple[BrokerEvent, ...]:
+        """Every transaction with ``start_us <= time < end_us`` (epoch µs; None: up to now),
+        oldest first."""
+        ...
+
     def submit_order(self, order: OrderRequest) -> OrderResult: ...
 
     def resolve_order(self, client_id: str, since_id: str | None = None) -> OrderResult: ...

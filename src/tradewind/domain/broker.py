@@ -96,12 +96,14 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class PositionSnapshot:
-    """The broker's net position in an instrument (units > 0 long, < 0 short, 0 flat) and the
-    average price of the open side."""
+    """The broker's net position in an instrument (units > 0 long, < 0 short, 0 flat), the
+    average price of the open side and its unrealised P&L in the account currency (marked by
+    the broker when it answered)."""
 
     instrument: str
     units: float
     avg_price: float = 0.0
+    unrealized_pl: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

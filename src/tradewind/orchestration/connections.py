@@ -92,8 +92,10 @@ def engine() -> Engine:
     return eng
 
 
-def broker() -> Any:
-    """The OANDA adapter the ``oanda`` connection names (the paper venue, practice or live)."""
+def broker(account_id: str | None = None) -> Any:
+    """The OANDA adapter the ``oanda`` connection names (the paper venue, practice or live),
+    on ``account_id`` when given (another account the same token reaches), else the
+    connection's."""
     from tradewind.broker.environments import register_environment
     from tradewind.broker.oanda import OandaBroker
 
@@ -115,7 +117,7 @@ def broker() -> Any:
     return OandaBroker(
         environment,
         token=conn.password,
-        account_id=extra.get("account_id"),
+        account_id=account_id or extra.get("account_id"),
         allow_live=bool(extra.get("allow_live", False)),
     )
 

@@ -64,7 +64,7 @@ class PnlDailyRow(Base):
     deployment: Mapped[str] = mapped_column(String(100), primary_key=True)
     instrument: Mapped[str] = mapped_column(String(32), primary_key=True)
     realized_pl: Mapped[float] = mapped_column(Float)
-    unrealized_pl: Mapped[float] = mapped_column(Float)
+    unrealized_pl: Mapped[float | None] = mapped_column(Float)  # None: no mark at the day's end
     financing: Mapped[float] = mapped_column(Float)
     commission: Mapped[float] = mapped_column(Float)
     units: Mapped[float] = mapped_column(Float)

@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("deployment", sa.String(length=100), nullable=False),
         sa.Column("instrument", sa.String(length=32), nullable=False),
         sa.Column("realized_pl", sa.Float(), nullable=False),
-        sa.Column("unrealized_pl", sa.Float(), nullable=False),
+        sa.Column("unrealized_pl", sa.Float(), nullable=True),
         sa.Column("financing", sa.Float(), nullable=False),
         sa.Column("commission", sa.Float(), nullable=False),
         sa.Column("units", sa.Float(), nullable=False),
