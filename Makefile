@@ -36,14 +36,14 @@ demo: $(STAMP)
 	$(BIN)/tradewind demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench dags
+	$(BIN)/ruff format --check src tests bench dags
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench dags
+	$(BIN)/ruff check --fix src tests bench dags
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile

@@ -16,8 +16,9 @@ For the FX day that ended at the run's data interval end (17:00 New York the day
   end, and an account row (instrument `*`) with the sums; `pnl_checks`: clean or mismatch
   with the differences;
 - on a difference beyond the tolerances, **halts the account's kill switch** (latched: a
-  person resumes it with `tradewind live resume`) with a reason naming the difference. The
-  task itself succeeds; the check row and the switch record the mismatch.
+  person resumes it with `tradewind live resume`) with a reason naming the difference, and
+  fails the account's task without retrying (the rows, the check row and the switch are
+  written first), so the run shows red in the grid.
 
 Re-running a day replaces its rows (never duplicates them).
 
@@ -70,7 +71,14 @@ def pnl_reconciliation() -> None:
         day_end = (
             ctx.get("data_interval_end") or ctx.get("logical_date") or ctx["dag_run"].run_after
         )
-        return pnl.reconcile(account_id, day_end, dict(ctx["params"]))
+        result = pnl.reconcile(account_id, day_end, dict(ctx["params"]))
+        if result["status"] != "clean":
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                f"{account_id} {result['day']}: {result['reason']} (kill switch halted)"
+            )
+        return result
 
     reconcile.expand(account_id=accounts())
 

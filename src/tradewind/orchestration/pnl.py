@@ -35,7 +35,7 @@ def accounts() -> list[str]:
 def reconcile(account_id: str, day_end: datetime, params: dict[str, Any]) -> dict[str, Any]:
     """Reconcile and store the FX day of ``account_id`` that ended at or before ``day_end``
     (the run's data interval end); the result's summary (a mismatch has tripped the
-    account's kill switch: the task still succeeds, the check row and the switch say so)."""
+    account's kill switch; the DAG's task then fails without retrying)."""
     from tradewind.config.pnl import PnlCheckConfig
     from tradewind.domain.fxday import fx_day_ending_by
     from tradewind.pipelines.pnl import reconcile_pnl_day
