@@ -6,11 +6,13 @@ Run 1 fills two instruments x two timeframes from nothing and imports a CSV and 
 object (moved to processed/); run 2 for the same logical date inserts and moves nothing;
 run 3, with a file over the quarantine ratio dropped, fails only the landing task (no retry)
 with the reasons, after storing the file's good rows and moving it to rejected/<batch>/.
+Without a ``minio`` connection the landing task is skipped with a log line saying why.
 Postgres only: the pipeline tests cover SQLite and Postgres."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -79,7 +81,7 @@ def env_for(url: str, venue: str, s3: S3) -> dict[str, str]:
     }
 
 
-def test_hourly_ingest_then_a_rerun_inserts_nothing(
+def test_hourly_ingest_rerun_quarantine_failure_and_no_landing_bucket(
     airflow_home: AirflowHome, database: tuple[str, Engine], venue_url: str, tmp_path: Path
 ) -> None:
     url, engine = database
@@ -148,3 +150,19 @@ def test_hourly_ingest_then_a_rerun_inserts_nothing(
         rejected = [k for k in s3.keys(BUCKET) if k.startswith("rejected/")]
         assert any(k.endswith("/noisy.csv") for k in rejected)
         assert any(k.endswith("/noisy.csv.reason.txt") for k in rejected)
+
+    # the mapped tasks are labelled in the UI by instrument and timeframe
+    with sqlite3.connect(airflow_home.path / "airflow.db") as db:
+        labels = db.execute(
+            "SELECT rendered_map_index FROM task_instance WHERE dag_id=? AND run_id=? "
+            "AND task_id='candles' ORDER BY map_index",
+            (DAG, third.run_id),
+        ).fetchall()
+    assert [r[0] for r in labels] == ["EUR_USD M15", "EUR_USD H1", "USD_JPY M15", "USD_JPY H1"]
+
+    # without a minio connection the landing task is skipped, saying why
+    no_minio = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_MINIO"}
+    proc = airflow_home.run("tasks", "test", DAG, "landing_bucket", LOGICAL, env=no_minio)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "no Airflow connection 'minio'" in proc.stdout + proc.stderr
+    assert "new_state=skipped" in proc.stdout + proc.stderr
