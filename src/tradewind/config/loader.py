@@ -14,6 +14,7 @@ from tradewind.config.base import FrozenModel
 from tradewind.config.errors import ConfigError
 from tradewind.config.features import FeatureSpec
 from tradewind.config.imports import ImportSpec
+from tradewind.config.ingest import MarketIngestConfig
 from tradewind.config.live import LiveConfig
 from tradewind.config.models import ModelConfig
 from tradewind.config.synthetic import SyntheticConfig
@@ -29,6 +30,7 @@ AnyConfig = (
     | FeatureSpec
     | ModelConfig
     | LiveConfig
+    | MarketIngestConfig
 )
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
@@ -39,6 +41,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "features": FeatureSpec,
     "model": ModelConfig,
     "live": LiveConfig,
+    "market_ingest": MarketIngestConfig,
 }
 
 

@@ -147,14 +147,18 @@ def store_series(
     return report
 
 
-def import_file(engine: Engine, path: str | Path, spec: ImportSpec) -> ImportReport:
-    """Import one CSV or Parquet file of bars. Atomic: a failure leaves nothing behind."""
+def import_file(
+    engine: Engine, path: str | Path, spec: ImportSpec, source_name: str | None = None
+) -> ImportReport:
+    """Import one CSV or Parquet file of bars. Atomic: a failure leaves nothing behind.
+    ``source_name`` is what the batch records as its source (default: the file's path)."""
     started = time.perf_counter()
     check_instrument(engine, spec.instrument)
     parsed = read_bar_file(path, spec)
     validate_bars(parsed.bars, spec.timeframe, parsed.issues, parsed.unparsed)
     extra = [QuarantineItem(line, reason, raw) for line, reason, raw in parsed.malformed]
-    source = Source(str(Path(path).resolve()), parsed.source_kind, parsed.checksum, spec.vendor)
+    name = source_name or str(Path(path).resolve())
+    source = Source(name, parsed.source_kind, parsed.checksum, spec.vendor)
     return store_series(
         engine,
         source,

@@ -160,10 +160,12 @@ def ingest_oanda(
     environment: str = "practice",
     sides: tuple[PriceSide, ...] = (PriceSide.MID, PriceSide.BID, PriceSide.ASK),
     page: int = PAGE,
+    skip_empty: bool = False,
 ) -> list[ImportReport]:
     """Fetch and store ``instrument``'s complete candles in ``[start, end)``, one batch per
     side. Each side resumes after its newest stored bar in the range; bars are validated and
-    bad ones quarantined like any import. End is clipped to now."""
+    bad ones quarantined like any import. End is clipped to now. With ``skip_empty`` a side
+    that fetched no candle records no batch (a scheduled job over a closed market)."""
     started = time.perf_counter()
     check_instrument(engine, instrument)
     now = datetime.now(UTC)
@@ -190,6 +192,8 @@ def ingest_oanda(
     for side in sides:
         mine = ts >= cursors[side]
         picked = [c for c, k in zip(candles, mine.tolist(), strict=True) if k]
+        if skip_empty and not picked:
+            continue
         bars = side_bars(picked, ts[mine], side, first_line=1)
         issues = validate_bars(bars, timeframe, RowIssues(len(bars)))
         checksum = hashlib.sha256(
