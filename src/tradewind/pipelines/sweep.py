@@ -324,6 +324,13 @@ def rerun_point(
     ``strategies_dir`` defaults to ./strategies when it exists, else the repository's."""
     if strategies_dir is None:
         strategies_dir = "strategies" if Path("strategies").is_dir() else STRATEGIES_DIR
+    one, spec = point_run_config(cfg, point)
+    run = run_backtest(engine, one, strategies_dir, feature_spec=spec)
+    return Rerun(run.run_id, dict(point), run.results[0].metrics)
+
+
+def point_run_config(cfg: BacktestConfig, point: Params) -> tuple[BacktestConfig, FeatureSpec]:
+    """The one-strategy config and the feature spec a point's Backtrader re-run uses."""
     strategy = _strategy(cfg)
     sparams = {**strategy.params, **{k: v for k, v in point.items() if k not in FEATURE_PARAMS}}
     spec = sma_feature_spec(int(point["fast"]), int(point["slow"]), sparams)
@@ -334,8 +341,7 @@ def rerun_point(
             "strategies": (StrategySpec(name=strategy.name, params=sparams),),
         }
     )
-    run = run_backtest(engine, one, strategies_dir, feature_spec=spec)
-    return Rerun(run.run_id, dict(point), run.results[0].metrics)
+    return one, spec
 
 
 # ------------------------------------------------------------------------------ walk-forward
@@ -491,29 +497,46 @@ def walkforward(
     full = [_point_params(strategy, p) for p in pts]
     folds: list[Fold] = []
     oos: list[BacktestResult] = []
-    ts = next(iter(bars.values())).ts
     for k, (train, test) in enumerate(windows):
-        best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers)
-        result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name)
+        fold, result = run_fold(bars, cfg, full, list(pts[0]), scorer, k, train, test, max_workers)
+        folds.append(fold)
         oos.append(result)
-        chosen = {key: best.params[key] for key in pts[0]}
-        folds.append(
-            Fold(
-                k,
-                train,
-                test,
-                (int(ts[train[0]]), int(ts[train[1] - 1])),
-                (int(ts[test[0]]), int(ts[test[1] - 1])),
-                chosen,
-                best.score,
-                compute_metrics(result, ppy),
-            )
-        )
         if progress:
             progress(k + 1, len(windows))
     stitched = stitch(oos, cfg.cash, strategy.name)
     stitched.metrics = compute_metrics(stitched, ppy)
     return WalkForwardReport(label, mode, folds, stitched, stitched.metrics, skipped)
+
+
+def run_fold(
+    bars: Mapping[str, BarSeries],
+    cfg: BacktestConfig,
+    full: Sequence[Params],
+    keys: Sequence[str],
+    scorer: Scorer,
+    index: int,
+    train: tuple[int, int],
+    test: tuple[int, int],
+    max_workers: int | None = None,
+) -> tuple[Fold, BacktestResult]:
+    """One fold: the best of ``full`` (strategy params + point) on the train window alone,
+    traded on the test window; the fold reports the point's ``keys`` only."""
+    strategy = _strategy(cfg)
+    ppy = cfg.timeframe.periods_per_year
+    ts = next(iter(bars.values())).ts
+    best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers)
+    result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name)
+    fold = Fold(
+        index,
+        train,
+        test,
+        (int(ts[train[0]]), int(ts[train[1] - 1])),
+        (int(ts[test[0]]), int(ts[test[1] - 1])),
+        {key: best.params[key] for key in keys},
+        best.score,
+        compute_metrics(result, ppy),
+    )
+    return fold, result
 
 
 __all__ = [
@@ -525,8 +548,10 @@ __all__ = [
     "WalkForwardReport",
     "evaluate_oos",
     "fold_windows",
+    "point_run_config",
     "rerun_point",
     "resolve_target",
+    "run_fold",
     "select_on",
     "sma_feature_signal_fn",
     "sma_feature_spec",
