@@ -30,7 +30,7 @@ def main(folder: str) -> None:
             "tags": sorted(dag.tags),
             "catchup": dag.catchup,
             "doc": dag.doc_md or dag.description or "",
-            "schedule": str(dag.timetable.summary),
+            "schedule": getattr(dag.timetable, "description", "") or type(dag.timetable).__name__,
             "tasks": sorted(t.task_id for t in dag.tasks),
             "queues": {t.task_id: t.queue for t in dag.tasks},
         }
