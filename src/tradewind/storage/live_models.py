@@ -116,7 +116,7 @@ class SqlLiveModels:
                     LiveModelRow.desired_model.is_not(None),
                 )
             ).all()
-        return {d: m for d, m in rows}
+        return {d: m for d, m in rows if m is not None}
 
     def get(self, deployment: str) -> LiveModelState | None:
         with self.engine.connect() as conn:
