@@ -41,6 +41,10 @@ def test_desired_and_live_sides(db_engine: Engine) -> None:
     assert state.refused("models:/m/2") == "contract mismatch: no sma_3"
     assert state.refused("models:/m/1") is None
     assert store.desired(["dep", "other"]) == {"dep": "models:/m/2"}
+    store.report_live("dep", "models:/m/1")  # a restart on the old one: the refusal stands
+    state = store.get("dep")
+    assert state is not None
+    assert state.refused("models:/m/2") == "contract mismatch: no sma_3"
 
     store.report_live("dep", "models:/m/2")
     state = store.get("dep")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.storage.schema_platform import LiveModelRow
@@ -74,13 +74,22 @@ class SqlLiveModels:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _upsert(self, deployment: str, values: dict[str, Any], where: Any = None) -> bool:
-        """Insert or update the row; False when ``where`` kept the row as it was. (RETURNING,
-        not ``rowcount``: the drivers disagree on it for an upsert.)"""
+    def _upsert(
+        self,
+        deployment: str,
+        values: dict[str, Any],
+        where: Any = None,
+        updates: dict[str, Any] | None = None,
+    ) -> bool:
+        """Insert the row with ``values`` or update it with ``updates`` (default: ``values``);
+        False when ``where`` kept the row as it was. (RETURNING, not ``rowcount``: the
+        drivers disagree on it for an upsert.)"""
         with self.engine.begin() as conn:
             stmt = _insert(conn).values(deployment=deployment, **{**_EMPTY, **values})
             stmt = stmt.on_conflict_do_update(
-                index_elements=["deployment"], set_=values, where=where
+                index_elements=["deployment"],
+                set_=values if updates is None else updates,
+                where=where,
             ).returning(LiveModelRow.deployment)
             return conn.execute(stmt).first() is not None
 
@@ -99,8 +108,14 @@ class SqlLiveModels:
 
     # --- the live side (the trader) --------------------------------------------------------
     def report_live(self, deployment: str, model: str) -> None:
-        """``deployment`` runs ``model`` from now on (clears any refusal)."""
-        self._upsert(deployment, {"live_model": model, "live_at": _now(), "detail": ""})
+        """``deployment`` runs ``model`` from now on; a refusal stays in ``detail`` while the
+        refused model is still the desired one."""
+        refusal_stands = LiveModelRow.desired_model.is_not(None) & (
+            LiveModelRow.desired_model != model
+        )
+        values = {"live_model": model, "live_at": _now()}
+        detail = case((refusal_stands, LiveModelRow.detail), else_="")
+        self._upsert(deployment, values, updates={**values, "detail": detail})
 
     def refuse(self, deployment: str, model: str, reason: str) -> None:
         """``model`` cannot go live on ``deployment``: ``reason``, kept in ``detail``."""
