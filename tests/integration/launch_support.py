@@ -84,6 +84,19 @@ class Registry:
     bad: str  # trained on other features: its contract does not match the deployment
 
 
+_SHARED: list[Registry] = []
+
+
+def shared_registry(root: Path) -> Registry:
+    """One registry per test process (training and logging three versions takes a while),
+    in an embedded MLflow store under ``root`` on first use."""
+    if not _SHARED:
+        from tradewind.registry import configure, resolve_tracking
+
+        _SHARED.append(make_registry(configure(resolve_tracking(root, environ={}))))
+    return _SHARED[0]
+
+
 def make_registry(tracking: Tracking) -> Registry:
     """Three versions of ``MODEL``; ``champion`` is version 1."""
     r = Registry(

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from launch_support import DEPLOYMENT, Registry, make_registry, model_live_config
+from launch_support import DEPLOYMENT, Registry, model_live_config, shared_registry
 from live_support import Market, market, step, trader_in_thread
 from sqlalchemy import Engine
 
-from tradewind.registry import configure, resolve_tracking
 from tradewind.storage.live_models import LiveModelState, SqlLiveModels
 
 
@@ -26,8 +25,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
-        home = tmp_path_factory.mktemp("launch-registry")
-        yield make_registry(configure(resolve_tracking(home, environ={})))
+        yield shared_registry(tmp_path_factory.mktemp("launch-registry"))
 
 
 def wait_for(what: Callable[[], object], timeout: float = 60.0) -> None:
