@@ -121,7 +121,9 @@ def test_launch_goes_live_reruns_change_nothing_and_a_halted_account_sets_nothin
         )
         assert refused.state == "failed"
         assert refused.tasks[("preflight", 0)] == "failed"
-        assert refused.tasks[("set_desired", 0)] == "upstream_failed"
+        later = {k: v for k, v in refused.tasks.items() if k[0] in ("set_desired", "live")}
+        assert later
+        assert "success" not in later.values(), later
         assert "trading: halted (desk review, by ops" in refused.output
         assert models.get(DEPLOYMENT) == state
         assert t.desk.lanes[0].decision.model == r.v2

@@ -112,6 +112,7 @@ def model_live_config(tmp: Path, model: str = f"models:/{MODEL}@champion", **top
     body = yaml.safe_load(path.read_text(encoding="utf-8"))
     dep = body["deployments"][0]
     dep["name"] = DEPLOYMENT
-    dep["strategy"] = {"model": model, "max_units": 1000}
+    # whole steps of a fifth of max_units: fewer, larger orders than every wiggle of the model
+    dep["strategy"] = {"model": model, "max_units": 1000, "rebalance_threshold": 0.2}
     path.write_text(yaml.safe_dump(body), encoding="utf-8")
     return path
