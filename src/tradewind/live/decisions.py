@@ -14,14 +14,17 @@ their start.
 
 A registered model's contract is checked at construction against the deployment's feature
 config and timeframe: a mismatch refuses to start (``ContractMismatch``, its message naming
-the difference), like the backtest pipeline. A decision function's columns must be among the
-config's (``LookupError``). A decision that raises or returns a non-number raises
-``DecisionError`` (the trader stops trading rather than guess).
+the difference), like the backtest pipeline. A model launched while the trader runs is
+checked the same way by ``stage``; ``on_bar`` swaps it in when the next bar closes. A
+decision function's columns must be among the config's (``LookupError``). A decision that
+raises or returns a non-number raises ``DecisionError`` (the trader stops trading rather
+than guess).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import numpy as np
 import numpy.typing as npt
@@ -54,26 +57,52 @@ class LiveDecision:
         self.timeframe = Timeframe(timeframe)
         self.spec = spec
         self.decider = decider
-        columns = spec.columns
-        if decider.policy is not None:
-            decider.policy.contract.check(
-                columns,
-                spec.fingerprint,
-                timeframe=self.timeframe,
-                model=decider.label,
-                feature_spec=spec,
-            )
-        missing = [c for c in decider.columns if c not in columns]
-        if missing:
-            raise LookupError(
-                f"{instrument}: features {missing} are not in the feature config "
-                f"{spec.name!r} (it computes: {', '.join(columns) or 'none'})"
-            )
-        self._index = [columns.index(c) for c in decider.columns]
+        self._index = self._columns_of(decider)
+        self.model: str | None = None  # models:/NAME/VERSION of a registered model's policy
+        self._staged: tuple[Decider, list[int], str] | None = None
+        self._stage_lock = threading.Lock()
         h = history if history is not None else BarSeries.empty()
         self._cols = {f: np.asarray(getattr(h, f), dtype=np.float64) for f in _FIELDS}
         self._ts = np.asarray(h.ts, dtype=np.int64)
         self.features: FeatureFrame | None = None  # of the latest bar, for checks and metrics
+
+    def _columns_of(self, decider: Decider) -> list[int]:
+        """Where ``decider``'s columns are in the feature frame, after checking a model's
+        contract (``ContractMismatch``) or a function's columns (``LookupError``)."""
+        columns = self.spec.columns
+        if decider.policy is not None:
+            decider.policy.contract.check(
+                columns,
+                self.spec.fingerprint,
+                timeframe=self.timeframe,
+                model=decider.label,
+                feature_spec=self.spec,
+            )
+        missing = [c for c in decider.columns if c not in columns]
+        if missing:
+            raise LookupError(
+                f"{self.instrument}: features {missing} are not in the feature config "
+                f"{self.spec.name!r} (it computes: {', '.join(columns) or 'none'})"
+            )
+        return [columns.index(c) for c in decider.columns]
+
+    def stage(self, decider: Decider, model: str) -> None:
+        """Decide with ``decider`` (registered model ``model``) from the next bar on: checked
+        here (``ContractMismatch``, ``LookupError``), swapped in by ``on_bar`` before it
+        decides. Any thread; a later stage replaces an earlier one not yet swapped in."""
+        staged = (decider, self._columns_of(decider), model)
+        with self._stage_lock:
+            self._staged = staged
+
+    def unstage(self) -> None:
+        with self._stage_lock:
+            self._staged = None
+
+    def _swap(self) -> None:
+        with self._stage_lock:
+            staged, self._staged = self._staged, None
+        if staged is not None:
+            self.decider, self._index, self.model = staged
 
     @classmethod
     def from_config(
@@ -136,6 +165,8 @@ class LiveDecision:
                 int(self._ts[-1]),
             )
             return None
+        if self._staged is not None:
+            self._swap()  # a launched model: it decides from this bar on
         self._append(bar)
         frame = build_features(self.history, self.spec)
         self.features = frame

@@ -8,8 +8,11 @@ stream backfills from ``sinceid`` after a drop), and this one, which every
 limits), re-reads the kill switch (``tradewind live halt/resume`` from another process),
 writes positions, P&L, latency and heartbeats for the dashboards, and every
 ``reconcile_every_s`` reconciles again. A failed reconciliation halts trading through the
-kill switch. SIGTERM/SIGINT (or ``stop``) end it gracefully: working algorithms are cancelled
-(their leftovers are not re-sent), a last snapshot is written, deployments marked stopped.
+kill switch. With the snapshots it also reads which model each model deployment should run
+(``live.models``: a launched version is loaded off the price thread and swapped in at the
+deployment's next bar boundary). SIGTERM/SIGINT (or ``stop``) end it gracefully: working
+algorithms are cancelled (their leftovers are not re-sent), a last snapshot is written,
+deployments marked stopped.
 
 Orders go out on the order worker's thread (``oms.worker``), never the price thread.
 
@@ -46,6 +49,7 @@ from tradewind.domain.ticks import Tick
 from tradewind.live.desk import Desk
 from tradewind.live.health import serve_health
 from tradewind.live.lease import Lease, LeaseLost
+from tradewind.live.models import ModelSwitch
 from tradewind.oms.ledger import to_account_factor, unrealized_pl
 from tradewind.oms.manager import OrderManager
 from tradewind.oms.worker import OrderWorker
@@ -100,6 +104,7 @@ class Trader:
         order_grace_s: float = 60.0,
         max_outage_s: float = 300.0,
         lease: Lease | None = None,
+        models: ModelSwitch | None = None,
     ) -> None:
         self.broker = broker
         self.oms = oms
@@ -117,6 +122,7 @@ class Trader:
         self.health_url: str | None = None
         self._reconcile_soon = False  # waiting orders or a recovered broker: look again soon
         self.lease = lease  # the account's single-writer lease, renewed by the main loop
+        self.models = models  # launched models: read, loaded and swapped at bar boundaries
         self.lease_lost = ""
         self.stop_event = threading.Event()
         self.status = TraderStatus()
@@ -142,6 +148,7 @@ class Trader:
                 on_ready(self)
             next_snapshot = time.monotonic() + self.snapshot_every_s
             next_reconcile = time.monotonic() + self.reconcile_every_s
+            next_models = time.monotonic()
             while not self.stop_event.is_set():
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
@@ -153,6 +160,9 @@ class Trader:
                 if now >= next_snapshot:
                     self._guarded(self.snapshot)
                     next_snapshot = now + self.snapshot_every_s
+                if self.models is not None and now >= next_models:
+                    self._guarded(self.models.poll)
+                    next_models = now + self.models.every_s
                 if now >= next_reconcile or self._reconcile_soon:
                     self._reconcile_soon = False
                     self.reconcile()
@@ -480,6 +490,7 @@ class Trader:
             if self.status.unreachable_since is not None
             else None,
             "ticks_dropped": dict(self.desk.filter.dropped),
+            "models": self.models.report() if self.models is not None else {},
             "snapshot": self.status.last_snapshot,
         }
 

@@ -5,6 +5,11 @@ that the CLI, the demo and the tests share).
 latched kill switch (scope: the account), per deployment its feature config, warm-up bars
 from the database, the decision code (a registered model is contract-checked here and
 refused on a mismatch), pre-trade risk and VaR, and the execution algorithm.
+
+A model deployment starts on its launched model (``live_models.desired_model``, set by
+``pipelines.launch``) when there is one, else on the model it ran last, else on the config's
+``model:``; it reports the version it runs (``live_model``), and the trader's
+``ModelSwitch`` picks up later launches at bar boundaries (``live.models``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +37,18 @@ from tradewind.live.bars import BarAggregator
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.desk import Desk, Lane
 from tradewind.live.lease import Lease, LeaseHeld
+from tradewind.live.models import ModelRefused, ModelSwitch, SwitchedDeployment
 from tradewind.live.trader import Trader
 from tradewind.oms import OmsEvent, OrderManager
 from tradewind.oms.execution import make_algo
 from tradewind.oms.worker import OrderWorker
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.risk import KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision
+from tradewind.signals import Decider
 from tradewind.storage import live as live_store
 from tradewind.storage.lease import SqlLeaseStore
 from tradewind.storage.live import SqlLiveStore
+from tradewind.storage.live_models import SqlLiveModels
 from tradewind.storage.market import load_bars
 from tradewind.storage.oms import SqlOmsStore
 from tradewind.storage.risk import SqlKillSwitchStore, record_risk_event
@@ -93,37 +102,127 @@ class Built:
     worker: OrderWorker
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A deployment's policy, contract-checked, and the version it is (``models:/N/V``)."""
+
+    policy: Any
+    model: str
+
+
+def load_model(d: DeploymentConfig, spec: FeatureSpec, uri: str, tracking: Any) -> LoadedModel:
+    """Model ``uri`` for deployment ``d``, its contract checked against the deployment's
+    features: ``ModelRefused`` for a mismatch or an unknown model/version (final), the
+    registry's own errors (``TrackingError``) when it cannot be reached."""
+    from tradewind.policy import ContractMismatch
+    from tradewind.registry import ModelNotFound, parse_ref
+
+    try:
+        policy, version = load_checked_policy(
+            uri, spec=spec, columns=tuple(spec.columns), timeframe=d.timeframe, tracking=tracking
+        )
+    except ContractMismatch as exc:
+        raise ModelRefused(f"contract mismatch: {exc}") from exc
+    except (ModelNotFound, ValueError) as exc:
+        raise ModelRefused(str(exc)) from exc
+    return LoadedModel(policy, f"models:/{parse_ref(uri).name}/{version}")
+
+
 def load_policy_for(d: DeploymentConfig, spec: FeatureSpec, tracking: Any) -> Any:
     """A ``model:`` deployment's policy, its contract checked against the deployment's
     features (a mismatch refuses to start, naming the difference); None for a function."""
     if d.strategy.model is None:
         return None
-    from tradewind.policy import ContractMismatch
-    from tradewind.registry import ModelNotFound, TrackingError
+    return _start_model(d, spec, d.strategy.model, tracking).policy
+
+
+def _start_model(d: DeploymentConfig, spec: FeatureSpec, uri: str, tracking: Any) -> LoadedModel:
+    from tradewind.registry import TrackingError
 
     try:
-        policy, _ = load_checked_policy(
-            d.strategy.model,
-            spec=spec,
-            columns=tuple(spec.columns),
-            timeframe=d.timeframe,
-            tracking=tracking,
-        )
-    except ContractMismatch as exc:
-        raise LiveStartError(f"deployment {d.name}: {d.strategy.model}: {exc}") from exc
-    except (ModelNotFound, TrackingError, ValueError) as exc:
-        raise LiveStartError(f"deployment {d.name}: model {d.strategy.model}: {exc}") from exc
-    return policy
+        return load_model(d, spec, uri, tracking)
+    except ModelRefused as exc:
+        raise LiveStartError(f"deployment {d.name}: model {uri}: {exc}") from exc
+    except TrackingError as exc:
+        raise LiveStartError(f"deployment {d.name}: model {uri}: {exc}") from exc
 
 
-def load_policies(cfg: LiveConfig, tracking: Any = None) -> dict[str, Any]:
-    """Every model deployment's policy by deployment name (loading a model takes seconds:
+def load_policies(cfg: LiveConfig, tracking: Any = None) -> dict[str, LoadedModel]:
+    """Every model deployment's model by deployment name (loading a model takes seconds:
     do it before a fast-clock venue starts)."""
     out = {}
     for d in cfg.deployments:
         if d.strategy.model is not None:
-            out[d.name] = load_policy_for(d, load_config(d.features, FeatureSpec), tracking)
+            spec = load_config(d.features, FeatureSpec)
+            out[d.name] = _start_model(d, spec, d.strategy.model, tracking)
     return out
+
+
+def starting_model(
+    d: DeploymentConfig,
+    spec: FeatureSpec,
+    tracking: Any,
+    models: SqlLiveModels,
+    preloaded: LoadedModel | None = None,
+) -> LoadedModel:
+    """The model a deployment starts on: the launched one (``live_models.desired_model``)
+    when set, else the one it ran last, else the config's. A launched model that cannot go
+    live is refused with the reason (``detail``) and the next candidate is tried."""
+    assert d.strategy.model is not None
+    state = models.get(d.name)
+    candidates = [m for m in (state.desired_model, state.live_model) if m] if state else []
+    for uri in dict.fromkeys(candidates):
+        if preloaded is not None and preloaded.model == uri:
+            return preloaded
+        try:
+            return _start_model(d, spec, uri, tracking)
+        except LiveStartError as exc:
+            log.error("%s; trying the next model", exc)
+            if state is not None and uri == state.desired_model:
+                models.refuse(d.name, uri, f"refused at start: {exc.__cause__ or exc}")
+    return preloaded or _start_model(d, spec, d.strategy.model, tracking)
+
+
+def model_switch(
+    cfg: LiveConfig,
+    lanes: list[Lane],
+    started: dict[str, LoadedModel],
+    models: SqlLiveModels,
+    tracking: Any,
+) -> ModelSwitch | None:
+    """The trader's ``ModelSwitch`` over the config's model deployments (None if none)."""
+    deployments = []
+    specs: dict[str, tuple[DeploymentConfig, FeatureSpec]] = {}
+    for d in cfg.deployments:
+        if d.strategy.model is None:
+            continue
+        specs[d.name] = (d, load_config(d.features, FeatureSpec))
+        state = models.get(d.name)
+        deployments.append(
+            SwitchedDeployment(
+                name=d.name,
+                decisions=[lane.decision for lane in lanes if lane.deployment == d.name],
+                new_decider=partial(_model_decider, d),
+                live=started[d.name].model,
+                handled=(state.desired_model or "") if state else "",
+            )
+        )
+    if not deployments:
+        return None
+
+    def load(name: str, uri: str) -> tuple[Any, str]:
+        d, spec = specs[name]
+        loaded = load_model(d, spec, uri, tracking)
+        return loaded.policy, loaded.model
+
+    return ModelSwitch(models, load, deployments, every_s=cfg.snapshot_every_s)
+
+
+def _model_decider(d: DeploymentConfig, instrument: str, policy: Any) -> Decider:
+    s = d.strategy
+    return Decider(
+        instrument, policy=policy, max_units=s.max_units, rebalance_threshold=s.rebalance_threshold
+    )
 
 
 def _decision(
@@ -220,16 +319,23 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
         for s in d.instruments
     }
     lanes = []
+    live_models = SqlLiveModels(engine)
+    started: dict[str, LoadedModel] = {}
     for d in cfg.deployments:
         spec = load_config(d.features, FeatureSpec)
+        if d.strategy.model is not None:
+            preloaded = (policies or {}).get(d.name)
+            started[d.name] = starting_model(d, spec, tracking, live_models, preloaded)
         risk = PreTradeRisk(d.risk, rules)
         var = PortfolioVaR(d.risk)  # fed every instrument of the account (portfolio VaR)
         for (_, s), bars in histories.items():
             for close in bars.close[-(d.risk.var_lookback + 1) :]:
                 var.update(s, float(close))
         for symbol in d.instruments:
-            policy = (policies or {}).get(d.name) or load_policy_for(d, spec, tracking)
+            loaded = started.get(d.name)
+            policy = loaded.policy if loaded is not None else None
             decision = _decision(d, symbol, histories[(d.name, symbol)], spec, policy)
+            decision.model = loaded.model if loaded is not None else None
 
             def new_algo(reason: str, submit: Any, d: DeploymentConfig = d, s: str = symbol):
                 return make_algo(
@@ -288,6 +394,7 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
         order_grace_s=cfg.order_grace_s,
         max_outage_s=cfg.max_outage_s,
         lease=lease,
+        models=model_switch(cfg, lanes, started, live_models, tracking),
     )
     config_json = cfg.model_dump(mode="json")
     for d in cfg.deployments:
@@ -298,6 +405,9 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
             config=config_json,
             health_url=None,
         )
+    for name, loaded in started.items():
+        live_models.report_live(name, loaded.model)
+        log.info("deployment %s starts on %s", name, loaded.model)
     return Built(trader, oms, desk, kill, worker)
 
 

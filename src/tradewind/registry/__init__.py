@@ -23,6 +23,7 @@ from tradewind.registry.models import (
     parse_ref,
     promote,
     show_model,
+    version_contract,
 )
 from tradewind.registry.tracking import (
     Tracking,
@@ -53,4 +54,5 @@ __all__ = [
     "resolve_tracking",
     "show_model",
     "training_run",
+    "version_contract",
 ]

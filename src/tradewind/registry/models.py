@@ -237,6 +237,18 @@ def show_model(tracking: Tracking, ref: ModelRef | str) -> ModelDetail:
     )
 
 
+def version_contract(tracking: Tracking, ref: ModelRef | str) -> tuple[str, str, ModelContract]:
+    """The name and version ``ref`` names now (an alias resolved) and that version's
+    contract, downloading only ``contract.json`` (not the model)."""
+    mv = resolve(tracking, ref)
+    contract = _download_contract(tracking, mv)
+    if contract is None:
+        raise ModelNotFound(
+            f"model {mv.name!r} version {mv.version} has no contract.json (not a Tradewind model)"
+        )
+    return str(mv.name), str(mv.version), contract
+
+
 def promote(tracking: Tracking, name: str, version: str | int, alias: str) -> ModelDetail:
     """Point ``alias`` of model ``name`` at ``version`` (moving it if it pointed elsewhere)."""
     if not _ALIAS.match(alias) or re.fullmatch(r"[vV]\d+|latest", alias):
