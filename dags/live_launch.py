@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
+
 from tradewind_assets import CHAMPIONS
 
 ROOT = str(Path(__file__).resolve().parents[1])
