@@ -26,7 +26,7 @@ def main(folder: str) -> None:
         dags[dag_id] = {
             "file": dag.fileloc,
             "owners": sorted({t.owner for t in dag.tasks}),
-            "retries": sorted({t.retries for t in dag.tasks}),
+            "retries": (dag.default_args or {}).get("retries", 0),
             "tags": sorted(dag.tags),
             "catchup": dag.catchup,
             "doc": dag.doc_md or dag.description or "",

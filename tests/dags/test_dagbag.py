@@ -2,7 +2,7 @@
 
 Airflow's own DagBag parses the folder in a subprocess (with the throwaway Airflow home, so no
 configuration leaks into pytest). The rules: no import errors; every DAG has an owner, tags,
-retries, a doc an operator reads in the UI, and ``catchup=False`` (none of ours backfills);
+retries by default, a doc an operator reads in the UI, and ``catchup=False`` (none of ours backfills);
 parsing imports none of the heavy libraries (tasks import Tradewind when they run), and each
 file parses in well under a second.
 """
@@ -51,7 +51,8 @@ def test_every_dag_has_an_owner_tags_retries_a_doc_and_no_catchup(parsed: dict) 
     for dag_id, dag in parsed["dags"].items():
         assert dag["owners"] == ["tradewind"], dag_id
         assert dag["tags"], dag_id
-        assert min(dag["retries"]) >= 1 or dag_id == "live_launch", (dag_id, dag["retries"])
+        # a task may opt out (a preflight that failed will fail again), the DAG may not
+        assert dag["retries"] >= 1, (dag_id, dag["retries"])
         assert len(dag["doc"]) > 200, f"{dag_id}: the UI shows too little of what it does"
         assert dag["catchup"] is False, dag_id
 
