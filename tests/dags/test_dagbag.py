@@ -2,9 +2,9 @@
 
 Airflow's own DagBag parses the folder in a subprocess (with the throwaway Airflow home, so no
 configuration leaks into pytest). The rules: no import errors; every DAG has an owner, tags,
-retries by default, a doc an operator reads in the UI, and ``catchup=False`` (none of ours backfills);
-parsing imports none of the heavy libraries (tasks import Tradewind when they run), and each
-file parses in well under a second.
+retries by default, a doc an operator reads in the UI, and ``catchup=False`` (none of ours
+backfills); parsing imports none of the heavy libraries (tasks import Tradewind when they
+run), and each file parses in well under a second.
 """
 
 from __future__ import annotations
