@@ -16,6 +16,7 @@ from tradewind.config.features import FeatureSpec
 from tradewind.config.imports import ImportSpec
 from tradewind.config.live import LiveConfig
 from tradewind.config.models import ModelConfig
+from tradewind.config.promotion import PromotionGate
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
 
@@ -29,6 +30,7 @@ AnyConfig = (
     | FeatureSpec
     | ModelConfig
     | LiveConfig
+    | PromotionGate
 )
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
@@ -39,6 +41,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "features": FeatureSpec,
     "model": ModelConfig,
     "live": LiveConfig,
+    "gate": PromotionGate,
 }
 
 
