@@ -31,11 +31,15 @@ embedded store under `TRADEWIND_HOME`).
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
+
+if str(Path(__file__).parent) not in sys.path:  # the shared assets module beside this file,
+    sys.path.append(str(Path(__file__).parent))  # also when a DagBag is filled directly
 from tradewind_assets import CHAMPIONS, champion_asset
 
 PROJECT = str(Path(__file__).resolve().parents[1])
@@ -57,7 +61,9 @@ def _run() -> tuple[str, datetime]:
 @dag(
     dag_id="retrain_models",
     schedule="@weekly",
-    start_date=datetime(2026, 1, 5, tzinfo=UTC),
+    # the earliest logical date a run may have (a re-evaluation of an older date is a manual
+    # run with that date); catchup is off, so nothing is backfilled
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "tradewind", "retries": 1, "retry_delay": timedelta(minutes=5)},

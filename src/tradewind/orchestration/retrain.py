@@ -4,8 +4,8 @@
 Config paths may be relative to the project directory (the checkout or image holding
 ``configs/`` and ``strategies/``): the tasks run there, as the CLI does, so the paths inside
 the configs (``features: configs/features/default.yaml``) resolve the same way.
-A refusal (no held-out window, a bad config) fails the task without retries: running it
-again would refuse again.
+A refusal (no held-out window, a bad config, a missing connection or database) fails the
+task without retries: running it again would refuse again.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def in_project(project_dir: str | Path | None) -> Iterator[None]:
         os.chdir(project_dir)
     try:
         yield
-    except (RetrainRefused, ConfigError) as exc:
+    except (RetrainRefused, ConfigError, connections.JobSetupError) as exc:
         raise AirflowFailException(str(exc)) from exc
     finally:
         os.chdir(before)

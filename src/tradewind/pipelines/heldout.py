@@ -47,7 +47,10 @@ class Window:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """A plain ``datetime`` in UTC (a naive one is UTC; subclasses such as pendulum's, which
+    Airflow hands out, become the standard type)."""
+    v = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, UTC)
 
 
 def seen_until(tracking: Tracking, name: str, version: str) -> datetime:
