@@ -17,6 +17,7 @@ from tradewind.config.imports import ImportSpec
 from tradewind.config.ingest import MarketIngestConfig
 from tradewind.config.live import LiveConfig
 from tradewind.config.models import ModelConfig
+from tradewind.config.promotion import PromotionGate
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
 
@@ -31,6 +32,7 @@ AnyConfig = (
     | ModelConfig
     | LiveConfig
     | MarketIngestConfig
+    | PromotionGate
 )
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
@@ -42,6 +44,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "model": ModelConfig,
     "live": LiveConfig,
     "market_ingest": MarketIngestConfig,
+    "gate": PromotionGate,
 }
 
 
