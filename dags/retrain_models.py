@@ -31,15 +31,13 @@ embedded store under `TRADEWIND_HOME`).
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-if str(Path(__file__).parent) not in sys.path:  # the shared assets module beside this file,
-    sys.path.append(str(Path(__file__).parent))  # also when a DagBag is filled directly
+# tradewind_assets lies beside this file: Airflow puts the DAGs folder on sys.path.
 from tradewind_assets import CHAMPIONS, champion_asset
 
 PROJECT = str(Path(__file__).resolve().parents[1])

@@ -14,6 +14,8 @@ HEAVY = ("tradewind", "pandas", "numpy", "mlflow", "torch", "sklearn", "backtrad
 def main(folder: str) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
+    sys.path.insert(0, folder)  # as Airflow's processes do: DAG files import their neighbours
+
     before = set(sys.modules)
     started = time.perf_counter()
     bag = DagBag(dag_folder=folder, safe_mode=False)
