@@ -2,6 +2,8 @@
 
 The window starts at the bar after the last bar either model trained or validated on (each
 version's ``data_range.json``, logged by its training) and ends at the run's date (exclusive).
+With rolling splits it starts no earlier than the rolled held-out start: exactly there when
+both models' data ends before it, later when the champion saw part of it.
 No such window, or one with fewer bars than the gate asks for, is refused with the reason.
 """
 
@@ -46,7 +48,7 @@ class Window:
         return f"{self.start.isoformat()}/{self.end.isoformat()}"
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """A plain ``datetime`` in UTC (a naive one is UTC; subclasses such as pendulum's, which
     Airflow hands out, become the standard type)."""
     v = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -67,7 +69,7 @@ def seen_until(tracking: Tracking, name: str, version: str) -> datetime:
         ends = [data["last_bar"]]
     if not ends:
         raise RetrainRefused(f"{name} version {version}: data_range.json names no last bar")
-    return max(_utc(datetime.fromisoformat(e)) for e in ends)
+    return max(as_utc(datetime.fromisoformat(e)) for e in ends)
 
 
 def config_seen_until(cfg: ModelConfig) -> datetime:
@@ -76,23 +78,34 @@ def config_seen_until(cfg: ModelConfig) -> datetime:
 
 
 def held_out_window(
-    engine: Engine, cfg: ModelConfig, gate: PromotionGate, seen: datetime, end: datetime
+    engine: Engine,
+    cfg: ModelConfig,
+    gate: PromotionGate,
+    seen: datetime,
+    end: datetime,
+    *,
+    not_before: datetime | None = None,
 ) -> Window:
-    """The bars after ``seen`` (the last bar any compared model saw) up to ``end``."""
-    start = _utc(seen) + timedelta(seconds=cfg.timeframe.seconds)
-    end = _utc(end)
+    """The bars after ``seen`` (the last bar any compared model saw), and from ``not_before``
+    when given, up to ``end``."""
+    start = as_utc(seen) + timedelta(seconds=cfg.timeframe.seconds)
+    if not_before is not None:
+        start = max(start, as_utc(not_before))
+    end = as_utc(end)
     if start >= end:
         raise RetrainRefused(
             f"model {cfg.name}: no held-out window: the models saw bars up to "
-            f"{_utc(seen).isoformat()}, the run's date is {end.isoformat()}"
+            f"{as_utc(seen).isoformat()}, the run's date is {end.isoformat()}"
         )
     with engine.connect() as conn:
         bars = load_bars(conn, cfg.instrument, cfg.timeframe, PriceSide(cfg.side), start, end)
     if len(bars) < gate.held_out.min_bars:
+        late = not_before is not None and start > as_utc(not_before)
+        why = f" (a model saw bars up to {as_utc(seen).isoformat()})" if late else ""
         raise RetrainRefused(
             f"model {cfg.name}: the held-out window [{start.isoformat()}, {end.isoformat()}) "
             f"has {len(bars)} {cfg.timeframe} bars, the gate wants at least "
-            f"{gate.held_out.min_bars}"
+            f"{gate.held_out.min_bars}{why}"
         )
     return Window(start, end, len(bars))
 

@@ -6,6 +6,10 @@ same held-out window, applies the gate (``tradewind.config.promotion``), aliases
 challenger ``champion`` or ``challenger``, tags both versions with the decision and stores it
 in ``model_promotions``. ``retrain`` does both.
 
+With rolling splits in the gate (``tradewind.pipelines.rolling``) the challenger trains on the
+model config with its splits rolled to the run's date, and the held-out window is the rolled
+one (later when the champion saw part of it); without, on the config's own split dates.
+
 Idempotent per (model, run key): a stored decision is returned as it is, nothing trained or
 run again; a challenger trained for the run key before a crash is found by its tag and
 judged, not trained a second time.
@@ -32,6 +36,7 @@ from tradewind.pipelines.heldout import (
     held_out_window,
     seen_until,
 )
+from tradewind.pipelines.rolling import RetrainPlan, retrain_plan
 from tradewind.pipelines.train import train
 from tradewind.registry.tracking import Tracking
 from tradewind.registry.versions import (
@@ -48,6 +53,7 @@ from tradewind.storage.promotions import Promotion
 CHAMPION, CHALLENGER = "champion", "challenger"
 RUN_KEY_TAG = "tradewind.retrain.run_key"
 VERSUS_TAG = "tradewind.retrain.champion_version"  # the champion when it was trained ("" none)
+SPLITS_TAG = "tradewind.retrain.splits"  # fixed, or rolling with the train/validation/held-out
 PROMOTION = "tradewind.promotion."
 
 
@@ -82,6 +88,21 @@ def _model(config: str | Path | ModelConfig) -> ModelConfig:
     return config if isinstance(config, ModelConfig) else load_config(config, ModelConfig)
 
 
+def _plan(config: str | Path | ModelConfig, gate: PromotionGate, as_of: datetime) -> RetrainPlan:
+    return retrain_plan(_model(config), gate, as_of)
+
+
+def _splits_tag(plan: RetrainPlan) -> str:
+    if not plan.rolling:
+        return "fixed"
+    s = plan.cfg.splits
+    return (
+        f"rolling train={s.train.start.isoformat()}/{s.train.end.isoformat()} "
+        f"validation={s.validation.start.isoformat()}/{s.validation.end.isoformat()} "
+        f"held_out={s.test.start.isoformat()}/{s.test.end.isoformat()}"
+    )
+
+
 def train_challenger(
     engine: Engine,
     config: str | Path | ModelConfig,
@@ -92,9 +113,11 @@ def train_challenger(
     tracking: Tracking,
 ) -> Challenger:
     """A challenger version of ``config`` for ``run_key``: the stored decision's, the one
-    trained for this run key already, or a new training (refused first, without training,
-    when the config's validation end leaves no held-out window before ``as_of``)."""
-    cfg = _model(config)
+    trained for this run key already, or a new training of the config (its splits rolled to
+    ``as_of`` when the gate rolls), refused first, without training, when its validation end
+    and the champion's leave no long enough held-out window before ``as_of``."""
+    plan = _plan(config, gate, as_of)
+    cfg = plan.cfg
     stored = promotions.get(engine, cfg.name, run_key)
     if stored is not None:
         return Challenger(
@@ -108,13 +131,14 @@ def train_challenger(
     seen = config_seen_until(cfg)
     if champion is not None:
         seen = max(seen, seen_until(tracking, cfg.name, champion))
-    held_out_window(engine, cfg, gate, seen, as_of)  # refuses before training
+    # refuses before training
+    held_out_window(engine, cfg, gate, seen, plan.end, not_before=plan.not_before)
     result = train(engine, cfg, tracking=tracking)
     set_version_tags(
         tracking,
         cfg.name,
         result.model_version,
-        {RUN_KEY_TAG: run_key, VERSUS_TAG: champion or ""},
+        {RUN_KEY_TAG: run_key, VERSUS_TAG: champion or "", SPLITS_TAG: _splits_tag(plan)},
     )
     return Challenger(cfg.name, result.model_version, True, champion)
 
@@ -132,7 +156,8 @@ def judge_challenger(
 ) -> Outcome:
     """Backtest the challenger and the champion on the same held-out window, apply the gate,
     alias, tag and store the decision (the stored one when ``run_key`` has one)."""
-    cfg = _model(config)
+    plan = _plan(config, gate, as_of)
+    cfg = plan.cfg
     stored = challenger.decided or promotions.get(engine, cfg.name, run_key)
     if stored is not None:
         return Outcome(stored, False)
@@ -142,7 +167,7 @@ def judge_challenger(
     seen = seen_until(tracking, cfg.name, version)
     if champion is not None:
         seen = max(seen, seen_until(tracking, cfg.name, champion))
-    window = held_out_window(engine, cfg, gate, seen, as_of)
+    window = held_out_window(engine, cfg, gate, seen, plan.end, not_before=plan.not_before)
 
     def run(v: str, role: str) -> BacktestRun:
         return backtest_version(
