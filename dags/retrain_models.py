@@ -5,11 +5,20 @@ For each model config in the `models` param (one mapped task per config):
 
 1. **train_challenger** (Celery queue `rl`): trains a new version of the model on the bars in
    the security master and registers it in MLflow, tagged with this run's key (the logical
-   date). Refused, without training, when the config's validation end leaves no held-out
-   window before the run's date.
+   date). With **rolling splits** (the gate's `splits: {mode: rolling, train_days,
+   validation_days, held_out_days}`, the default gate's choice: 175 / 56 / 56 days) the model
+   config's split dates are replaced relative to the logical date T, aligned down to the
+   model's timeframe: held out `[T - held_out_days, T)`, validation the `validation_days`
+   before, train the `train_days` before that. So each week's challenger trains on the latest
+   weeks, never on the held-out ones; the rolled config is what is logged and registered
+   (its `data_range.json`, `config/model.yaml` and the tag `tradewind.retrain.splits` show
+   the dates). With `splits: {mode: fixed}` (or none) it trains on the config's own dates.
+   Refused, without training, when no long enough held-out window is left before the run's
+   date (e.g. no bars there yet: run `market_data_ingest` first).
 2. **judge_challenger**: backtests the challenger *by version* (`models:/NAME/VERSION`) on a
    held-out window that neither it nor the current champion trained or validated on (from the
-   bar after the later of their validation ends up to the logical date), backtests the
+   bar after the later of their validation ends up to the logical date; rolling: the rolled
+   held-out window, starting later only when the champion saw part of it), backtests the
    champion on the same window, and applies the gate (`gate` param, a `kind: gate` config:
    metric and minimum margin over the champion, minimum trades, maximum drawdown, minimum
    window length). A pass moves the alias `champion` to the challenger; a fail aliases it
