@@ -298,23 +298,7 @@ class SqlOmsStore:
                 OmsFillRow.transaction_id,
                 limit,
             )
-        return [
-            FillRecord(
-                r.account_id,
-                r.transaction_id,
-                r.order_id,
-                r.instrument,
-                r.units,
-                r.price,
-                r.pl,
-                r.financing,
-                r.commission,
-                datetime_to_us(r.at),
-                r.client_id,
-                r.deployment,
-            )
-            for r in rows
-        ]
+        return [fill_record(r) for r in rows]
 
     # --- account watermark ---------------------------------------------------------------
     def last_transaction_id(self, account_id: str) -> int | None:
@@ -388,3 +372,21 @@ def _event_body(event: BrokerEvent) -> Json:
         return dict(event.raw)
     fields = {k: v for k, v in asdict(event).items() if k != "raw"}
     return {"event": type(event).__name__, **fields}
+
+
+def fill_record(r: Any) -> FillRecord:
+    """An ``oms_fills`` row as the OMS's ``FillRecord``."""
+    return FillRecord(
+        r.account_id,
+        r.transaction_id,
+        r.order_id,
+        r.instrument,
+        r.units,
+        r.price,
+        r.pl,
+        r.financing,
+        r.commission,
+        datetime_to_us(r.at),
+        r.client_id,
+        r.deployment,
+    )

@@ -18,30 +18,14 @@ from sqlalchemy import Connection, Engine, and_, delete, func, not_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.domain.orders import FillRecord
+from tradewind.storage.oms import fill_record
 from tradewind.storage.schema_live import LivePnlRow, OmsFillRow, OmsOrderRow, OmsPositionRow
 from tradewind.storage.schema_platform import PnlCheckRow, PnlDailyRow
-from tradewind.storage.types import datetime_to_us, us_to_datetime
+from tradewind.storage.types import us_to_datetime
 
 Json = dict[str, Any]
 KEY = ("deployment", "instrument")
 _VALUES = ("realized_pl", "unrealized_pl", "financing", "commission", "units", "nav")
-
-
-def _fill(r: Any) -> FillRecord:
-    return FillRecord(
-        r.account_id,
-        r.transaction_id,
-        r.order_id,
-        r.instrument,
-        r.units,
-        r.price,
-        r.pl,
-        r.financing,
-        r.commission,
-        datetime_to_us(r.at),
-        r.client_id,
-        r.deployment,
-    )
 
 
 def oms_fills(
@@ -55,7 +39,7 @@ def oms_fills(
     query = select(OmsFillRow).where(OmsFillRow.account_id == account_id, which)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(OmsFillRow.transaction_id)).all()
-    return [_fill(r) for r in rows]
+    return [fill_record(r) for r in rows]
 
 
 def order_deployments(engine: Engine, account_id: str, client_ids: Iterable[str]) -> dict[str, str]:
