@@ -12,6 +12,7 @@ HEAVY = ("tradewind", "pandas", "numpy", "mlflow", "torch", "sklearn", "backtrad
 
 
 def main(folder: str) -> None:
+    import airflow.sdk  # noqa: F401  (every DAG file imports it: not the files' own cost)
     from airflow.dag_processing.dagbag import DagBag
 
     sys.path.insert(0, folder)  # as Airflow's processes do: DAG files import their neighbours
