@@ -44,6 +44,13 @@ class S3:
             region_name=AWS["AWS_DEFAULT_REGION"],
         )
 
+    def reset(self) -> None:
+        """Empty moto's store. Every moto server in a process shares one in-memory backend,
+        so without this a test would see the buckets of the tests before it."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = (
             self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -61,10 +68,12 @@ def s3_server(*buckets: str) -> Iterator[S3]:
     server.start()
     try:
         store = S3(f"http://127.0.0.1:{port}")
+        store.reset()  # moto keeps its buckets per process: start from none
         for bucket in buckets:
             store.client().create_bucket(Bucket=bucket)
         yield store
     finally:
+        store.reset()
         server.stop()
 
 
