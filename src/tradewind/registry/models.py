@@ -264,22 +264,27 @@ def promote(tracking: Tracking, name: str, version: str | int, alias: str) -> Mo
     return show_model(tracking, ModelRef(name, str(mv.version)))
 
 
+def run_file_text(tracking: Tracking, run_id: str, path: str) -> str:
+    """The text of the artifact ``path`` of MLflow run ``run_id``."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory(prefix="tradewind-artifact-") as tmp:
+        local = _mlflow_call(
+            tracking,
+            mlflow.artifacts.download_artifacts,
+            run_id=run_id,
+            artifact_path=path,
+            dst_path=tmp,
+            tracking_uri=tracking.tracking_uri,
+        )
+        return Path(local).read_text(encoding="utf-8")
+
+
 def _download_contract(tracking: Tracking, mv: Any) -> ModelContract | None:
     """The contract logged with the version's run (``contract.json``)."""
     if not mv.run_id:
         return None
-    import mlflow.artifacts
-
-    with tempfile.TemporaryDirectory(prefix="tradewind-contract-") as tmp:
-        path = _mlflow_call(
-            tracking,
-            mlflow.artifacts.download_artifacts,
-            run_id=mv.run_id,
-            artifact_path=CONTRACT_FILE,
-            dst_path=tmp,
-            tracking_uri=tracking.tracking_uri,
-        )
-        return read_contract(Path(path))
+    return ModelContract.model_validate_json(run_file_text(tracking, mv.run_id, CONTRACT_FILE))
 
 
 def _download_model(tracking: Tracking, mv: Any, dst: Path) -> Path:

@@ -4,12 +4,17 @@ spec) read back."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from tradewind.registry.models import ModelNotFound, _mlflow_call, _registered, _versions, resolve
+from tradewind.registry.models import (
+    ModelNotFound,
+    _mlflow_call,
+    _registered,
+    _versions,
+    resolve,
+    run_file_text,
+)
 from tradewind.registry.tracking import Tracking
 
 
@@ -53,8 +58,6 @@ def set_alias(tracking: Tracking, name: str, alias: str, version: str) -> None:
 def run_artifact_text(tracking: Tracking, name: str, version: str, path: str) -> str | None:
     """The text of ``path`` among the artifacts of the run that made the version (e.g.
     ``data_range.json``, ``config/features.yaml``); None when that run logged no such file."""
-    import mlflow.artifacts
-
     mv: Any = resolve(tracking, f"{name}/{version}")
     if not mv.run_id:
         return None
@@ -62,13 +65,4 @@ def run_artifact_text(tracking: Tracking, name: str, version: str, path: str) ->
     listed = _mlflow_call(tracking, tracking.client().list_artifacts, mv.run_id, folder)
     if path not in {f.path for f in listed}:
         return None
-    with tempfile.TemporaryDirectory(prefix="tradewind-artifact-") as tmp:
-        local = _mlflow_call(
-            tracking,
-            mlflow.artifacts.download_artifacts,
-            run_id=mv.run_id,
-            artifact_path=path,
-            dst_path=tmp,
-            tracking_uri=tracking.tracking_uri,
-        )
-        return Path(local).read_text(encoding="utf-8")
+    return run_file_text(tracking, mv.run_id, path)
