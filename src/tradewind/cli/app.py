@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tradewind.cli import backtest, config_cmd, data, live, models, train, venue
+from tradewind.cli import backtest, config_cmd, data, db, live, models, train, venue
 from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
 from tradewind.pipelines.setup import initialise, load_universe
 
@@ -28,6 +28,7 @@ app.command("train")(train.train)
 app.add_typer(models.app, name="models")
 app.add_typer(venue.app, name="venue")
 app.add_typer(live.app, name="live")
+app.add_typer(db.app, name="db")
 
 
 @app.command("init")
