@@ -26,6 +26,7 @@ from sqlalchemy.exc import StatementError
 
 from tradewind.storage.engine import make_engine
 from tradewind.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from tradewind.storage.reporting import view_name, views_on
 from tradewind.storage.schema import Base
 from tradewind.storage.types import UtcDateTime
 
@@ -166,6 +167,30 @@ def test_0006_adds_and_removes_the_scheduled_jobs_tables(engine: Engine) -> None
     downgrade(engine, "0005_live_leases")
     assert not jobs & _tables(engine)
     assert "live_leases" in _tables(engine)
+
+
+def _views(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        if engine.dialect.name == "postgresql":
+            if "reporting" not in insp.get_schema_names():
+                return set()
+            return {f"reporting.{v}" for v in insp.get_view_names(schema="reporting")}
+        return set(insp.get_view_names())
+
+
+def test_0007_adds_and_removes_the_reporting_views(engine: Engine) -> None:
+    upgrade(engine, "0006_platform_jobs")
+    assert _views(engine) == set()
+    upgrade(engine, "0007_reporting_views")
+    dialect = engine.dialect.name
+    assert _views(engine) == {view_name(v.name, dialect) for v in views_on(dialect, 1)}
+    assert _tables(engine) == MODEL_TABLES | {"alembic_version"}  # views are not tables
+    downgrade(engine, "0006_platform_jobs")
+    assert _views(engine) == set()
+    if dialect == "postgresql":  # no role was given rights on it: the schema goes too
+        with engine.connect() as conn:
+            assert "reporting" not in inspect(conn).get_schema_names()
 
 
 # --------------------------------------------------------------------------- UtcDateTime
