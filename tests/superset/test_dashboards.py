@@ -1,0 +1,120 @@
+"""The dashboards bundle on a real Superset: provisioned twice (nothing duplicated, hand edits
+put back), every dashboard present, every chart's saved query answered by Superset over the
+reporting role, the UI on loopback only, the admin password only in its mode-600 file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+from psycopg import sql
+from superset_support import Running, conninfo, listening_addresses
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+
+
+@pytest.mark.parametrize(
+    ("resource", "section"),
+    [
+        ("database", "databases"),
+        ("dataset", "datasets"),
+        ("chart", "charts"),
+        ("dashboard", "dashboards"),
+    ],
+)
+def test_two_imports_leave_exactly_the_bundle(
+    superset: Running, resource: str, section: str
+) -> None:
+    listed = superset.api.listing(resource)
+    assert sorted(str(o["uuid"]) for o in listed) == sorted(superset.bundle[section])
+
+
+def test_every_dashboard_is_there_as_the_bundle_says(superset: Running) -> None:
+    for uuid, spec in superset.bundle["dashboards"].items():
+        done = superset.api.get(f"/api/v1/dashboard/{uuid}")
+        assert done.status_code == 200, (spec["dashboard_title"], done.text[:500])
+        got = done.json()["result"]
+        assert got["dashboard_title"] == spec["dashboard_title"]  # the hand edit was undone
+        charts = superset.api.get(f"/api/v1/dashboard/{uuid}/charts")
+        assert charts.status_code == 200, charts.text[:500]
+        wanted = {
+            c["meta"]["uuid"]
+            for c in (spec.get("position") or {}).values()
+            if isinstance(c, dict) and c.get("type") == "CHART"
+        }
+        assert len(charts.json()["result"]) == len(wanted), spec["dashboard_title"]
+
+
+def dataset_rows(superset: Running, dataset: dict[str, Any]) -> int:
+    """How many rows the dataset's source has, counted on the Tradewind database directly."""
+    if dataset.get("sql"):
+        source = sql.SQL("({}) AS q").format(sql.SQL(dataset["sql"]))
+    else:
+        source = sql.Identifier(*filter(None, (dataset.get("schema"), dataset["table_name"])))
+    with psycopg.connect(**conninfo(superset.superset.tw_url)) as conn:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(source)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def chart_ids(superset: Running) -> dict[str, int]:
+    return {str(c["uuid"]): int(c["id"]) for c in superset.api.listing("chart")}
+
+
+def test_every_chart_answers_its_saved_query(superset: Running) -> None:
+    ids = chart_ids(superset)
+    failures = []
+    for uuid, chart in superset.bundle["charts"].items():
+        name = chart["slice_name"]
+        if not chart.get("query_context"):
+            failures.append(f"{name}: no saved query_context in the bundle")
+            continue
+        done = superset.api.get(f"/api/v1/chart/{ids[uuid]}/data/", force="true")
+        if done.status_code != 200:
+            failures.append(f"{name}: HTTP {done.status_code}: {done.text[:300]}")
+            continue
+        results = done.json()["result"]
+        errors = [r["error"] for r in results if r.get("error")]
+        if errors:
+            failures.append(f"{name}: {errors}")
+            continue
+        rows = sum(int(r.get("rowcount") or 0) for r in results)
+        dataset = superset.bundle["datasets"][str(chart["dataset_uuid"])]
+        if rows == 0 and dataset_rows(superset, dataset) > 0:
+            failures.append(f"{name}: no rows, though {dataset['table_name']} has some")
+    assert not failures, "\n".join(failures)
+
+
+def test_charts_query_as_the_read_only_role(superset: Running) -> None:
+    for database in superset.api.listing("database"):
+        done = superset.api.get(f"/api/v1/database/{database['id']}/connection")
+        assert done.status_code == 200, done.text[:300]
+        uri = done.json()["result"]["sqlalchemy_uri"]
+        assert f"{superset.superset.env['TRADEWIND_REPORTING_USER']}:XXXXXXXXXX@" in uri
+
+
+def test_ui_serves_on_loopback_only(superset: Running) -> None:
+    listening = listening_addresses(superset.superset.port)
+    assert listening, "gunicorn's socket not found in /proc/net/tcp"
+    assert listening <= LOOPBACK, listening
+    login = requests.get(f"{superset.base}/login/", timeout=30)
+    assert login.status_code == 200
+    assert "Content-Security-Policy" in login.headers  # Talisman is on
+    anonymous = requests.get(f"{superset.base}/api/v1/dashboard/", timeout=30)
+    assert anonymous.status_code == 401
+
+
+def test_the_admin_password_stays_in_its_file(superset: Running) -> None:
+    path = superset.superset.admin_password_file
+    assert path.stat().st_mode & 0o777 == 0o600
+    password = path.read_text().strip()
+    assert len(password) >= 16
+    for output in superset.provision_output:
+        assert password not in output
+        assert str(path) in output or "exists" in output
+    reporting = Path(superset.superset.env["TRADEWIND_REPORTING_PASSWORD_FILE"]).read_text()
+    assert all(reporting not in o for o in superset.provision_output)
+    assert reporting not in superset.superset.log_tail(10**7)
