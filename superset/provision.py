@@ -3,8 +3,8 @@ sync roles and permissions (``superset init``), import the dashboards bundle.
 
 Run it with Superset's own interpreter (``.venv-superset/bin/python superset/provision.py``)
 and ``SUPERSET_CONFIG_PATH`` pointing at ``superset/superset_config.py``. Every step can run
-again: the admin is created only if missing, and the bundle is imported with overwrite, so
-its databases, datasets, charts and dashboards are updated by uuid, never duplicated.
+again: the admin is created only if missing, and the bundle is imported as "assets", which
+overwrites its databases, datasets, charts and dashboards by uuid, never duplicating them.
 
 Environment:
 
@@ -28,6 +28,8 @@ import secrets
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bundle_render import SECTIONS, BundleError, Rendered, render_dir
 
@@ -104,12 +106,17 @@ def ensure_admin(username: str) -> Any:
 
 
 def import_bundle(rendered: Rendered, user: Any) -> None:
-    """Imports the rendered bundle as ``user`` with overwrite (updates by uuid)."""
+    """Imports the rendered bundle as ``user`` with Superset's assets import, which overwrites
+    every object by uuid (the dashboard import would leave existing databases, datasets and
+    charts as they were). Objects no longer in the bundle are left alone."""
     from flask import g
-    from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+    from superset.commands.importers.v1.assets import ImportAssetsCommand
 
+    contents = dict(rendered.contents)
+    metadata = yaml.safe_load(contents["metadata.yaml"])
+    contents["metadata.yaml"] = yaml.safe_dump({**metadata, "type": "assets"})
     g.user = user
-    ImportDashboardsCommand(rendered.contents, passwords=rendered.passwords, overwrite=True).run()
+    ImportAssetsCommand(contents, passwords=rendered.passwords).run()
 
 
 def check_databases(rendered: Rendered) -> None:

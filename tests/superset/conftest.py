@@ -60,10 +60,13 @@ def provisioned(superset: Superset, outputs: list[str]) -> None:
         pytest.fail(f"provision failed ({done.returncode}): {(done.stdout + done.stderr)[-4000:]}")
 
 
-def rename_dashboards(metadata_url: str) -> None:
-    """Someone edited the dashboards in the UI: the next provisioning must put them back."""
+def edit_by_hand(metadata_url: str) -> None:
+    """Someone edited the bundle's objects in the UI: the next provisioning puts them back."""
     with psycopg.connect(**conninfo(metadata_url), autocommit=True) as conn:
-        conn.execute("UPDATE dashboards SET dashboard_title = 'edited by hand'")
+        conn.execute("UPDATE dashboards SET dashboard_title = 'edited ' || id")
+        conn.execute("UPDATE slices SET slice_name = 'edited ' || id")
+        conn.execute("UPDATE tables SET description = 'edited', sql = NULL")
+        conn.execute("UPDATE dbs SET database_name = 'edited ' || id")
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +84,7 @@ def superset(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
             instance = Superset.make(root / "home", metadata_url, tw_url, role, password)
             outputs: list[str] = []
             provisioned(instance, outputs)
-            rename_dashboards(metadata_url)
+            edit_by_hand(metadata_url)
             provisioned(instance, outputs)
             finished(demo, "tradewind demo", 900)
         finally:

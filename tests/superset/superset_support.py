@@ -191,7 +191,7 @@ class Superset:
                 try:
                     if requests.get(f"{base}/health", timeout=5).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # still loading
                     pass
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"Superset not healthy in {timeout}s: {self.log_tail()}")
