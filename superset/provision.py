@@ -15,6 +15,7 @@ Environment:
 - ``TRADEWIND_REPORTING_PASSWORD`` or ``..._FILE``: the password of the bundle's database
   (the read-only reporting role), passed to the import, never written out.
 - Whatever ``${NAME}`` placeholders the bundle holds (see superset/bundle/README.md).
+- ``TRADEWIND_SUPERSET_BUNDLE``: another bundle directory than superset/bundle.
 
 Exit status 2 with one line on stderr for a bad bundle or configuration.
 """
@@ -166,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bundle",
         type=Path,
-        default=HERE / "bundle",
-        help="the bundle directory (default: superset/bundle)",
+        default=Path(os.environ.get("TRADEWIND_SUPERSET_BUNDLE") or HERE / "bundle"),
+        help="the bundle directory (default: $TRADEWIND_SUPERSET_BUNDLE, else superset/bundle)",
     )
     parser.add_argument("--no-import", action="store_true", help="skip the bundle import")
     args = parser.parse_args(argv)

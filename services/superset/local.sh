@@ -53,7 +53,7 @@ eval "$("$sbin/python" - <<'EOF'
 import os, shlex
 from sqlalchemy.engine import make_url
 u = make_url(os.environ["TRADEWIND_DATABASE_URL"])
-for name, value in (("HOST", u.host or "127.0.0.1"), ("PORT", u.port or 5432), ("DATABASE", u.database)):
+for name, value in (("HOST", u.host or "127.0.0.1"), ("PORT", u.port or 5432), ("DB", u.database)):
     print(f"export TRADEWIND_REPORTING_{name}=${{TRADEWIND_REPORTING_{name}:-{shlex.quote(str(value))}}}")
 EOF
 )"
@@ -76,5 +76,5 @@ where="$SUPERSET_ADMIN_PASSWORD_FILE"
 [[ -z "${SUPERSET_ADMIN_PASSWORD:-}" ]] || where="your SUPERSET_ADMIN_PASSWORD"
 echo "Superset: http://127.0.0.1:$port  (user ${SUPERSET_ADMIN_USER:-admin}; password in $where)"
 exec "$sbin/gunicorn" --bind "127.0.0.1:$port" --workers "${SUPERSET_WORKERS:-2}" \
-  --worker-class gthread --threads 4 --timeout 120 --access-logfile - \
+  --worker-class gthread --threads 4 --timeout 120 --no-control-socket --access-logfile - \
   "superset.app:create_app()"

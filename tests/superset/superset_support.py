@@ -33,7 +33,7 @@ PROVISION = REPO / "superset" / "provision.py"
 CONFIG = REPO / "superset" / "superset_config.py"
 # one worker of four threads: the machine has two cores
 GUNICORN = ("--workers", "1", "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
-            "superset.app:create_app()")  # fmt: skip
+            "--no-control-socket", "superset.app:create_app()")  # fmt: skip
 _KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED")
 
 
@@ -150,7 +150,7 @@ class Superset:
             TRADEWIND_REPORTING_PASSWORD_FILE=str(pw_file),
             TRADEWIND_REPORTING_HOST=str(tw["host"]),
             TRADEWIND_REPORTING_PORT=str(tw["port"]),
-            TRADEWIND_REPORTING_DATABASE=str(tw["dbname"]),
+            TRADEWIND_REPORTING_DB=str(tw["dbname"]),
         )
         return cls(home, env, superset_venv(), bundle_dir(), tw_url)
 

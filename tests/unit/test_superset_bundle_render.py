@@ -21,7 +21,7 @@ ENV = {
     "TRADEWIND_REPORTING_USER": "tw_reporting",
     "TRADEWIND_REPORTING_HOST": "db.internal",
     "TRADEWIND_REPORTING_PORT": "6543",
-    "TRADEWIND_REPORTING_DATABASE": "tradewind",
+    "TRADEWIND_REPORTING_DB": "tradewind",
 }
 
 
@@ -64,7 +64,7 @@ def test_every_unset_variable_is_named_with_its_files() -> None:
     for name in (
         "TRADEWIND_REPORTING_HOST",
         "TRADEWIND_REPORTING_PORT",
-        "TRADEWIND_REPORTING_DATABASE",
+        "TRADEWIND_REPORTING_DB",
     ):
         assert f"{name} (in {DB_FILE})" in message
     assert "TRADEWIND_REPORTING_USER" not in message
