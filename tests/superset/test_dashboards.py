@@ -5,12 +5,10 @@ reporting role, the UI on loopback only, the admin password only in its mode-600
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 import requests
-from psycopg import sql
 from superset_support import Running, conninfo, listening_addresses
 
 LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
@@ -63,44 +61,52 @@ def test_every_dashboard_is_there_as_the_bundle_says(superset: Running) -> None:
         assert len(charts.json()["result"]) == len(wanted), spec["dashboard_title"]
 
 
-def dataset_rows(superset: Running, dataset: dict[str, Any]) -> int:
-    """How many rows the dataset's source has, counted on the Tradewind database directly."""
-    if dataset.get("sql"):
-        source = sql.SQL("({}) AS q").format(sql.SQL(dataset["sql"]))
-    else:
-        source = sql.Identifier(*filter(None, (dataset.get("schema"), dataset["table_name"])))
+def rows_of(superset: Running, query: str) -> int:
+    """How many rows ``query`` gives on the Tradewind database, run there directly (as the
+    server's superuser, not as the reporting role)."""
     with psycopg.connect(**conninfo(superset.superset.tw_url)) as conn:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(source)).fetchone()
-    assert row is not None
-    return int(row[0])
+        return len(conn.execute(query.encode()).fetchall())
 
 
 def chart_ids(superset: Running) -> dict[str, int]:
     return {str(c["uuid"]): int(c["id"]) for c in superset.api.listing("chart")}
 
 
+def chart_failures(superset: Running, chart_id: int) -> tuple[list[str], int]:
+    """What is wrong with one chart's saved query run by Superset, and its rows: each query
+    must answer without error, and with rows whenever its SQL, run directly, gives rows."""
+    done = superset.api.get(f"/api/v1/chart/{chart_id}/data/", force="true")
+    if done.status_code != 200:
+        return [f"HTTP {done.status_code}: {done.text[:300]}"], 0
+    results = done.json()["result"]
+    errors = [str(r["error"]) for r in results if r.get("error")]
+    if errors:
+        return errors, 0
+    sql_done = superset.api.get(f"/api/v1/chart/{chart_id}/data/", type="query")
+    assert sql_done.status_code == 200, sql_done.text[:300]
+    queries = [r["query"] for r in sql_done.json()["result"]]
+    got = [int(r.get("rowcount") or 0) for r in results]
+    want = [rows_of(superset, q) for q in queries]
+    # the counts differ where post-processing pivots or bins the rows; emptiness may not
+    if [n > 0 for n in got] != [n > 0 for n in want]:
+        return [f"rows {got}, while its SQL gives {want} run directly"], sum(got)
+    return [], sum(got)
+
+
 def test_every_chart_answers_its_saved_query(superset: Running) -> None:
     ids = chart_ids(superset)
-    failures = []
+    failures, with_rows = [], 0
     for uuid, chart in superset.bundle["charts"].items():
         name = chart["slice_name"]
         if not chart.get("query_context"):
             failures.append(f"{name}: no saved query_context in the bundle")
             continue
-        done = superset.api.get(f"/api/v1/chart/{ids[uuid]}/data/", force="true")
-        if done.status_code != 200:
-            failures.append(f"{name}: HTTP {done.status_code}: {done.text[:300]}")
-            continue
-        results = done.json()["result"]
-        errors = [r["error"] for r in results if r.get("error")]
-        if errors:
-            failures.append(f"{name}: {errors}")
-            continue
-        rows = sum(int(r.get("rowcount") or 0) for r in results)
-        dataset = superset.bundle["datasets"][str(chart["dataset_uuid"])]
-        if rows == 0 and dataset_rows(superset, dataset) > 0:
-            failures.append(f"{name}: no rows, though {dataset['table_name']} has some")
+        problems, rows = chart_failures(superset, ids[uuid])
+        failures += [f"{name}: {p}" for p in problems]
+        with_rows += rows > 0
     assert not failures, "\n".join(failures)
+    # the demo's backtests, models and paper session show: most charts have rows
+    assert with_rows >= len(superset.bundle["charts"]) // 2, with_rows
 
 
 def test_charts_query_as_the_read_only_role(superset: Running) -> None:
