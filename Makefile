@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 CONSTRAINTS := constraints.txt
+# Superset has a venv of its own (SQLAlchemy 1.4; Tradewind needs 2), pinned in superset/requirements.txt
+SUPERSET_VENV ?= .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
-.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow
+.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
@@ -15,6 +18,7 @@ help:
 	@echo "make bench  - run the benchmarks (results in bench/RESULTS.md)"
 	@echo "make lint   - ruff + import-linter + mypy;  make format - ruff format"
 	@echo "make airflow - Airflow on the embedded default (UI on 127.0.0.1:8080, dags/ loaded)"
+	@echo "make superset - Superset with the dashboards, on a Postgres security master (127.0.0.1:8088)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -29,6 +33,11 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,airflow]'
 	@touch $@ $(STAMP)
 
+$(SUPERSET_STAMP): superset/requirements.txt
+	$(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install --quiet -r superset/requirements.txt
+	@touch $@
+
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
 
@@ -36,22 +45,30 @@ demo: $(STAMP)
 	$(BIN)/tradewind demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench dags
-	$(BIN)/ruff format --check src tests bench dags
+	$(BIN)/ruff check src tests bench dags superset
+	$(BIN)/ruff format --check src tests bench dags superset
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff format src tests bench dags
-	$(BIN)/ruff check --fix src tests bench dags
+	$(BIN)/ruff format src tests bench dags superset
+	$(BIN)/ruff check --fix src tests bench dags superset
 
-test: lint
-	$(BIN)/pytest -n 2 --dist loadfile
+# tests/superset runs the real Superset from $(SUPERSET_VENV)
+test: lint $(SUPERSET_STAMP)
+	TRADEWIND_SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) $(BIN)/pytest -n 2 --dist loadfile
 
 # Airflow on the embedded default: SQLite metadata, LocalExecutor, the project's dags/, the UI
 # on 127.0.0.1 (AIRFLOW_PORT, default 8080); the admin password is printed on the first start.
 airflow: $(DEV_STAMP)
 	services/airflow/local.sh
+
+# Superset on the security master (TRADEWIND_DATABASE_URL, Postgres): migrates Superset's metadata
+# DB (SUPERSET_DATABASE_URL, default a SQLite file under $TRADEWIND_HOME/superset), creates the
+# admin and the read-only reporting role, imports superset/bundle, serves 127.0.0.1:SUPERSET_PORT
+# (default 8088). Generated secrets, the admin password among them: $TRADEWIND_HOME/superset/secrets.
+superset: $(STAMP) $(SUPERSET_STAMP)
+	SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) services/superset/local.sh
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit
@@ -69,4 +86,4 @@ lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .tradewind .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) $(SUPERSET_VENV) .tradewind .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from tradewind.testing.postgres import drop_database, fresh_database, postgres_server_url
 
-INTEGRATION_DIRS = (Path(__file__).parent / "integration", Path(__file__).parent / "dags")
+INTEGRATION_DIRS = tuple(Path(__file__).parent / d for d in ("integration", "dags", "superset"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,0 +1,80 @@
+"""Superset refuses to start without its secrets, and the provisioner refuses a bundle whose
+placeholders are unset, each with one clear line, before touching any database."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from superset_support import CONFIG, PROVISION, REPO, superset_venv
+
+TINY = REPO / "tests" / "superset" / "tiny_bundle"
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(superset_venv() / "bin" / "python"), *args],
+        env={"PATH": "/usr/bin:/bin", "SUPERSET_HOME": str(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_no_secret_key_no_superset(tmp_path: Path) -> None:
+    done = run(
+        tmp_path,
+        "-c",
+        "import superset.config",
+        SUPERSET_CONFIG_PATH=str(CONFIG),
+        SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
+    )
+    assert done.returncode != 0
+    assert "no SECRET_KEY: set SUPERSET_SECRET_KEY or SUPERSET_SECRET_KEY_FILE" in done.stderr
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    done = run(
+        tmp_path,
+        "-c",
+        "import superset.config",
+        SUPERSET_CONFIG_PATH=str(CONFIG),
+        SUPERSET_SECRET_KEY_FILE=str(empty),
+        SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
+    )
+    assert done.returncode != 0
+    assert f"SUPERSET_SECRET_KEY_FILE={empty} is empty" in done.stderr
+
+
+def test_no_metadata_database_no_superset(tmp_path: Path) -> None:
+    done = run(
+        tmp_path,
+        "-c",
+        "import superset.config",
+        SUPERSET_CONFIG_PATH=str(CONFIG),
+        SUPERSET_SECRET_KEY="k" * 32,
+    )
+    assert done.returncode != 0
+    assert "SUPERSET_DATABASE_URL is not set" in done.stderr
+
+
+def test_unset_placeholders_are_named_before_anything_is_touched(tmp_path: Path) -> None:
+    done = run(
+        tmp_path,
+        str(PROVISION),
+        "--bundle",
+        str(TINY),
+        SUPERSET_CONFIG_PATH=str(CONFIG),
+        SUPERSET_SECRET_KEY="k" * 32,
+        SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
+        TRADEWIND_REPORTING_USER="reader",
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "provision: error: unset environment variables the bundle needs: "
+        "TRADEWIND_REPORTING_DB (in databases/tradewind_reporting.yaml); "
+        "TRADEWIND_REPORTING_HOST (in databases/tradewind_reporting.yaml); "
+        "TRADEWIND_REPORTING_PORT (in databases/tradewind_reporting.yaml)"
+    ]
+    assert not (tmp_path / "meta.db").exists()  # Superset was never started
