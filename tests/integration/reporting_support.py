@@ -307,6 +307,7 @@ def _promotion(key: str, version: str, champion: str | None, decision: str, day:
 def _models(engine: Engine) -> None:
     v1 = _train("1", {"test_sharpe": 0.8, "test_trades": 4.0, "test_max_drawdown": math.nan})
     v2 = _train("2", {"test_sharpe": 1.2, "test_accuracy": 0.55})
+    v4 = _train("4", {"test_sharpe": 0.1})
     with engine.begin() as conn:
         conn.execute(
             insert(RunRow),
@@ -314,6 +315,7 @@ def _models(engine: Engine) -> None:
                 _run("11111111-0000-4000-8000-000000000001", "train", "succeeded", v1, "m"),
                 _run("22222222-0000-4000-8000-000000000002", "train", "succeeded", v2, "m"),
                 _run("33333333-0000-4000-8000-000000000003", "train", "failed", {}, "m"),
+                _run("44444444-0000-4000-8000-000000000004", "train", "succeeded", v4, "m"),
             ],
         )
     for p in (

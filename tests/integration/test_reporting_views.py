@@ -302,9 +302,10 @@ def test_backtest_equity_and_trades(seeded: Engine) -> None:
 
 def test_model_versions_and_promotions(seeded: Engine) -> None:
     versions = {r["model_version"]: r for r in read(seeded, "model_versions")}
-    assert set(versions) == {"1", "2"}  # the failed training is not a version
-    # version 2 was promoted last (k2); k3 was rejected, so it is still the champion
-    assert {v: r["role"] for v, r in versions.items()} == {"1": "challenger", "2": "champion"}
+    assert set(versions) == {"1", "2", "4"}  # the failed training is not a version
+    # version 2 was promoted (k2); k3 was rejected and kept 2 as champion; no gate judged 4
+    roles = {v: r["role"] for v, r in versions.items()}
+    assert roles == {"1": "challenger", "2": "champion", "4": "unjudged"}
     v1, v2 = versions["1"], versions["2"]
     assert (v1["model_name"], v1["learner"], v1["algo"], v1["mlflow_run_id"]) == (
         "m", "rl", "ppo", "ml1",

@@ -88,24 +88,10 @@ def free_port() -> int:
 
 
 def create_reporting_role(tw_url: str, role: str, password: str) -> None:
-    """The read-only role the bundle's database connects as."""
-    try:
-        from tradewind.storage.reporting_role import (  # type: ignore[import-not-found]
-            ensure_reporting_role,
-        )
-    except ImportError:  # until storage.reporting_role is merged: the same grants by hand
-        with psycopg.connect(**conninfo(tw_url), autocommit=True) as conn:
-            ident = sql.Identifier(role)
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(password))
-            )
-            conn.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(conninfo(tw_url)["dbname"]), ident
-                )
-            )
-        return
+    """The read-only role the bundle's database connects as (``tradewind db reporting-role``'s
+    library function)."""
     from tradewind.storage.engine import make_engine
+    from tradewind.storage.reporting_role import ensure_reporting_role
 
     engine = make_engine(tw_url)
     try:

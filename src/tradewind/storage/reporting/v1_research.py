@@ -107,14 +107,19 @@ SELECT r.id AS run_id, {name} AS model_name, {version} AS model_version,
        {fields},
        {s.ts("r.finished_at")} AS trained_at, {s.ts("r.data_start")} AS data_start,
        {s.ts("r.data_end")} AS data_end,
-       CASE WHEN c.model_name IS NULL THEN 'challenger' ELSE 'champion' END AS role,
+       CASE WHEN c.model_name IS NOT NULL THEN 'champion'
+            WHEN EXISTS (SELECT 1 FROM model_promotions j WHERE j.model_name = {name}
+                         AND j.challenger_version = {version}) THEN 'challenger'
+            ELSE 'unjudged' END AS role,
        {metrics}
 FROM runs r
 LEFT JOIN (
-    SELECT model_name, challenger_version,
+    SELECT model_name,
+           CASE WHEN decision = 'promoted' THEN challenger_version ELSE champion_version END
+               AS champion_version,
            ROW_NUMBER() OVER (PARTITION BY model_name ORDER BY decided_at DESC, id DESC) AS n
-    FROM model_promotions WHERE decision = 'promoted'
-) c ON c.n = 1 AND c.model_name = {name} AND c.challenger_version = {version}
+    FROM model_promotions
+) c ON c.n = 1 AND c.model_name = {name} AND c.champion_version = {version}
 WHERE r.kind = 'train' AND r.status = 'succeeded'
 """
 
