@@ -1,6 +1,7 @@
 """One real Superset per test session (per xdist worker) with the dashboards bundle imported
 twice, over a Tradewind database filled by `tradewind demo` (a backtest, trained and promoted
-models, a paper-trading session) on the test Postgres."""
+models, a paper-trading session) on the test Postgres, plus what the demo leaves out
+(``fill_extras.py``: quarantined rows, risk events, a gate decision)."""
 
 from __future__ import annotations
 
@@ -32,18 +33,28 @@ from tradewind.testing.postgres import drop_database, fresh_database
 TRADEWIND = Path(sys.executable).parent / "tradewind"
 
 
-def tradewind(home: Path, tw_url: str, *args: str) -> subprocess.Popen[str]:
+def spawn(home: Path, tw_url: str, *argv: str) -> subprocess.Popen[str]:
+    """``argv`` with Tradewind's home and database (nothing else of ours inherited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEWIND_", "MLFLOW_"))}
     env.update(TRADEWIND_HOME=str(home), TRADEWIND_DATABASE_URL=tw_url, COLUMNS="200")
     home.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [str(TRADEWIND), *args],
+        argv,
         env=env,
         cwd=REPO,  # the demo reads configs/ from the repository
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def tradewind(home: Path, tw_url: str, *args: str) -> subprocess.Popen[str]:
+    return spawn(home, tw_url, str(TRADEWIND), *args)
+
+
+def extras(home: Path, tw_url: str) -> subprocess.Popen[str]:
+    """``fill_extras.py``: quarantined rows, risk events and a gate decision."""
+    return spawn(home, tw_url, sys.executable, str(Path(__file__).parent / "fill_extras.py"))
 
 
 def finished(proc: subprocess.Popen[str], what: str, timeout: float) -> str:
@@ -91,6 +102,7 @@ def superset(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
             if demo.poll() is None:
                 demo.kill()
                 demo.communicate()
+        finished(extras(root / "tradewind", tw_url), "filling what the demo leaves out", 600)
         with instance.serving() as base:
             admin_password = instance.admin_password_file.read_text().strip()
             api = Api(base, "admin", admin_password)

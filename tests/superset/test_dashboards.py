@@ -93,9 +93,15 @@ def chart_failures(superset: Running, chart_id: int) -> tuple[list[str], int]:
     return [], sum(got)
 
 
-def test_every_chart_answers_its_saved_query(superset: Running) -> None:
+# Charts the test data leaves empty on purpose, and why.
+EMPTY = {"Open orders": "the demo's paper session ends with every order filled or cancelled"}
+
+
+def test_every_chart_answers_its_saved_query_with_rows(superset: Running) -> None:
     ids = chart_ids(superset)
-    failures, with_rows = [], 0
+    names = {c["slice_name"] for c in superset.bundle["charts"].values()}
+    assert set(EMPTY) <= names, set(EMPTY) - names
+    failures = []
     for uuid, chart in superset.bundle["charts"].items():
         name = chart["slice_name"]
         if not chart.get("query_context"):
@@ -103,10 +109,9 @@ def test_every_chart_answers_its_saved_query(superset: Running) -> None:
             continue
         problems, rows = chart_failures(superset, ids[uuid])
         failures += [f"{name}: {p}" for p in problems]
-        with_rows += rows > 0
+        if rows == 0 and name not in EMPTY:
+            failures.append(f"{name}: no rows")
     assert not failures, "\n".join(failures)
-    # the demo's backtests, models and paper session show: most charts have rows
-    assert with_rows >= len(superset.bundle["charts"]) // 2, with_rows
 
 
 def test_charts_query_as_the_read_only_role(superset: Running) -> None:
