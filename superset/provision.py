@@ -139,8 +139,25 @@ def check_databases(rendered: Rendered) -> None:
             ) from None
 
 
+def check(bundle: Path) -> None:
+    """Tradewind's own checks of the bundle (``tradewind.dashboards``: links by uuid, columns
+    every chart and filter names, no credentials), before Superset sees it. The checker is
+    standard library and PyYAML only, so it runs here from the repository's ``src``."""
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from tradewind.dashboards import BundleError as Invalid
+    from tradewind.dashboards import check_bundle
+
+    try:
+        check_bundle(bundle)
+    except Invalid as exc:
+        raise BundleError(str(exc)) from None
+
+
 def provision(bundle: Path | None, admin: str) -> None:
-    # Render before touching Superset, so a missing variable fails fast and changes nothing.
+    # Check and render before touching Superset: a bad bundle or a missing variable fails
+    # fast and changes nothing.
+    if bundle is not None:
+        check(bundle)
     rendered = (
         render_dir(bundle, password=secret("TRADEWIND_REPORTING_PASSWORD")) if bundle else None
     )

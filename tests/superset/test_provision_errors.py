@@ -1,11 +1,14 @@
 """Superset refuses to start without its secrets, and the provisioner refuses a bundle whose
-placeholders are unset, each with one clear line, before touching any database."""
+placeholders are unset or that fails Tradewind's checks, each with one clear line, before
+touching any database."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
+import yaml
 from superset_support import CONFIG, PROVISION, REPO, superset_venv
 
 TINY = REPO / "tests" / "superset" / "tiny_bundle"
@@ -77,4 +80,28 @@ def test_unset_placeholders_are_named_before_anything_is_touched(tmp_path: Path)
         "TRADEWIND_REPORTING_HOST (in databases/tradewind_reporting.yaml); "
         "TRADEWIND_REPORTING_PORT (in databases/tradewind_reporting.yaml)"
     ]
+    assert not (tmp_path / "meta.db").exists()  # Superset was never started
+
+
+def test_a_bundle_that_fails_the_checks_is_refused_before_anything_is_touched(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "bundle"
+    shutil.copytree(REPO / "superset" / "bundle", broken)
+    chart = next((broken / "charts").glob("*.yaml"))
+    doc = yaml.safe_load(chart.read_text(encoding="utf-8"))
+    doc["dataset_uuid"] = "00000000-0000-4000-8000-000000000000"  # a dataset that is not there
+    chart.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    done = run(
+        tmp_path,
+        str(PROVISION),
+        "--bundle",
+        str(broken),
+        SUPERSET_CONFIG_PATH=str(CONFIG),
+        SUPERSET_SECRET_KEY="k" * 32,
+        SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"provision: error: Superset bundle {broken} has ")
+    assert f"charts/{chart.name}: dataset_uuid" in done.stderr
     assert not (tmp_path / "meta.db").exists()  # Superset was never started
