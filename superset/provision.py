@@ -1,5 +1,6 @@
-"""Provision Superset for Tradewind, idempotently: migrate the metadata DB, create the admin,
-sync roles and permissions (``superset init``), import the dashboards bundle.
+"""Provision Superset for Tradewind, idempotently: check the dashboards bundle, migrate the
+metadata DB, create the admin, sync roles and permissions (``superset init``), import the
+bundle.
 
 Run it with Superset's own interpreter (``.venv-superset/bin/python superset/provision.py``)
 and ``SUPERSET_CONFIG_PATH`` pointing at ``superset/superset_config.py``. Every step can run
