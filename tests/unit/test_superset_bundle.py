@@ -133,6 +133,12 @@ BROKEN: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str]] = {
         NAV_CHART,
         "params.metrics[0].column.column_name",
     ),
+    "table formats an unknown column": (
+        "charts/live_positions.yaml",
+        lambda d: d["params"]["column_config"].update(unrealised={"d3NumberFormat": ",.2f"}),
+        "charts/live_positions.yaml",
+        "params.column_config.unrealised",
+    ),
     "query context names an unknown column": (
         NAV_CHART,
         _edit_query(lambda q: q["queries"][0]["columns"].append("acct")),
