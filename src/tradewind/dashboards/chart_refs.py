@@ -67,6 +67,8 @@ def form_data_refs(form: dict[str, Any], field: str) -> Iterator[Ref]:
         for i, value in enumerate(form.get(key) or []):
             yield from _metric(value, f"{field}.{key}[{i}]")
     yield from _filters(form.get("adhoc_filters") or [], f"{field}.adhoc_filters")
+    for name in form.get("column_config") or {}:  # a table's per-column formats and widths
+        yield Ref(f"{field}.column_config.{name}", "column or metric", str(name))
     for i, text in enumerate(form.get("order_by_cols") or []):
         column, _ascending = json.loads(text) if isinstance(text, str) else text
         yield from _column(column, f"{field}.order_by_cols[{i}]")
