@@ -224,7 +224,7 @@ def test_the_shipped_bundle_is_valid() -> None:
     assert {kind: len(files) for kind, files in bundle.files.items()} == {
         "databases": 1,
         "datasets": 15,
-        "charts": 31,
+        "charts": 32,
         "dashboards": 4,
     }
     titles = {d["dashboard_title"] for d in bundle.of("dashboards").values()}
@@ -262,7 +262,7 @@ def test_the_command_line_reports_problems(
     bundle_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([str(BUNDLE)]) == 0
-    assert "valid (1 databases, 15 datasets, 31 charts, 4 dashboards)" in capsys.readouterr().out
+    assert "valid (1 databases, 15 datasets, 32 charts, 4 dashboards)" in capsys.readouterr().out
     _edit(bundle_copy, DB, _setter("allow_dml", True))
     assert main([str(bundle_copy)]) == 1
     assert f"{DB}: allow_dml: must be false" in capsys.readouterr().err
