@@ -54,9 +54,12 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format src tests bench dags superset
 	$(BIN)/ruff check --fix src tests bench dags superset
 
-# tests/superset runs the real Superset from $(SUPERSET_VENV)
+# tests/superset runs the real Superset from $(SUPERSET_VENV). Test files run in collection
+# order, whole files per worker: the few slow files (tests/dags, then integration) start first
+# and the many quick unit tests fill the end (xdist's default puts files with most tests first,
+# which left the slowest DAG tests running alone at the end).
 test: lint $(SUPERSET_STAMP)
-	TRADEWIND_SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) $(BIN)/pytest -n 2 --dist loadfile
+	TRADEWIND_SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Airflow on the embedded default: SQLite metadata, LocalExecutor, the project's dags/, the UI
 # on 127.0.0.1 (AIRFLOW_PORT, default 8080); the admin password is printed on the first start.

@@ -107,6 +107,8 @@ def mlflow_server(backend: str, s3: S3, artifacts: str, workdir: Path) -> Iterat
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_"))}
     env.update(AWS)
     env.update({"MLFLOW_S3_ENDPOINT_URL": s3.endpoint, "MLFLOW_DISABLE_TELEMETRY": "true"})
+    # MLflow's job runner (seven huey consumers, ~250 MB each) serves features we don't use
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     proc = subprocess.Popen(
         mlflow_server_command(backend, port, artifacts),
         env=env,

@@ -144,8 +144,9 @@ def test_live_daily_pnl(seeded: Engine) -> None:
     snaps, rec = "snapshots", "reconciliation"
     d3, d4, d5, d6 = (date(2025, 3, d) for d in (3, 4, 5, 6))
     want = [
-        # the last snapshot of FX day 3 March (T2) and the day's fill's commission
-        row("A1", d3, "*", (0.0, 10.0, 0.0, -0.1, 9.9, 1010.0), snaps),
+        # the last snapshot of FX day 3 March (T2) and the day's fill's commission; the
+        # account's first day: its NAV change since the day's first snapshot (T1)
+        row("A1", d3, "*", (0.0, 10.0, 0.0, -0.1, 10.0, 1010.0), snaps),
         row("A1", d3, "dep1", (0.0, 10.0, 0.0, -0.1, 9.9, 1010.0), snaps),
         # reconciled: the NAV change for the account, the sum of its parts for dep1
         row("A1", d4, "*", (5.0, -15.0, -0.5, -0.2, -20.0, 990.0), rec),

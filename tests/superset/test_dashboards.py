@@ -5,6 +5,7 @@ reporting role, the UI on loopback only, the admin password only in its mode-600
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -144,3 +145,34 @@ def test_the_admin_password_stays_in_its_file(superset: Running) -> None:
     reporting = Path(superset.superset.env["TRADEWIND_REPORTING_PASSWORD_FILE"]).read_text()
     assert all(reporting not in o for o in superset.provision_output)
     assert reporting not in superset.superset.log_tail(10**7)
+
+
+def chart_rows(superset: Running, name: str) -> list[dict[str, Any]]:
+    """The rows Superset answers for the bundle's chart called ``name``."""
+    uuid = next(u for u, c in superset.bundle["charts"].items() if c["slice_name"] == name)
+    done = superset.api.get(f"/api/v1/chart/{chart_ids(superset)[uuid]}/data/", force="true")
+    assert done.status_code == 200, done.text[:300]
+    return list(done.json()["result"][0]["data"])
+
+
+def test_daily_pnl_per_account_adds_up_to_the_accounts_pnl(superset: Running) -> None:
+    """The bars of a day are the account's NAV change that FX day (its '*' rows), so over the
+    session they add up to the account's P&L; summing its deployments' rows in too would
+    count each day twice."""
+    bars = chart_rows(superset, "Daily P&L per account")
+    per_account: dict[str, float] = {}
+    for row in bars:
+        for column, value in row.items():
+            if column != "day" and value is not None:
+                per_account[column] = per_account.get(column, 0.0) + float(value)
+    with psycopg.connect(**conninfo(superset.superset.tw_url)) as conn:
+        pnl = dict(
+            conn.execute(
+                "SELECT DISTINCT ON (account_id) account_id, pnl FROM reporting.live_nav "
+                "ORDER BY account_id, at DESC"
+            ).fetchall()
+        )
+    assert pnl, "the demo's paper session left no NAV snapshots"
+    assert per_account.keys() == pnl.keys()
+    for account, total in per_account.items():
+        assert total == pytest.approx(pnl[account], abs=0.005), account

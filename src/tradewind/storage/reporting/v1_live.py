@@ -94,15 +94,27 @@ seq AS (
                OVER (PARTITION BY d.day, d.account_id) AS account_nav
     FROM days d
     WINDOW w AS (PARTITION BY d.account_id, d.deployment ORDER BY d.day)
+),
+opens AS (
+    SELECT day, account_id, nav AS open_nav
+    FROM (
+        SELECT {day("at")} AS day, account_id, nav,
+               ROW_NUMBER() OVER (PARTITION BY account_id, {day("at")} ORDER BY at, id) AS n
+        FROM live_pnl WHERE instrument = '*' AND nav IS NOT NULL
+    ) o
+    WHERE n = 1
 )
-SELECT day, account_id, deployment, realized_pl, unrealized_pl, financing, commission,
-       CASE WHEN deployment = '*' AND nav IS NOT NULL AND prev_nav IS NOT NULL
-            THEN nav - prev_nav
-            ELSE realized_pl + financing + commission + unrealized_pl
-                 - CASE WHEN prev_day IS NULL THEN 0 ELSE prev_upl END
+SELECT q.day, q.account_id, q.deployment, q.realized_pl, q.unrealized_pl, q.financing,
+       q.commission,
+       CASE WHEN q.deployment = '*' AND q.nav IS NOT NULL
+                 AND COALESCE(q.prev_nav, o.open_nav) IS NOT NULL
+            THEN q.nav - COALESCE(q.prev_nav, o.open_nav)
+            ELSE q.realized_pl + q.financing + q.commission + q.unrealized_pl
+                 - CASE WHEN q.prev_day IS NULL THEN 0 ELSE q.prev_upl END
        END AS day_pl,
-       account_nav AS nav, source
-FROM seq
+       q.account_nav AS nav, q.source
+FROM seq q
+LEFT JOIN opens o ON o.day = q.day AND o.account_id = q.account_id
 """
 
 
