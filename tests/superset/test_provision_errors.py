@@ -62,17 +62,23 @@ def test_no_metadata_database_no_superset(tmp_path: Path) -> None:
     assert "SUPERSET_DATABASE_URL is not set" in done.stderr
 
 
-def test_unset_placeholders_are_named_before_anything_is_touched(tmp_path: Path) -> None:
-    done = run(
+def provision(tmp_path: Path, bundle: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``provision.py --bundle BUNDLE`` with a metadata DB under ``tmp_path`` (not created
+    unless Superset starts)."""
+    return run(
         tmp_path,
         str(PROVISION),
         "--bundle",
-        str(TINY),
+        str(bundle),
         SUPERSET_CONFIG_PATH=str(CONFIG),
         SUPERSET_SECRET_KEY="k" * 32,
         SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
-        TRADEWIND_REPORTING_USER="reader",
+        **env,
     )
+
+
+def test_unset_placeholders_are_named_before_anything_is_touched(tmp_path: Path) -> None:
+    done = provision(tmp_path, TINY, TRADEWIND_REPORTING_USER="reader")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "provision: error: unset environment variables the bundle needs: "
@@ -92,15 +98,7 @@ def test_a_bundle_that_fails_the_checks_is_refused_before_anything_is_touched(
     doc = yaml.safe_load(chart.read_text(encoding="utf-8"))
     doc["dataset_uuid"] = "00000000-0000-4000-8000-000000000000"  # a dataset that is not there
     chart.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    done = run(
-        tmp_path,
-        str(PROVISION),
-        "--bundle",
-        str(broken),
-        SUPERSET_CONFIG_PATH=str(CONFIG),
-        SUPERSET_SECRET_KEY="k" * 32,
-        SUPERSET_DATABASE_URL=f"sqlite:///{tmp_path}/meta.db",
-    )
+    done = provision(tmp_path, broken)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"provision: error: Superset bundle {broken} has ")
     assert f"charts/{chart.name}: dataset_uuid" in done.stderr
