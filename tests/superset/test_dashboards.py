@@ -176,3 +176,30 @@ def test_daily_pnl_per_account_adds_up_to_the_accounts_pnl(superset: Running) ->
     assert per_account.keys() == pnl.keys()
     for account, total in per_account.items():
         assert total == pytest.approx(pnl[account], abs=0.005), account
+
+
+def sql_lab(superset: Running, sql: str) -> requests.Response:
+    """``sql`` run in SQL Lab on the bundle's database (the read-only reporting role)."""
+    (database,) = superset.api.listing("database")
+    return superset.api.post(
+        "/api/v1/sqllab/execute/",
+        {"database_id": database["id"], "sql": sql, "runAsync": False, "schema": "reporting"},
+    )
+
+
+def test_sql_lab_reads_the_views_and_nothing_else(superset: Running) -> None:
+    """What the dashboards' role may do, asked through Superset: read the reporting views;
+    the security master's own tables answer "permission denied" from Postgres itself, and a
+    write is refused (by Superset here; tests/integration/test_reporting_role.py shows the
+    role cannot write even where Superset would let it try)."""
+    done = sql_lab(superset, "SELECT count(*) AS n FROM reporting.fills")
+    assert done.status_code == 200, done.text[:500]
+    assert done.json()["data"][0]["n"] > 0
+    for table in ("oms_orders", "runs", "venue_transactions", "alembic_version"):
+        done = sql_lab(superset, f"SELECT * FROM public.{table} LIMIT 1")
+        assert done.status_code >= 400
+        assert f"permission denied for table {table}" in done.text, done.text[:500]
+    for write in ("DELETE FROM reporting.fills", "CREATE TABLE reporting.x (a int)"):
+        done = sql_lab(superset, write)
+        assert done.status_code >= 400
+        assert "DML_NOT_ALLOWED_ERROR" in done.text, done.text[:500]
