@@ -10,7 +10,8 @@ CONSTRAINTS := constraints.txt
 SUPERSET_VENV ?= .venv-superset
 SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
-.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset
+.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset \
+	up down stack-test
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
@@ -72,6 +73,19 @@ airflow: $(DEV_STAMP)
 # (default 8088). Generated secrets, the admin password among them: $TRADEWIND_HOME/superset/secrets.
 superset: $(STAMP) $(SUPERSET_STAMP)
 	SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) services/superset/local.sh
+
+# The whole platform in containers (docker-compose.yml) on Docker, or podman where no Docker
+# engine runs: `make up` writes .env with generated secrets if it is missing, builds the images,
+# starts everything and waits until it is healthy; `make down` stops it (ARGS=-v: and deletes
+# its volumes). `make stack-test` starts a stack of its own, tests it and removes it.
+up: $(DEV_STAMP)
+	services/stack/up.sh
+
+down: $(DEV_STAMP)
+	services/stack/down.sh
+
+stack-test: $(DEV_STAMP)
+	services/stack/stack-test.sh
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit

@@ -6,6 +6,7 @@ set, else from a throwaway server this process starts on first use and stops at 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from sqlalchemy import Engine
 
 from tradewind.testing.postgres import drop_database, fresh_database, postgres_server_url
 
-INTEGRATION_DIRS = tuple(Path(__file__).parent / d for d in ("integration", "dags", "superset"))
+INTEGRATION_DIRS = tuple(
+    Path(__file__).parent / d for d in ("integration", "dags", "superset", "stack")
+)
+# tests/stack checks a running compose stack: `make stack-test` starts one and sets this
+collect_ignore = [] if os.environ.get("TRADEWIND_STACK_ENV_FILE") else ["stack"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
