@@ -1,0 +1,1 @@
+"""The docker-compose stack: its variables and secrets (``tradewind.stack.secrets``)."""
