@@ -154,7 +154,7 @@ def _new_value(kind: Kind) -> str:
 
 def new_value(var: Variable) -> str:
     """A fresh value for a generated variable, one its own check accepts."""
-    while True:  # a random value may spell a placeholder word ("todo", "xxx"): draw again
+    while True:  # should a random value ever spell a placeholder ("fixme"), draw again
         value = _new_value(var.kind)
         if _value_problem(var, value) is None:
             return value
@@ -168,10 +168,11 @@ _PLACEHOLDER_WORD = re.compile(
     r"(name)?|token|key|minioadmin|postgres|airflow|superset|mlflow|redis|tradewind",
     re.IGNORECASE,
 )
-# ... and text that marks one anywhere in the value
+# ... and text that marks one. Words short enough to turn up in a random value by chance
+# (one in ~10^5 for "xxx" or "todo" in 40 letters and digits) count only as a whole word.
 _PLACEHOLDER_TEXT = re.compile(
-    r"change[-_ .]?me|replace[-_ .]?me|your[-_ .]|placeholder|example|todo|fixme|xxx|"
-    r"<[^>]*>|\$\{|\$\(",
+    r"change[-_ .]?me|replace[-_ .]?me|your[-_ .]|placeholder|example|<[^>]*>|\$\{|\$\("
+    r"|(^|[-_ .:])(todo|fixme|tbd|x{3,})([-_ .:]|$)",
     re.IGNORECASE,
 )
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
@@ -241,7 +242,9 @@ def _value_problem(var: Variable, value: str) -> str | None:
         return "is empty"
     if not var.generated:
         return _setting_problem(var, value)
-    if _placeholder(value):
+    # A Fernet key's check is exact (32 bytes in URL-safe base64): no placeholder passes it,
+    # and a random key may hold "-xxx-" by chance.
+    if var.kind is not Kind.FERNET_KEY and _placeholder(value):
         return "looks like a placeholder, not a generated value"
     return _secret_problem(var, value)
 
@@ -271,8 +274,24 @@ def select(names: Iterable[str] | None) -> list[Variable]:
     return [BY_NAME[n] for n in dict.fromkeys(wanted)]
 
 
+def targets(names: Iterable[str] | None) -> list[tuple[Variable, str]]:
+    """(variable, the environment variable that holds it) for each of ``names``: ``NAME``, or
+    ``NAME=ENV_NAME`` when a container gets the value under another name (e.g.
+    ``AIRFLOW_FERNET_KEY=AIRFLOW__CORE__FERNET_KEY``). All of the table if None."""
+    if names is None:
+        return [(v, v.name) for v in VARIABLES]
+    pairs = [
+        (name.strip(), env.strip() or name.strip())
+        for name, _, env in (n.partition("=") for n in names)
+        if name.strip()
+    ]
+    select(name for name, _ in pairs)  # unknown names: ValueError
+    return list(dict.fromkeys((BY_NAME[name], env) for name, env in pairs))
+
+
 def check(environ: Mapping[str, str], names: Iterable[str] | None = None) -> list[str]:
-    """Problems of the variables (all, or those in ``names``) as ``environ`` has them.
+    """Problems of the variables (all, or those in ``names``, see ``targets``) as ``environ``
+    has them.
 
     A generated variable must be set (or ``NAME_FILE`` name a readable file) to a value that
     is not empty, not a placeholder, long enough and of its kind's shape. A setting may be
@@ -280,17 +299,18 @@ def check(environ: Mapping[str, str], names: Iterable[str] | None = None) -> lis
     valid. Messages name the variable, never the value.
     """
     problems: list[str] = []
-    for var in select(names):
-        value, problem = _lookup(environ, var.name)
+    for var, env_name in targets(names):
+        label = var.name if env_name == var.name else f"{env_name} ({var.name})"
+        value, problem = _lookup(environ, env_name)
         if problem is not None:
             problems.append(problem)
         elif value is None:
             if var.generated or names is not None:
-                problems.append(f"{var.name} is not set")
+                problems.append(f"{label} is not set")
         else:
             what = _value_problem(var, value)
             if what is not None:
-                problems.append(f"{var.name} {what}")
+                problems.append(f"{label} {what}")
     return problems
 
 
@@ -550,7 +570,7 @@ def _cmd_check(path: Path | None, only: list[str] | None) -> int:
         if path is not None:
             print(f"  (`make env` completes {path}, keeping valid values)", file=sys.stderr)
         return 1
-    count = len(VARIABLES) if only is None else len(select(only))
+    count = len(targets(only))
     print(f"ok: {count} variables")
     return 0
 
@@ -573,7 +593,11 @@ def _parser() -> argparse.ArgumentParser:
     src = chk.add_mutually_exclusive_group()
     src.add_argument("--file", type=Path, help="the .env file to check (default .env)")
     src.add_argument("--env", action="store_true", help="check the process environment")
-    chk.add_argument("--only", metavar="A,B", help="check only these variables")
+    chk.add_argument(
+        "--only",
+        metavar="A,B=ENV_B",
+        help="check only these variables; B=ENV_B: B as found in the variable ENV_B",
+    )
     sub.add_parser("example", help="print the text of .env.example")
     return parser
 
