@@ -15,7 +15,7 @@ from tradewind.stack import secrets as stack
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "src" / "tradewind" / "stack" / "secrets.py"
-GOOD_PASSWORD = "Zq7vR2mK9pL4xN8wT3bY6cH1jF5dG0sA"  # shaped like a generated one, not used anywhere
+GOOD_PASSWORD = stack.new_value(stack.BY_NAME["REDIS_PASSWORD"])  # drawn per run: no literal
 
 
 def _generated() -> dict[str, str]:
