@@ -11,7 +11,7 @@ SUPERSET_VENV ?= .venv-superset
 SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
 .PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset \
-	up down stack-test
+	env up down stack-test
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint   - ruff + import-linter + mypy;  make format - ruff format"
 	@echo "make airflow - Airflow on the embedded default (UI on 127.0.0.1:8080, dags/ loaded)"
 	@echo "make superset - Superset with the dashboards, on a Postgres security master (127.0.0.1:8088)"
+	@echo "make env    - write .env for the compose stack: every secret generated (mode 0600)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -86,6 +87,12 @@ down: $(DEV_STAMP)
 
 stack-test: $(DEV_STAMP)
 	services/stack/stack-test.sh
+
+# The compose stack's .env: written if missing, else completed in place (valid values kept, the
+# missing or invalid generated, other lines left alone); mode 0600, git-ignored. New secrets:
+# `$(BIN)/python -m tradewind.stack.secrets env --rotate [--only NAME,...]`.
+env: $(STAMP)
+	$(BIN)/python -m tradewind.stack.secrets env --file .env
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit
