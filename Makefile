@@ -10,7 +10,7 @@ CONSTRAINTS := constraints.txt
 SUPERSET_VENV ?= .venv-superset
 SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
-.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset
+.PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset images
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint   - ruff + import-linter + mypy;  make format - ruff format"
 	@echo "make airflow - Airflow on the embedded default (UI on 127.0.0.1:8080, dags/ loaded)"
 	@echo "make superset - Superset with the dashboards, on a Postgres security master (127.0.0.1:8088)"
+	@echo "make images - build the stack's images (tradewind, superset) with docker or podman"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -72,6 +73,11 @@ airflow: $(DEV_STAMP)
 # (default 8088). Generated secrets, the admin password among them: $TRADEWIND_HOME/superset/secrets.
 superset: $(STAMP) $(SUPERSET_STAMP)
 	SUPERSET_VENV=$(abspath $(SUPERSET_VENV)) services/superset/local.sh
+
+# The docker-compose stack's two Python images, with docker if an engine answers, else podman.
+# Tags, base image, proxy CA and local wheels: see the variables in services/stack/images.sh.
+images:
+	services/stack/images.sh
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit
