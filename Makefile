@@ -11,7 +11,7 @@ SUPERSET_VENV ?= .venv-superset
 SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
 .PHONY: demo test unit integration lint format bench install install-dev lock clean help airflow superset \
-	env up down stack-test
+	env images up down stack-test
 
 help:
 	@echo "make demo   - set up .venv and run the whole pipeline on the embedded default"
@@ -21,6 +21,7 @@ help:
 	@echo "make airflow - Airflow on the embedded default (UI on 127.0.0.1:8080, dags/ loaded)"
 	@echo "make superset - Superset with the dashboards, on a Postgres security master (127.0.0.1:8088)"
 	@echo "make env    - write .env for the compose stack: every secret generated (mode 0600)"
+	@echo "make images - build the stack's images (tradewind, superset) with docker or podman"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
@@ -93,6 +94,11 @@ stack-test: $(DEV_STAMP)
 # `$(BIN)/python -m tradewind.stack.secrets env --rotate [--only NAME,...]`.
 env: $(STAMP)
 	$(BIN)/python -m tradewind.stack.secrets env --file .env
+
+# The docker-compose stack's two Python images, with docker if an engine answers, else podman.
+# Tags, base image, proxy CA and local wheels: see the variables in services/stack/images.sh.
+images:
+	services/stack/images.sh
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests/unit
