@@ -21,13 +21,18 @@ PODMAN_SOCKET="${PODMAN_SOCKET:-/run/podman/podman.sock}"
 log() { printf '%s stack: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+apt_install() {  # apt_install PACKAGE...: as root, refreshing the package lists if needed
+  [[ $(id -u) == 0 ]] || die "no Docker engine and no $*: install it (apt-get install $*)"
+  log "installing $* (no Docker engine here)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" > /dev/null 2>&1 || {
+    apt-get update -q > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" > /dev/null
+  }
+}
+
 podman_setup() {
-  if ! command -v podman > /dev/null; then
-    [[ $(id -u) == 0 ]] || die "no Docker engine and no podman: install podman (apt-get install podman runc)"
-    log "installing podman (no Docker engine here)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc > /dev/null
-  fi
-  command -v runc > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q runc > /dev/null
+  command -v podman > /dev/null || apt_install podman runc
+  command -v runc > /dev/null || apt_install runc
   local conf=/etc/containers/containers.conf
   if [[ $(id -u) == 0 ]] && ! grep -qs '^runtime = "runc"' "$conf"; then
     [[ ! -s $conf ]] || cp "$conf" "$conf.before-tradewind"
@@ -96,7 +101,7 @@ select_images() {
   STANDINS=$mode
   if [[ $STANDINS == 1 ]]; then
     export TRADEWIND_POSTGRES_IMAGE=localhost/tradewind-standin/postgres:15
-    export TRADEWIND_MINIO_IMAGE=localhost/tradewind-standin/minio:seaweedfs
+    export TRADEWIND_MINIO_IMAGE=localhost/tradewind-standin/minio:latest-seaweedfs
     export TRADEWIND_REDIS_IMAGE=localhost/tradewind-standin/redis:7
     export TRADEWIND_BASE_IMAGE="${TRADEWIND_BASE_IMAGE:-localhost/tradewind-standin/python:3.11-slim-bookworm}"
   fi
