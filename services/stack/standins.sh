@@ -96,6 +96,7 @@ rootfs_tarball() {
 		tail -n 20 "$CACHE/debootstrap.log" >&2
 		die "debootstrap failed (full log: $CACHE/debootstrap.log)"
 	fi
+	upgrade_rootfs "$work/root"
 	slim_rootfs "$work/root"
 	tar -C "$work/root" --numeric-owner --sort=name --exclude='./dev/*' --exclude='./proc/*' \
 		--exclude='./sys/*' -cf "$work/rootfs.tar" .
@@ -105,8 +106,29 @@ rootfs_tarball() {
 	printf '%s\n' "$tarball"
 }
 
-# What debian:bookworm-slim leaves out (docs, manuals, translations, apt caches), host files
-# debootstrap copied in, and apt sources with security updates.
+# bookworm-updates and bookworm-security on top of the point release debootstrap installs, so
+# that the image's own upgrade step (for --force rebuilds) starts with nothing to add.
+upgrade_rootfs() {
+	local root=$1
+	cat >"$root/etc/apt/sources.list" <<-EOF
+		deb $MIRROR $SUITE main
+		deb $MIRROR $SUITE-updates main
+		deb $SECURITY_MIRROR $SUITE-security main
+	EOF
+	mount -t proc proc "$root/proc"
+	if ! {
+		chroot "$root" apt-get update -q &&
+			DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get upgrade -y -q
+	} >>"$CACHE/debootstrap.log" 2>&1; then
+		umount "$root/proc"
+		tail -n 20 "$CACHE/debootstrap.log" >&2
+		die "upgrading the rootfs failed (full log: $CACHE/debootstrap.log)"
+	fi
+	umount "$root/proc"
+}
+
+# What debian:bookworm-slim leaves out (docs, manuals, translations, apt caches) and host files
+# debootstrap copied in.
 slim_rootfs() {
 	local root=$1
 	rm -rf "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
@@ -115,11 +137,6 @@ slim_rootfs() {
 	find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
 	find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 	rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
-	cat >"$root/etc/apt/sources.list" <<-EOF
-		deb $MIRROR $SUITE main
-		deb $MIRROR $SUITE-updates main
-		deb $SECURITY_MIRROR $SUITE-security main
-	EOF
 }
 
 # sha256 over the folder's files (path, content, executable bit) and the extra inputs given.
