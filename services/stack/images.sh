@@ -4,6 +4,7 @@
 #
 #   services/stack/images.sh [tradewind] [superset]     (default: both)
 #
+#   ENGINE                     docker or podman (default: docker if an engine answers)
 #   TRADEWIND_IMAGE            tag of the tradewind image   (localhost/tradewind:0.1.0)
 #   TRADEWIND_SUPERSET_IMAGE   tag of the superset image    (localhost/tradewind-superset:0.1.0)
 #   TRADEWIND_BASE_IMAGE       the Python 3.11 base image (--build-arg BASE_IMAGE; the
@@ -31,7 +32,11 @@ die() {
   exit 1
 }
 
-if command -v docker > /dev/null 2>&1 && docker info > /dev/null 2>&1; then
+if [[ -n ${ENGINE:-} ]]; then # chosen by the caller (services/stack/engine.sh)
+  command -v "$ENGINE" > /dev/null 2>&1 || die "ENGINE=$ENGINE: no such command"
+  engine="$ENGINE"
+  [[ $engine != docker ]] || export DOCKER_BUILDKIT=1
+elif command -v docker > /dev/null 2>&1 && docker info > /dev/null 2>&1; then
   engine=docker
   export DOCKER_BUILDKIT=1 # RUN --mount, --secret and --build-context need BuildKit
 elif command -v podman > /dev/null 2>&1; then

@@ -165,3 +165,20 @@ def test_a_broken_file_fails(tmp_path: Path, env_file: Path) -> None:
     assert COMPOSE is not None
     with pytest.raises(AssertionError, match="nope"):
         run_compose(COMPOSE, broken, env_file, "-q")
+
+
+def test_every_entrypoint_check_names_variables_its_service_has(repo_stack: Stack) -> None:
+    """TRADEWIND_REQUIRES (what each entrypoint checks before it starts) names stack variables,
+    each under a name the service's environment sets: a typo would stop the service for good."""
+    from tradewind.stack import secrets
+
+    known = {v.name for v in secrets.VARIABLES}
+    checked = 0
+    for name, service in repo_stack.config["services"].items():
+        env = service.get("environment") or {}
+        for item in (env.get("TRADEWIND_REQUIRES") or "").split():
+            stack_name, _, env_name = item.partition("=")
+            assert stack_name in known, f"{name}: {stack_name} is not a stack variable"
+            assert (env_name or stack_name) in env, f"{name}: {env_name or stack_name} is not set"
+            checked += 1
+    assert checked >= 30
