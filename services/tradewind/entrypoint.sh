@@ -27,4 +27,20 @@ if [ -n "${AIRFLOW_ADMIN_PASSWORD:-}" ] && [ -n "${AIRFLOW__CORE__SIMPLE_AUTH_MA
     > "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
 fi
 
+# A one-shot (idempotent by design) sets TRADEWIND_ATTEMPTS: a transient failure at start (a name
+# not yet resolvable, a server still starting) is tried again, 10 s apart, before it counts.
+attempts="${TRADEWIND_ATTEMPTS:-1}"
+if [ "$attempts" -gt 1 ]; then
+  n=1
+  until "$@"; do
+    if [ "$n" -ge "$attempts" ]; then
+      echo "entrypoint: $1 failed $n times: giving up" >&2
+      exit 1
+    fi
+    echo "entrypoint: $1 failed (attempt $n of $attempts): trying again in 10 s" >&2
+    n=$((n + 1))
+    sleep 10
+  done
+  exit 0
+fi
 exec "$@"
