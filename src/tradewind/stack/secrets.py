@@ -128,12 +128,7 @@ VARIABLES: tuple[Variable, ...] = (
     _port("MINIO_PORT", "9000", "MinIO's S3 API (drop files into the landing bucket)"),
     _port("MINIO_CONSOLE_PORT", "9001", "the MinIO console"),
     _port("LIVE_HEALTH_PORT", "8788", "the live trader's health endpoint"),
-    Variable(
-        "AIRFLOW_WORKER_CONCURRENCY",
-        "setting",
-        "tasks one Airflow worker runs at once (scale with more workers)",
-        default="4",
-    ),
+    Variable("AIRFLOW_WORKER_CONCURRENCY", Kind.SETTING, "Tasks one Airflow worker runs at once (scale with more workers)", "4"),  # noqa: E501
 )
 # fmt: on
 BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
