@@ -22,6 +22,8 @@ help:
 	@echo "make superset - Superset with the dashboards, on a Postgres security master (127.0.0.1:8088)"
 	@echo "make env    - write .env for the compose stack: every secret generated (mode 0600)"
 	@echo "make images - build the stack's images (tradewind, superset) with docker or podman"
+	@echo "make up     - the whole stack (docker compose or podman), healthy; make down stops it"
+	@echo "make stack-test - build, start and check a throwaway stack, then remove it"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Tradewind needs Python 3.11 or 3.12"'
