@@ -43,6 +43,7 @@ podman_setup() {
   if ! curl -fsS --unix-socket "$PODMAN_SOCKET" http://d/_ping > /dev/null 2>&1; then
     log "starting podman system service on $PODMAN_SOCKET"
     mkdir -p "$(dirname "$PODMAN_SOCKET")"
+    rm -f "$PODMAN_SOCKET"  # a dead service's socket file would make the new one fail to bind
     setsid podman system service --time=0 "unix://$PODMAN_SOCKET" \
       > "${TMPDIR:-/tmp}/podman-service.log" 2>&1 < /dev/null &
     for _ in $(seq 50); do
