@@ -39,7 +39,10 @@ def _columns(text: str | None) -> ColumnMap:
     for part in text.split(","):
         field, sep, name = part.partition("=")
         if not sep or not name.strip():
-            raise CliError(f"--columns: expected FIELD=COLUMN pairs, got {part!r}")
+            raise CliError(
+                f"--columns: expected FIELD=COLUMN pairs, got {part!r}; name a column by its "
+                "header or by its position as #N, e.g. time=#1 for an unnamed first column"
+            )
         pairs[field.strip()] = name.strip()
     try:
         return ColumnMap(**pairs)
@@ -148,7 +151,11 @@ def import_(
         FileFormat | None, typer.Option("--format", help="csv or parquet (default: by extension).")
     ] = None,
     columns: Annotated[
-        str | None, typer.Option(help="Column mapping, e.g. 'time=Date,close=Last'.")
+        str | None,
+        typer.Option(
+            help="Column mapping, e.g. 'time=Date,close=Last'; #N names a column by position "
+            "(time=#1 for an unnamed first column)."
+        ),
     ] = None,
     tz: Annotated[str, typer.Option("--tz", help="Time zone of naive timestamps.")] = "UTC",
     epoch_unit: Annotated[
