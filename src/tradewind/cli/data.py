@@ -157,7 +157,17 @@ def import_(
             "(time=#1 for an unnamed first column)."
         ),
     ] = None,
-    tz: Annotated[str, typer.Option("--tz", help="Time zone of naive timestamps.")] = "UTC",
+    tz: Annotated[
+        str,
+        typer.Option(
+            "--tz",
+            help="Time zone of naive timestamps (for D bars, local dates stay the bar's date).",
+        ),
+    ] = "UTC",
+    time_format: Annotated[
+        str | None,
+        typer.Option(help="strftime format of text timestamps, e.g. '%d/%m/%Y %H:%M'."),
+    ] = None,
     epoch_unit: Annotated[
         str, typer.Option(help="Unit of numeric timestamps: s, ms, us, ns.")
     ] = "s",
@@ -186,6 +196,7 @@ def import_(
                 format=fmt,
                 columns=_columns(columns),
                 timezone=tz,
+                time_format=time_format,
                 epoch_unit=epoch_unit,  # type: ignore[arg-type]  # pydantic checks the unit
                 side=side,
                 vendor=vendor,

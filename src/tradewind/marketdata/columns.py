@@ -99,8 +99,9 @@ def resolve_columns(
             if guess is not None:
                 taken.add(guess)
                 hints.append(f"{f}={_cli_value(guess, names.index(guess) + 1)}")
+        them = "it" if len(missing) == 1 else "them"
         hint = (
-            f"map them with --columns, e.g. --columns '{','.join(hints)}'"
+            f"map {them} with --columns, e.g. --columns '{','.join(hints)}'"
             if len(hints) == len(missing)
             else "map each with --columns FIELD=COLUMN, a COLUMN by its name or as #N (1-based)"
         )

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tradewind.config.imports import FileFormat, ImportSpec
-from tradewind.domain import BarSeries
+from tradewind.domain import BarSeries, Timeframe
 from tradewind.marketdata.columns import ImportFileError, resolve_columns, unique_names
 from tradewind.marketdata.issues import Mask, RowIssues
 from tradewind.marketdata.timestamps import to_epoch_us
@@ -115,12 +115,22 @@ def _floats(
     return x, null | bad
 
 
-def _series(table: pa.Table, cols: dict[str, str], spec: ImportSpec, lines: npt.NDArray[np.int64]):
+def _series(
+    table: pa.Table, cols: dict[str, str], spec: ImportSpec, lines: npt.NDArray[np.int64], src: str
+):
     issues = RowIssues(table.num_rows)
     unparsed: dict[str, Mask] = {}
-    ts, unparsed["ts"] = to_epoch_us(
-        table.column(cols["time"]), spec.timezone, spec.epoch_unit, issues
-    )
+    try:
+        ts, unparsed["ts"] = to_epoch_us(
+            table.column(cols["time"]),
+            spec.timezone,
+            spec.epoch_unit,
+            issues,
+            spec.time_format,
+            days=spec.timeframe is Timeframe.D,
+        )
+    except ImportFileError as exc:
+        raise ImportFileError(f"{src}: {exc}") from None
     values = {}
     for name in ("open", "high", "low", "close", "volume"):
         if name in cols:
@@ -194,7 +204,7 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
         )
         for r in bad_rows
     ]
-    bars, issues, unparsed = _series(table, cols, spec, lines)
+    bars, issues, unparsed = _series(table, cols, spec, lines, str(p))
 
     def raw_rows(idx: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         return [{"text": texts.text(int(lines[i]))} for i in idx.tolist()]
@@ -274,7 +284,7 @@ def _read_parquet(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> Pars
     except (pa.ArrowInvalid, OSError) as exc:
         raise ImportFileError(f"{p}: not a readable Parquet file: {exc}") from None
     lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    bars, issues, unparsed = _series(table, cols, spec, lines)
+    bars, issues, unparsed = _series(table, cols, spec, lines, str(p))
 
     def raw_rows(idx: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         rows = table.take(pa.array(idx)).to_pylist()
