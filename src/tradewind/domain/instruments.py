@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tradewind.domain.calendars import TradingCalendar
+
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,12}_[A-Z0-9]{2,12}$")
 
 
@@ -14,6 +16,18 @@ class AssetClass(StrEnum):
     METAL = "metal"
     CFD = "cfd"
     CRYPTO = "crypto"
+    EQUITY = "equity"
+    INDEX = "index"
+
+
+DEFAULT_CALENDAR: dict[AssetClass, TradingCalendar] = {
+    AssetClass.FX: TradingCalendar.FX,
+    AssetClass.METAL: TradingCalendar.FX,
+    AssetClass.CFD: TradingCalendar.FX,
+    AssetClass.CRYPTO: TradingCalendar.CRYPTO,
+    AssetClass.EQUITY: TradingCalendar.XNYS,
+    AssetClass.INDEX: TradingCalendar.XNYS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +66,18 @@ class Instrument:
     display_precision: int  # decimal places of a displayed price
     trade_units_precision: int  # decimal places allowed in a unit count
     min_trade_size: float
+    tick_size: float | None = None  # smallest price step; None: one unit of display_precision
+    calendar: TradingCalendar = TradingCalendar.FX
 
     @property
     def pip(self) -> float:
         return 10.0**self.pip_location
+
+    @property
+    def tick(self) -> float:
+        return self.tick_size if self.tick_size is not None else 10.0**-self.display_precision
+
+    @property
+    def currency(self) -> str:
+        """The currency prices and P&L are in: the quote currency (USD for ``AAPL_USD``)."""
+        return self.quote_currency
