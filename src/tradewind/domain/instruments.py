@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,3 +82,19 @@ class Instrument:
     def currency(self) -> str:
         """The currency prices and P&L are in: the quote currency (USD for ``AAPL_USD``)."""
         return self.quote_currency
+
+
+def round_units(units: float, precision: int) -> float:
+    """``units`` at ``precision`` decimals, toward zero: rounding never enlarges an order (nor
+    flips a reducing one into an opening one). The same rule as the live path's
+    ``InstrumentRules.round_units``."""
+    if not math.isfinite(units):
+        raise ValueError(f"cannot round {units} units")
+    scale = 10.0**precision
+    q = abs(units) * scale
+    # 0.3 * 10 = 2.9999999999999996 is 3: a few units in the last place of slack, never a
+    # relative one
+    n = math.floor(q + 8 * math.ulp(q))
+    if n == 0:
+        return 0.0
+    return math.copysign(round(n / scale, precision), units)
