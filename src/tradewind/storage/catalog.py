@@ -18,8 +18,9 @@ class UnknownInstrument(LookupError):
     def __init__(self, symbol: str, known: list[str]) -> None:
         hint = f"known: {', '.join(known[:12])}" if known else "the security master is empty"
         super().__init__(
-            f"unknown instrument {symbol!r} ({hint}); add it to a universe config and run "
-            "`tradewind init` or `tradewind config push`"
+            f"unknown instrument {symbol!r} ({hint}); add it with `tradewind instruments add "
+            f"{symbol} --tick-size <its price step>` (--asset-class for non-FX) or list it in "
+            "a universe config and run `tradewind config push <that file>`"
         )
 
 
