@@ -51,8 +51,8 @@ def search_folders(folder: Path) -> list[Path]:
 
 
 def find_config(path: str | Path) -> Path | None:
-    """A relative config path that is not under the working directory, under a later root;
-    None when no root has it."""
+    """A file by path: as given when it exists, else a relative path under the first root
+    that has it; None when none has."""
     p = Path(path)
     if p.is_absolute() or p.exists():
         return p if p.exists() else None
@@ -60,6 +60,11 @@ def find_config(path: str | Path) -> Path | None:
         if (root / p).is_file():
             return root / p
     return None
+
+
+def _under() -> str:
+    looked = ", ".join(str(r) for r in search_roots())
+    return f" (looked under {looked}; add roots with {PATH_ENV})"
 
 
 def _names(folder: Path, marker: str | None) -> list[str]:
@@ -85,9 +90,11 @@ def load_named(
     """``(path, module, module.<attr>)`` of the ``kind`` (e.g. "strategy") named
     ``name_or_path``; the attribute is None when the file does not define it."""
     if "/" in name_or_path or name_or_path.endswith(".py"):
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise LookupError(f"{kind} file {path} does not exist")
+        found_file = find_config(name_or_path)
+        if found_file is None or not found_file.is_file():
+            where = "" if Path(name_or_path).is_absolute() else _under()
+            raise LookupError(f"{kind} file {name_or_path} does not exist{where}")
+        path = found_file
     else:
         folders = search_folders(folder)
         found = [f / f"{name_or_path}.py" for f in folders if (f / f"{name_or_path}.py").is_file()]
