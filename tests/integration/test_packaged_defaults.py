@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tradewind.backtest.decisions import load_decision
 from tradewind.config import UniverseConfig, load_config
 from tradewind.config.errors import ConfigError
 from tradewind.config.plugins import PATH_ENV, available, load_named
@@ -97,7 +98,10 @@ def test_not_found_says_where_it_looked_and_what_there_is(
     assert PATH_ENV in msg
     assert "my_edge" in msg
     assert "sma_crossover" in msg
-    # configs named by a relative path come from the package when not under the cwd
+    # files named by a relative path come from the package when not under the cwd
+    assert callable(load_decision("models/momentum_sign.py:decide"))
+    _, _, recipe = load_named("models/window_conv.py", folder, "RECIPE", "recipe", "t_recipes")
+    assert recipe is not None
     assert load_config("configs/universe/fx_majors.yaml", UniverseConfig).name == "fx-majors"
     with pytest.raises(ConfigError, match=r"configs/nope.yaml: no such file \(looked under "):
         load_config("configs/nope.yaml")
