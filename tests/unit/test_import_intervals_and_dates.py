@@ -60,6 +60,9 @@ def test_daily_file_declared_h1_is_refused_and_right_declarations_pass() -> None
     with pytest.raises(ImportFileError, match=r"bars are D apart .*--timeframe D"):
         check_interval(days, ok(len(days)), Timeframe.H1, "d.csv")
     check_interval(days, ok(len(days)), Timeframe.D, "d.csv")
+    weeks = T0 + np.arange(20, dtype=np.int64) * 7 * DAY
+    with pytest.raises(ImportFileError, match=r"bars are 7 days apart .*no timeframe has that"):
+        check_interval(weeks, ok(20), Timeframe.D, "w.csv")
     h1 = T0 + np.arange(100, dtype=np.int64) * HOUR
     check_interval(h1, ok(100), Timeframe.H1, "h1.csv")
     # Every other H1 bar (interleaved files, a sparse market) is still H1 data.

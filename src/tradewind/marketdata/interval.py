@@ -8,8 +8,8 @@ holds bars of another interval than the one declared:
   and most rows are off the declared grid; importing would quarantine most rows and store
   the few that fall on the grid as bogus bars (a file declared H4 that holds H1 bars would be
   silently thinned to every fourth bar);
-* coarser bars (a D file declared H1): the median gap is a period of the timeframe table at
-  least ``COARSER_FACTOR`` times the declared one and most gaps are exactly that period. A
+* coarser bars (a D file declared H1, weekly bars declared D): the median gap is at least
+  ``COARSER_FACTOR`` times the declared period and most gaps are exactly that long. A
   smaller factor is not judged: a file may hold every other bar of its timeframe (two files
   interleaved, a sparse market).
 
@@ -65,7 +65,7 @@ def check_interval(
         if off_grid < 0.5:
             return
     elif gap > declared:
-        regular = gap == int(gap) and int(gap) in _BY_SECONDS and share >= 0.5
+        regular = gap == int(gap) and share >= 0.5
         if not regular or gap < COARSER_FACTOR * declared:
             return
     else:
@@ -74,7 +74,7 @@ def check_interval(
     flag = (
         f"import it with --timeframe {detected}"
         if detected in Timeframe.__members__
-        else "give the file's own bar period with --timeframe"
+        else f"no timeframe has that period ({', '.join(t.value for t in Timeframe)})"
     )
     raise ImportFileError(
         f"{source}: the bars are {detected} apart (median spacing of {len(np.unique(ts)):,} "
