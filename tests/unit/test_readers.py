@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.cli.data import _columns
 from tradewind.config import ImportSpec
 from tradewind.config.imports import ColumnMap
 from tradewind.marketdata.columns import ImportFileError
@@ -121,3 +122,46 @@ def test_unreadable_files(tmp_path: Path, content: str | None, name: str, needle
         p.write_text(content)
     with pytest.raises(ImportFileError, match=needle):
         read_bar_file(p, spec())
+
+
+def test_unnamed_first_column_is_mapped_by_position(tmp_path: Path) -> None:
+    p = write(tmp_path, ",Open,High,Low,Close\n2024-01-01 00:00:00,1,2,0.5,1.5\n")
+    with pytest.raises(ImportFileError) as err:
+        read_bar_file(p, spec())
+    # The suggestion names the unnamed column by position, and it works as given.
+    assert "columns: #1 (unnamed), Open, High, Low, Close" in str(err.value)
+    assert "--columns 'time=#1'" in str(err.value)
+    parsed = read_bar_file(p, spec(columns=ColumnMap(time="#1")))
+    assert parsed.bars.ts.tolist() == [T0]
+    assert parsed.bars.close.tolist() == [1.5]
+    assert parsed.issues.count == 0
+
+
+def test_position_and_repeated_headers(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,x,x,Low,Close,High\n2024-01-01 00:00:00,9,1,0.5,1.5,2\n")
+    parsed = read_bar_file(p, spec(columns=ColumnMap(time="#1", open="#3")))
+    assert parsed.bars.open.tolist() == [1.0]
+    with pytest.raises(ImportFileError, match=r"'#9' mapped to open is out of range"):
+        read_bar_file(p, spec(columns=ColumnMap(time="t", open="#9")))
+    with pytest.raises(ImportFileError, match=r"'x' mapped to open is not in the file"):
+        read_bar_file(p, spec(columns=ColumnMap(time="t", open="x")))
+
+
+def test_missing_price_columns_get_a_working_suggestion(tmp_path: Path) -> None:
+    p = write(tmp_path, "Date,Open Price,Hi,Lo,Last\n2024-01-01,1,2,0.5,1.5\n")
+    with pytest.raises(ImportFileError) as err:
+        read_bar_file(p, spec())
+    msg = str(err.value)
+    assert "no column for open, high, low, close" in msg
+    assert "--columns FIELD=COLUMN" in msg  # no guess for every field: the general form
+    p2 = write(
+        tmp_path,
+        "Date,Open Price,High Price,Low Price,Close Price\n2024-01-01,1,2,0.5,1.5\n",
+        "g.csv",
+    )
+    with pytest.raises(ImportFileError) as err2:
+        read_bar_file(p2, spec())
+    hint = str(err2.value).split("--columns ")[-1]
+    assert hint == "'open=Open Price,high=High Price,low=Low Price,close=Close Price'"
+    mapped = _columns(hint.strip("'"))  # as the shell hands it to the CLI
+    assert read_bar_file(p2, spec(columns=mapped)).bars.close.tolist() == [1.5]

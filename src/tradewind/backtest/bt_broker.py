@@ -7,6 +7,8 @@
   on, never the decision bar): its volume for ``volume_scaled`` slippage, and for
   ``spread: data`` its open spread (market fills at the open, stop/limit fills) or its close
   spread (``next_close`` fills).
+* Units: order sizes (the sizer's too) are rounded toward zero to the instrument's unit
+  precision (``units_precision``), as the live path rounds them.
 * Sizing: ``TradewindSizer``; ``vol_target`` sizes ``value / vol * equity / close`` with
   ``vol`` the annualised sample std of the last ``vol_lookback`` log returns of the close, up
   to the decision bar's close (no look-ahead; too few bars, or a zero/NaN vol: no position).
@@ -31,17 +33,43 @@ from tradewind.backtest.bt_feeds import SPREAD_CLOSE_LINE, SPREAD_OPEN_LINE
 from tradewind.backtest.costs import CostModel
 from tradewind.config.backtest import Sizing, SizingMethod
 from tradewind.domain.errors import Unsupported
+from tradewind.domain.instruments import round_units
 
 
 class TradewindBroker(bt.brokers.BackBroker):
-    def __init__(self, costs: Mapping[str, CostModel], next_close: bool) -> None:
+    """``units_precision`` (decimals per symbol): every order's size is rounded toward zero
+    to the instrument's unit precision, as the live path rounds what it sends; an order that
+    rounds to nothing is rejected, as the live path does not send it. A symbol without a
+    precision is not rounded."""
+
+    def __init__(
+        self,
+        costs: Mapping[str, CostModel],
+        next_close: bool,
+        units_precision: Mapping[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self._costs = dict(costs)
         self._next_close = next_close
+        self._precision = dict(units_precision or {})
         self.set_coc(False)
         self.set_coo(False)
 
+    def round_size(self, data: Any, size: float) -> float:
+        precision = self._precision.get(data._name)
+        return float(size) if precision is None else round_units(float(size), precision)
+
+    def buy(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> Any:
+        return super().buy(owner, data, self.round_size(data, size), *args, **kwargs)
+
+    def sell(self, owner: Any, data: Any, size: float, *args: Any, **kwargs: Any) -> Any:
+        return super().sell(owner, data, self.round_size(data, size), *args, **kwargs)
+
     def submit(self, order: Any, check: bool = True) -> Any:
+        if order.size == 0:
+            order.reject(self)
+            self.notify(order)
+            return order
         if self._next_close and order.exectype == bt.Order.Market:
             order.exectype = bt.Order.Close
         return super().submit(order, check=check)
@@ -109,6 +137,10 @@ class TradewindSizer(bt.Sizer):
     params = (("sizing", None), ("periods_per_year", None))
 
     def _getsizing(self, comminfo: Any, cash: float, data: Any, isbuy: bool) -> float:
+        units = self._raw(data)
+        return self.broker.round_size(data, units) if math.isfinite(units) else 0.0
+
+    def _raw(self, data: Any) -> float:
         s: Sizing = self.p.sizing
         if s.method is SizingMethod.FIXED_UNITS:
             return s.value

@@ -132,13 +132,15 @@ def run_backtrader(
     pip_locations: Mapping[str, int] | None = None,
     spreads: Mapping[str, SpreadSeries] | None = None,
     periods_per_year: float | None = None,
+    units_precision: Mapping[str, int] | None = None,
 ) -> BacktestResult:
     """Run ``strategy_cls(**params)`` once over all instruments in ``bars`` (one strategy
     instance sees every data, in the order of ``bars``; each data is named by its symbol).
 
     ``spreads`` (per symbol, aligned with its bars: ask - bid at each bar's open and close) is
     required by ``costs.spread == 'data'``; ``periods_per_year`` (bars per year, to annualise
-    the realised vol) by ``vol_target`` sizing."""
+    the realised vol) by ``vol_target`` sizing; ``units_precision`` (decimals of a unit count,
+    per symbol) rounds every order toward zero as the live path does."""
     check_sizing(cfg.sizing, periods_per_year)
     pips = pip_locations or {}
     costs = {s: bar_cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
@@ -151,7 +153,9 @@ def run_backtrader(
             )
     bar_spreads = spreads if cfg.costs.spread == "data" and spreads is not None else {}
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False, tradehistory=False)
-    cerebro.broker = TradewindBroker(costs, next_close=cfg.fill is FillTiming.NEXT_CLOSE)
+    cerebro.broker = TradewindBroker(
+        costs, next_close=cfg.fill is FillTiming.NEXT_CLOSE, units_precision=units_precision
+    )
     cerebro.broker.setcash(cfg.cash)
     for symbol, series in bars.items():
         data = make_feed(symbol, series, features.get(symbol, {}), bar_spreads.get(symbol))

@@ -25,9 +25,16 @@ import numpy as np
 import numpy.typing as npt
 
 # one DecisionError for backtest and live: the shared decision code raises it
+from tradewind.config.plugins import search_roots
 from tradewind.signals.targets import DecisionError as DecisionError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def search_paths(path: Path) -> list[Path]:
+    """``path`` under every root of the search path (``tradewind.config.plugins``)."""
+    return [root / path for root in search_roots()]
+
 
 DecisionFn = Callable[[npt.NDArray[np.float64]], float]
 
@@ -38,7 +45,11 @@ def _is_path(target: str) -> bool:
 
 def _resolve_file(target: str, spec: str) -> Path:
     path = Path(target).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, REPO_ROOT / path]
+    candidates = (
+        [path]
+        if path.is_absolute()
+        else list(dict.fromkeys([Path.cwd() / path, REPO_ROOT / path, *search_paths(path)]))
+    )
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()

@@ -39,7 +39,10 @@ def _columns(text: str | None) -> ColumnMap:
     for part in text.split(","):
         field, sep, name = part.partition("=")
         if not sep or not name.strip():
-            raise CliError(f"--columns: expected FIELD=COLUMN pairs, got {part!r}")
+            raise CliError(
+                f"--columns: expected FIELD=COLUMN pairs, got {part!r}; name a column by its "
+                "header or by its position as #N, e.g. time=#1 for an unnamed first column"
+            )
         pairs[field.strip()] = name.strip()
     try:
         return ColumnMap(**pairs)
@@ -148,9 +151,23 @@ def import_(
         FileFormat | None, typer.Option("--format", help="csv or parquet (default: by extension).")
     ] = None,
     columns: Annotated[
-        str | None, typer.Option(help="Column mapping, e.g. 'time=Date,close=Last'.")
+        str | None,
+        typer.Option(
+            help="Column mapping, e.g. 'time=Date,close=Last'; #N names a column by position "
+            "(time=#1 for an unnamed first column)."
+        ),
     ] = None,
-    tz: Annotated[str, typer.Option("--tz", help="Time zone of naive timestamps.")] = "UTC",
+    tz: Annotated[
+        str,
+        typer.Option(
+            "--tz",
+            help="Time zone of naive timestamps (for D bars, local dates stay the bar's date).",
+        ),
+    ] = "UTC",
+    time_format: Annotated[
+        str | None,
+        typer.Option(help="strftime format of text timestamps, e.g. '%d/%m/%Y %H:%M'."),
+    ] = None,
     epoch_unit: Annotated[
         str, typer.Option(help="Unit of numeric timestamps: s, ms, us, ns.")
     ] = "s",
@@ -179,6 +196,7 @@ def import_(
                 format=fmt,
                 columns=_columns(columns),
                 timezone=tz,
+                time_format=time_format,
                 epoch_unit=epoch_unit,  # type: ignore[arg-type]  # pydantic checks the unit
                 side=side,
                 vendor=vendor,

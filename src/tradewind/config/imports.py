@@ -41,6 +41,9 @@ class ImportSpec(FrozenModel):
     format: FileFormat | None = None  # None: from the file's extension
     columns: ColumnMap = ColumnMap()
     timezone: str = "UTC"  # applies to naive timestamps; aware ones are converted to UTC
+    # strftime format of text timestamps (e.g. "%d/%m/%Y %H:%M" for day-first dates);
+    # None: ISO 8601. Daily bars stamped with local dates keep their date (see timestamps.py).
+    time_format: str | None = Field(default=None, min_length=2, pattern=r"%")
     epoch_unit: Literal["s", "ms", "us", "ns"] = "s"  # for numeric timestamp columns
     side: PriceSide = PriceSide.MID
     vendor: str = Field(default="file", min_length=1, max_length=64)

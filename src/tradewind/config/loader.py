@@ -17,6 +17,7 @@ from tradewind.config.imports import ImportSpec
 from tradewind.config.ingest import MarketIngestConfig
 from tradewind.config.live import LiveConfig
 from tradewind.config.models import ModelConfig
+from tradewind.config.plugins import PATH_ENV, find_config, search_roots
 from tradewind.config.promotion import PromotionGate
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
@@ -49,6 +50,13 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
 
 
 def _read(path: Path) -> Any:
+    found = find_config(path)
+    if found is None and not path.is_absolute():
+        looked = ", ".join(str(r) for r in search_roots())
+        raise ConfigError(
+            f"{path}: no such file (looked under {looked}; add roots with {PATH_ENV})"
+        )
+    path = found or path
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -1,5 +1,6 @@
 """Pure domain types. Imports nothing else of Tradewind's."""
 
+from tradewind.domain.calendars import TradingCalendar
 from tradewind.domain.instruments import AssetClass, Instrument, InstrumentId
 from tradewind.domain.market import (
     FX_TRADING_DAYS_PER_YEAR,
@@ -34,4 +35,5 @@ __all__ = [
     "PriceSide",
     "Tick",
     "Timeframe",
+    "TradingCalendar",
 ]

@@ -22,8 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tradewind.config.imports import FileFormat, ImportSpec
-from tradewind.domain import BarSeries
-from tradewind.marketdata.columns import ImportFileError, resolve_columns
+from tradewind.domain import BarSeries, Timeframe
+from tradewind.marketdata.columns import ImportFileError, resolve_columns, unique_names
 from tradewind.marketdata.issues import Mask, RowIssues
 from tradewind.marketdata.timestamps import to_epoch_us
 
@@ -115,12 +115,22 @@ def _floats(
     return x, null | bad
 
 
-def _series(table: pa.Table, cols: dict[str, str], spec: ImportSpec, lines: npt.NDArray[np.int64]):
+def _series(
+    table: pa.Table, cols: dict[str, str], spec: ImportSpec, lines: npt.NDArray[np.int64], src: str
+):
     issues = RowIssues(table.num_rows)
     unparsed: dict[str, Mask] = {}
-    ts, unparsed["ts"] = to_epoch_us(
-        table.column(cols["time"]), spec.timezone, spec.epoch_unit, issues
-    )
+    try:
+        ts, unparsed["ts"] = to_epoch_us(
+            table.column(cols["time"]),
+            spec.timezone,
+            spec.epoch_unit,
+            issues,
+            spec.time_format,
+            days=spec.timeframe is Timeframe.D,
+        )
+    except ImportFileError as exc:
+        raise ImportFileError(f"{src}: {exc}") from None
     values = {}
     for name in ("open", "high", "low", "close", "volume"):
         if name in cols:
@@ -135,6 +145,9 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
     first = (data if nl < 0 else data[:nl]).decode("utf-8-sig", errors="replace").rstrip("\r")
     header = next(csv.reader([first]))
     cols = resolve_columns(header, spec.columns, str(p), spec.volume_required)
+    names = unique_names(header)
+    # Unnamed or repeated headers: read every column under its unique name instead.
+    renamed = names != header
     wanted = list(dict.fromkeys(cols.values()))
     value_cols = [c for f, c in cols.items() if f != "time"]
     bad_rows: list[Any] = []
@@ -147,7 +160,12 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
         bad_rows.clear()
         return pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=threads, encoding="utf-8"),
+            read_options=pacsv.ReadOptions(
+                use_threads=threads,
+                encoding="utf-8",
+                column_names=names if renamed else None,
+                skip_rows=1 if renamed else 0,
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
@@ -186,7 +204,7 @@ def _read_csv(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFi
         )
         for r in bad_rows
     ]
-    bars, issues, unparsed = _series(table, cols, spec, lines)
+    bars, issues, unparsed = _series(table, cols, spec, lines, str(p))
 
     def raw_rows(idx: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         return [{"text": texts.text(int(lines[i]))} for i in idx.tolist()]
@@ -256,12 +274,17 @@ class _LineIndex:
 def _read_parquet(p: Path, data: bytes, checksum: str, spec: ImportSpec) -> ParsedFile:
     try:
         pf = pq.ParquetFile(io.BytesIO(data))
-        cols = resolve_columns(pf.schema_arrow.names, spec.columns, str(p), spec.volume_required)
-        table = pf.read(columns=list(dict.fromkeys(cols.values())))
+        header = pf.schema_arrow.names
+        cols = resolve_columns(header, spec.columns, str(p), spec.volume_required)
+        names = unique_names(header)
+        if names == header:
+            table = pf.read(columns=list(dict.fromkeys(cols.values())))
+        else:
+            table = pf.read().rename_columns(names).select(list(dict.fromkeys(cols.values())))
     except (pa.ArrowInvalid, OSError) as exc:
         raise ImportFileError(f"{p}: not a readable Parquet file: {exc}") from None
     lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    bars, issues, unparsed = _series(table, cols, spec, lines)
+    bars, issues, unparsed = _series(table, cols, spec, lines, str(p))
 
     def raw_rows(idx: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
         rows = table.take(pa.array(idx)).to_pylist()

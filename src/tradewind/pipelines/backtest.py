@@ -20,11 +20,12 @@ from tradewind.backtest.result import BacktestResult
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
-from tradewind.domain import BarSeries, PriceSide
+from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.domain.calendars import periods_per_year
 from tradewind.features import build_features
 from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
-from tradewind.storage.catalog import store_config
+from tradewind.storage.catalog import list_instruments, store_config
 from tradewind.storage.market import load_bars
 
 if TYPE_CHECKING:
@@ -221,6 +222,7 @@ def run_backtest(
             bench = load_bars(
                 conn, cfg.benchmark, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end
             )
+    ppy, precision = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
     try:
         results = []
@@ -240,7 +242,8 @@ def run_backtest(
                 cfg,
                 strat.result_name,
                 spreads=spreads,
-                periods_per_year=cfg.timeframe.periods_per_year,
+                periods_per_year=ppy,
+                units_precision=precision,
             )
             result.params = stored
             bench_ret = (
@@ -248,7 +251,7 @@ def run_backtest(
                 if bench is not None and len(bench)
                 else None
             )
-            result.metrics = compute_metrics(result, cfg.timeframe.periods_per_year, bench_ret)
+            result.metrics = compute_metrics(result, ppy, bench_ret)
             results.append(result)
         first = min(int(b.ts[0]) for b in bars.values())
         last = max(int(b.ts[-1]) for b in bars.values())
@@ -266,4 +269,16 @@ def run_backtest(
     return BacktestRun(run_id, results)
 
 
-__all__ = ["BacktestInputError", "BacktestRun", "run_backtest"]
+def instrument_terms(
+    engine: Engine, symbols: tuple[str, ...], timeframe: Timeframe
+) -> tuple[float, dict[str, int]]:
+    """Bars a year of ``timeframe`` on the instruments' trading calendars (252 trading days
+    for equities, 260 for FX, intraday bars by session length) and each instrument's unit
+    precision, from the security master."""
+    with engine.connect() as conn:
+        found = list_instruments(conn, list(symbols))
+    ppy = periods_per_year([i.calendar for i in found], timeframe)
+    return ppy, {i.id.symbol: i.trade_units_precision for i in found}
+
+
+__all__ = ["BacktestInputError", "BacktestRun", "instrument_terms", "run_backtest"]

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from tradewind.config import FrozenModel, ImportSpec
 from tradewind.config.imports import ConflictPolicy
 from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.marketdata.interval import check_interval
 from tradewind.marketdata.issues import RowIssues
 from tradewind.marketdata.readers import read_bar_file
 from tradewind.marketdata.validation import validate_bars
@@ -155,6 +156,7 @@ def import_file(
     started = time.perf_counter()
     check_instrument(engine, spec.instrument)
     parsed = read_bar_file(path, spec)
+    check_interval(parsed.bars.ts, ~parsed.unparsed["ts"], spec.timeframe, parsed.source)
     validate_bars(parsed.bars, spec.timeframe, parsed.issues, parsed.unparsed)
     extra = [QuarantineItem(line, reason, raw) for line, reason, raw in parsed.malformed]
     name = source_name or str(Path(path).resolve())

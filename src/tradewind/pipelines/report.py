@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tradewind.domain import Timeframe
+from tradewind.domain.calendars import periods_per_year
 from tradewind.reports.tearsheet import render_tearsheet, write_tearsheet
 from tradewind.storage import batches, catalog, runs
 from tradewind.storage.backtests import load_results
@@ -24,6 +25,7 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         synthetic = batches.has_synthetic_batch(
             conn, body.get("instruments", []), str(body.get("timeframe"))
         )
+        calendars = [i.calendar for i in catalog.list_instruments(conn, body["instruments"])]
     facts = {
         "id": run.id,
         "name": run.name,
@@ -37,7 +39,7 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         "data_end": str(run.data_end),
         "synthetic": synthetic,
     }
-    facts["periods_per_year"] = Timeframe(body["timeframe"]).periods_per_year
+    facts["periods_per_year"] = periods_per_year(calendars, Timeframe(body["timeframe"]))
     out = Path(path)
     write_tearsheet(out, render_tearsheet(results, facts, body))
     return out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tradewind.config import InstrumentSpec, UniverseConfig, load_config
+from tradewind.config import UniverseConfig, load_config
 from tradewind.storage import catalog, migrate
 
 DEFAULT_UNIVERSE = Path("configs/universe/fx_majors.yaml")
@@ -22,27 +22,11 @@ class InitResult:
     instruments: int
 
 
-# Used when no universe is given and configs/ is not at hand (run outside the repository);
-# its name says so wherever it is shown.
-BUILTIN_UNIVERSE = UniverseConfig(
-    name="builtin-minimal",
-    instruments=(
-        InstrumentSpec(symbol="EUR_USD", pip_location=-4, display_precision=5),
-        InstrumentSpec(symbol="GBP_USD", pip_location=-4, display_precision=5),
-    ),
-)
-
-
 def load_universe(path: str | Path | None = None) -> UniverseConfig:
-    """The universe at ``path``; by default configs/universe/fx_majors.yaml from the working
-    directory, else the two-instrument ``builtin-minimal`` universe."""
-    if path is None:
-        return (
-            load_config(DEFAULT_UNIVERSE, UniverseConfig)
-            if DEFAULT_UNIVERSE.exists()
-            else BUILTIN_UNIVERSE
-        )
-    return load_config(path, UniverseConfig)
+    """The universe at ``path``; by default ``configs/universe/fx_majors.yaml`` found along
+    the search path (the working directory, then the defaults shipped in the package: the
+    same universe inside a checkout and outside it)."""
+    return load_config(path if path is not None else DEFAULT_UNIVERSE, UniverseConfig)
 
 
 def push_universe(engine: Engine, universe: UniverseConfig) -> str:

@@ -41,7 +41,7 @@ from tradewind.config.backtest import BacktestConfig, StrategySpec
 from tradewind.config.features import FeatureDef, FeatureSpec
 from tradewind.domain.series import BarSeries
 from tradewind.features import build_features
-from tradewind.pipelines.backtest import load_inputs, run_backtest
+from tradewind.pipelines.backtest import instrument_terms, load_inputs, run_backtest
 
 F64 = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]  # (points done, points in all)
@@ -308,7 +308,7 @@ def sweep(
     label, scorer = resolve_target(target)
     pts, skipped, _ = _points(grid, n_random, seed)
     bars, _features = load_inputs(engine, cfg, sma_feature_spec(2, 3))
-    ppy = cfg.timeframe.periods_per_year
+    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
     full = [_point_params(strategy, p) for p in pts]
     metrics = score_points(bars, full, cfg, ppy, max_workers, progress, strategy.name)
     ranked = rank(pts, metrics, scorer)
@@ -493,7 +493,7 @@ def walkforward(
     bars, _features = load_inputs(engine, cfg, sma_feature_spec(2, 3))
     n = len(next(iter(bars.values())))
     windows = fold_windows(n, train_bars, test_bars, mode)
-    ppy = cfg.timeframe.periods_per_year
+    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
     full = [_point_params(strategy, p) for p in pts]
     folds: list[Fold] = []
     oos: list[BacktestResult] = []

@@ -26,7 +26,7 @@ from tradewind.config.base import fingerprint
 from tradewind.config.errors import ConfigError
 from tradewind.config.loader import parse_config
 from tradewind.domain.series import BarSeries
-from tradewind.pipelines.backtest import load_inputs
+from tradewind.pipelines.backtest import instrument_terms, load_inputs
 from tradewind.pipelines.sweep import (
     FEATURE_PARAMS,
     SweepError,
@@ -129,7 +129,7 @@ def score_chunk(
     strategy = _strategy(cfg)
     resolve_target(target)  # fail here, not after scoring, on a bad target
     full = [_point_params(strategy, p) for p in chunk]
-    ppy = cfg.timeframe.periods_per_year
+    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
     metrics = score_points(load_bars_of(engine, cfg), full, cfg, ppy, workers, None, strategy.name)
     return [{"params": dict(p), "metrics": cleand(m)} for p, m in zip(chunk, metrics, strict=True)]
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.config.backtest import BacktestConfig
+from tradewind.pipelines.backtest import instrument_terms
 from tradewind.pipelines.sweep import (
     SweepError,
     _point_params,
@@ -94,7 +95,7 @@ def stitch_folds(
         test = (int(f["test"][0]), int(f["test"][1]))
         results.append(evaluate_oos(bars, params, cfg, int(f["train"][0]), test, strategy.name))
     stitched = stitch(results, cfg.cash, strategy.name)
-    metrics = compute_metrics(stitched, cfg.timeframe.periods_per_year)
+    metrics = compute_metrics(stitched, instrument_terms(engine, cfg.instruments, cfg.timeframe)[0])
     keys = list(pts[0])
     return {
         "target": label,

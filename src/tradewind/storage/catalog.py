@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tradewind.config.base import FrozenModel, fingerprint
-from tradewind.domain import AssetClass, Instrument, InstrumentId
+from tradewind.domain import AssetClass, Instrument, InstrumentId, TradingCalendar
 from tradewind.storage.schema import ConfigRow, InstrumentRow, VendorRow
 
 
@@ -18,8 +18,9 @@ class UnknownInstrument(LookupError):
     def __init__(self, symbol: str, known: list[str]) -> None:
         hint = f"known: {', '.join(known[:12])}" if known else "the security master is empty"
         super().__init__(
-            f"unknown instrument {symbol!r} ({hint}); add it to a universe config and run "
-            "`tradewind init` or `tradewind config push`"
+            f"unknown instrument {symbol!r} ({hint}); add it with `tradewind instruments add "
+            f"{symbol} --tick-size <its price step>` (--asset-class for non-FX) or list it in "
+            "a universe config and run `tradewind config push <that file>`"
         )
 
 
@@ -41,6 +42,8 @@ def upsert_instruments(conn: Connection, instruments: list[Instrument]) -> int:
             "display_precision": ins.display_precision,
             "trade_units_precision": ins.trade_units_precision,
             "min_trade_size": ins.min_trade_size,
+            "tick_size": ins.tick,
+            "calendar": ins.calendar.value,
         }
         stmt = _insert(conn, InstrumentRow).values(**values, created_at=now)
         stmt = stmt.on_conflict_do_update(index_elements=["symbol"], set_=values)
@@ -56,21 +59,33 @@ def instrument_id(conn: Connection, symbol: str) -> int:
     return int(found)
 
 
-def list_instruments(conn: Connection) -> list[Instrument]:
-    rows = Session(conn).scalars(select(InstrumentRow).order_by(InstrumentRow.symbol))
-    return [
-        Instrument(
-            id=InstrumentId(r.symbol),
-            asset_class=AssetClass(r.asset_class),
-            base_currency=r.base_currency,
-            quote_currency=r.quote_currency,
-            pip_location=r.pip_location,
-            display_precision=r.display_precision,
-            trade_units_precision=r.trade_units_precision,
-            min_trade_size=r.min_trade_size,
-        )
-        for r in rows
-    ]
+def _domain(r: InstrumentRow) -> Instrument:
+    return Instrument(
+        id=InstrumentId(r.symbol),
+        asset_class=AssetClass(r.asset_class),
+        base_currency=r.base_currency,
+        quote_currency=r.quote_currency,
+        pip_location=r.pip_location,
+        display_precision=r.display_precision,
+        trade_units_precision=r.trade_units_precision,
+        min_trade_size=r.min_trade_size,
+        tick_size=r.tick_size,
+        calendar=TradingCalendar(r.calendar),
+    )
+
+
+def list_instruments(conn: Connection, symbols: list[str] | None = None) -> list[Instrument]:
+    """Every instrument, or those of ``symbols`` (an unknown one raises UnknownInstrument)."""
+    q = select(InstrumentRow).order_by(InstrumentRow.symbol)
+    if symbols is not None:
+        q = q.where(InstrumentRow.symbol.in_(symbols))
+    found = [_domain(r) for r in Session(conn).scalars(q)]
+    if symbols is not None:
+        have = {i.id.symbol for i in found}
+        for s in symbols:
+            if s not in have:
+                instrument_id(conn, s)  # raises, listing what is known
+    return found
 
 
 def vendor_id(conn: Connection, name: str, synthetic: bool = False) -> int:

@@ -37,6 +37,10 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UtcDateTime}
 
 
+def _one_display_unit(context: Any) -> float:
+    return 10.0 ** -int(context.get_current_parameters()["display_precision"])
+
+
 class InstrumentRow(Base):
     __tablename__ = "instruments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,6 +52,9 @@ class InstrumentRow(Base):
     display_precision: Mapped[int] = mapped_column(SmallInteger)
     trade_units_precision: Mapped[int] = mapped_column(SmallInteger)
     min_trade_size: Mapped[float] = mapped_column(Float)
+    # smallest price step; when an insert leaves it out, one unit of display precision
+    tick_size: Mapped[float] = mapped_column(Float, default=_one_display_unit)
+    calendar: Mapped[str] = mapped_column(String(16), default="fx")  # a TradingCalendar value
     created_at: Mapped[datetime]
 
 
