@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tradewind.domain import Timeframe
+from tradewind.pipelines.models import describe_marks
 from tradewind.reports.tearsheet import render_tearsheet, write_tearsheet
 from tradewind.storage import batches, catalog, runs
 from tradewind.storage.backtests import load_results
@@ -36,6 +37,8 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         "data_start": str(run.data_start),
         "data_end": str(run.data_end),
         "synthetic": synthetic,
+        "marks": describe_marks(run.marks),
+        "in_sample": bool((run.marks or {}).get("in_sample")),
     }
     facts["periods_per_year"] = Timeframe(body["timeframe"]).periods_per_year
     out = Path(path)

@@ -9,6 +9,7 @@ from tradewind.policy.contract import (
     FeatureScaler,
     ModelContract,
     ObsNormaliser,
+    OtherMarket,
 )
 from tradewind.policy.data import SPLIT_NAMES, ModelData, split_rows
 from tradewind.policy.observation import ObservationBuilder
@@ -27,6 +28,7 @@ __all__ = [
     "ModelData",
     "ObsNormaliser",
     "ObservationBuilder",
+    "OtherMarket",
     "Policy",
     "PositionBook",
     "SavablePolicy",
