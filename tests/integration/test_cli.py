@@ -246,8 +246,8 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
         ("gbm-eurusd-h1", "gbm", "gradient_boosting"),
     ):
         head = f"model {name} version 1 ({algo}) "
-        passed = f"{head}promoted to champion (gate: " in done.stdout
-        failed = f"{head}NOT promoted (gate: " in done.stdout
+        passed = f"{head}promoted to champion\n  gate default: " in done.stdout
+        failed = f"{head}NOT promoted; " in done.stdout
         assert passed != failed, done.stdout
         if passed:
             promoted.append(label)

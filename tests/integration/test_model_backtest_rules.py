@@ -70,7 +70,7 @@ def model_config() -> ModelConfig:
         splits=SPLITS,
         learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
         env=EnvConfig(costs=COSTS, episode_bars=128, max_drawdown=1.0),
-        seed=3,
+        seed=1,  # this model goes short on the test split's first bar: the rule matters
     )
 
 
@@ -133,6 +133,11 @@ def test_training_test_metrics_equal_the_backtest_by_alias(
     for key in ("total_return", "sharpe", "max_drawdown"):
         assert np.isclose(m[key], champion.metrics[f"test_{key}"], rtol=1e-9, atol=1e-12), key
     assert champion.metrics["test_total_return"] != 0.0, "the model never traded: a weak test"
+    # it decided on the test split's first bar (its window reaching into the warm-up): the
+    # order filled at the second bar's open. Waiting for `window` bars of the range, as
+    # backtests did before, would have made other numbers
+    result = done.results[0]
+    assert result.fills[0].ts_us == int(result.ts_us[1])
     assert marks_of(engine, done.run_id) is None  # held out: no marks
     assert done.to_json()["in_sample"] is False
 

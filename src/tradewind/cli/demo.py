@@ -203,13 +203,14 @@ def train_and_compare(eng: Any, home: Path, as_json: bool, timesteps: int | None
 
 
 def decision_line(trained: Any, decision: Any) -> str:
-    """One line per trained demo model: promoted or not, and the gate's reason."""
+    """Two lines per trained demo model: promoted or not, then the gate's reason."""
     p = decision.promotion
     head = f"model [bold]{trained.model_name}[/] version {trained.model_version} ({trained.algo})"
+    gate = f"\n  gate {p.gate.get('name', '')}: {p.reason}"
     if p.promoted:
-        return f"{head} promoted to champion (gate: {p.reason})"
+        return f"{head} promoted to champion{gate}"
     kept = f"champion stays version {p.champion_version}" if p.champion_version else "no champion"
-    return f"{head} NOT promoted (gate: {p.reason}); {kept}"
+    return f"{head} NOT promoted; {kept}{gate}"
 
 
 def paper_missing(tracking: Any) -> str | None:
