@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tradewind.pipelines.models import describe_marks, seen_overlap
+from tradewind.pipelines.models import describe_marks, mark_tags, seen_overlap
 
 RANGE = {
     "instrument": "EUR_USD",
@@ -58,32 +58,34 @@ def test_an_unknown_data_range_is_in_sample_as_unknown() -> None:
     }
 
 
-def test_marks_read_as_one_line() -> None:
+def test_marks_read_as_one_line_and_as_tags() -> None:
     assert describe_marks(None) == ""
     assert describe_marks({}) == ""
-    line = describe_marks(
-        {
-            "in_sample": [
-                {
-                    "strategy": "ppo",
-                    "model": "models:/m/2",
-                    "splits": ["train", "validation"],
-                    "start": "2024-01-01T00:00:00+00:00",
-                    "end": "2024-03-09T23:00:00+00:00",
-                }
-            ],
-            "allowed": [
-                {
-                    "strategy": "ppo",
-                    "model": "models:/m/2",
-                    "check": "instrument",
-                    "trained_on": "EUR_USD",
-                    "run_on": "GBP_USD",
-                    "flag": "--allow-other-instrument",
-                }
-            ],
-        }
-    )
+    assert mark_tags(None) == ""
+    marks = {
+        "in_sample": [
+            {
+                "strategy": "ppo",
+                "model": "models:/m/2",
+                "splits": ["train", "validation"],
+                "start": "2024-01-01T00:00:00+00:00",
+                "end": "2024-03-09T23:00:00+00:00",
+            }
+        ],
+        "allowed": [
+            {
+                "strategy": "ppo",
+                "model": "models:/m/2",
+                "check": "instrument",
+                "trained_on": "EUR_USD",
+                "run_on": "GBP_USD",
+                "flag": "--allow-other-instrument",
+            }
+        ],
+    }
+    line = describe_marks(marks)
+    assert mark_tags(marks) == "in-sample, other instrument"
+    assert mark_tags({"allowed": marks["allowed"]}) == "other instrument"
     assert line == (
         "IN-SAMPLE ppo: models:/m/2 train/validation 2024-01-01..2024-03-09; "
         "ALLOWED ppo: models:/m/2 trained on EUR_USD, run on GBP_USD (--allow-other-instrument)"

@@ -257,7 +257,7 @@ def ls(
             }
         )
         return
-    from tradewind.pipelines.models import describe_marks
+    from tradewind.pipelines.models import mark_tags
 
     t = Table("run", "kind", "name", "status", "config", "started", "marks")
     for r in rows:
@@ -268,7 +268,7 @@ def ls(
             r.status,
             r.config_fingerprint[:12],
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            describe_marks(r.marks),
+            mark_tags(r.marks),
         )
     out.print(t if rows else "no runs yet")
 

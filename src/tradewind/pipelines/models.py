@@ -116,3 +116,14 @@ def describe_marks(marks: Mapping[str, Any] | None) -> str:
             f"run on {m['run_on']} ({m['flag']})"
         )
     return "; ".join(parts)
+
+
+def mark_tags(marks: Mapping[str, Any] | None) -> str:
+    """The marks of a run as short tags ("in-sample, other instrument"; "" when none), for a
+    table column: ``describe_marks`` says which model and data."""
+    if not marks:
+        return ""
+    tags = ["in-sample"] if marks.get("in_sample") else []
+    for check in dict.fromkeys(m["check"] for m in marks.get("allowed", [])):
+        tags.append(f"other {check}")
+    return ", ".join(tags)
