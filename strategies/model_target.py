@@ -19,6 +19,11 @@ Params:
   — exactly what the training environment gave it. ``max_units`` defaults to the contract's;
   a change of position sooner than the contract's ``min_hold_bars`` decisions after the last
   one is refused, as the environment's action mask refused it in training.
+* ``history``: ``{instrument: {column: values}}``, the feature columns of the bars before the
+  feed's first (the backtest's warm-up: computed, never traded). A model's window on the
+  first bars reaches back into them, so it decides from the first bar whose window is
+  complete, the warm-up included: the rule of its training evaluation and of live. Without
+  it the window is the feed's own bars (the first ``window - 1`` bars decide nothing).
 * ``features``: feature line names in the order the function expects.
 * ``max_units``: the position at target ±1; ``None`` (default) = the run's sizing (the sizer's
   units for that instrument on that bar, like the other strategies).
@@ -66,6 +71,7 @@ class ModelTarget(bt.Strategy):
     params = (
         ("decision", None),
         ("policy", None),
+        ("history", None),
         ("features", None),
         ("max_units", None),
         ("rebalance_threshold", 0.0),
@@ -89,6 +95,7 @@ class ModelTarget(bt.Strategy):
         self._lines: dict[str, list[Any]] = {}
         self._seen: dict[str, int] = {}
         self._pending: dict[str, int] = {d._name: 0 for d in self.datas}
+        self._head: dict[str, np.ndarray] = {}
         for d in self.datas:
             available = feed_features(d)
             decider = Decider(
@@ -109,6 +116,7 @@ class ModelTarget(bt.Strategy):
                 )
             self._deciders[d._name] = decider
             self._lines[d._name] = [getattr(d.lines, c) for c in decider.columns]
+            self._head[d._name] = self._history_rows(d._name, decider)
 
     @property
     def nonfinite_targets(self) -> dict[str, int]:
@@ -132,14 +140,33 @@ class ModelTarget(bt.Strategy):
         elif not order.alive():
             self._pending[name] = max(0, self._pending[name] - 1)
 
+    def _history_rows(self, name: str, decider: Decider) -> np.ndarray:
+        """The last ``window - 1`` rows of ``history`` for ``name`` in the decider's column
+        order (none without history or for a window of 1)."""
+        history = (self.p.history or {}).get(name)
+        keep = decider.window - 1
+        if not history or keep == 0:
+            return np.empty((0, len(decider.columns)))
+        missing = [c for c in decider.columns if c not in history]
+        if missing:
+            raise LookupError(f"{name}: the history lacks the model's features {missing}")
+        rows = np.column_stack([np.asarray(history[c], dtype=np.float64) for c in decider.columns])
+        return rows[max(0, len(rows) - keep) :]
+
     def _rows(self, d: Any, window: int) -> np.ndarray:
-        """The last ``window`` feature rows of ``d`` (fewer while the feed is shorter)."""
+        """The last ``window`` feature rows of ``d``, reaching back into the history while
+        the feed is shorter (fewer when even that is too short)."""
         lines = self._lines[d._name]
         if window == 1:
             return np.fromiter((line[0] for line in lines), dtype=np.float64)[None, :]
-        if len(d) < window:
+        n = len(d)
+        if n >= window:
+            return np.column_stack([np.asarray(line.get(ago=0, size=window)) for line in lines])
+        head = self._head[d._name]
+        if len(head) < window - n:
             return np.empty((0, len(lines)))
-        return np.column_stack([np.asarray(line.get(ago=0, size=window)) for line in lines])
+        own = np.column_stack([np.asarray(line.get(ago=0, size=n)) for line in lines])
+        return np.vstack([head[len(head) - (window - n) :], own])
 
     def next(self) -> None:
         for d in self.datas:

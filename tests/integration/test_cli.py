@@ -238,10 +238,26 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     counts = db_counts(home)
     assert counts["bars"] == 3 * 5000 + 20_000
     assert counts["ingest_batches"] == 5
-    # the models: trained, registered, promoted, compared on held-out data in a tear sheet
-    assert "model ppo-eurusd-h1 version 1 (ppo) promoted to champion" in done.stdout
-    assert "model gbm-eurusd-h1 version 1 (gradient_boosting) promoted to champion" in done.stdout
-    for strategy in ("buy_and_hold", "sma_crossover", "ppo", "gbm"):
+    # the models: trained, registered, judged by the retraining job's gate (champion only
+    # when they pass, and said so either way), the champions compared held out
+    promoted = []
+    for name, label, algo in (
+        ("ppo-eurusd-h1", "ppo", "ppo"),
+        ("gbm-eurusd-h1", "gbm", "gradient_boosting"),
+    ):
+        head = f"model {name} version 1 ({algo}) "
+        passed = f"{head}promoted to champion\n  gate default: " in done.stdout
+        failed = f"{head}NOT promoted; " in done.stdout
+        assert passed != failed, done.stdout
+        if passed:
+            promoted.append(label)
+        # a champion only for a model that passed: in the comparison only then
+        assert (f"│ {label} " in done.stdout) == passed
+    if not promoted:
+        assert "no model passed the gate: nothing was promoted to champion" in done.stdout
+    if "ppo" not in promoted:
+        assert "paper trading skipped: models:/ppo-eurusd-h1@champion does not exist" in done.stdout
+    for strategy in ("buy_and_hold", "sma_crossover"):
         assert f"│ {strategy} " in done.stdout
     assert (home / "demo" / "models_report.html").stat().st_size > 100_000
 

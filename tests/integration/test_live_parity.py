@@ -16,10 +16,9 @@ by spec (``models/momentum_sign.py``), one by callable with a rebalance threshol
 policy with position state and a minimum hold, and a model trained and loaded through the
 registry by alias.
 
-One difference is by design: Backtrader's feed holds only the range's bars, so a model with a
-window of w decides from the range's w-th bar on; live, whose history includes the warm-up,
-decides from its first bar. The live path therefore starts w - 1 bars into the range (those
-bars are part of its history), and the test checks the backtest made no decision before.
+Both decide from the range's first bar: live's history includes the warm-up, and the
+backtest hands a model strategy the warm-up's feature rows (``history``, as the pipeline
+does), so a model's window on the first bars reaches into them on both sides.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ from tradewind.domain import BarSeries, PriceSide, Timeframe
 from tradewind.live.bars import BarAggregator, LiveBar, ticks_from_bars
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.ticks import TickFilter
-from tradewind.pipelines.backtest import load_inputs, run_backtest
+from tradewind.pipelines.backtest import load_inputs_with_warmup, run_backtest
 from tradewind.pipelines.models import load_checked_policy
 from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.synthetic import synthesize_to_db
@@ -160,7 +159,9 @@ class Side:
 
 
 def backtest_side(cfg: BacktestConfig, spec: FeatureSpec, engine: Engine, params: dict) -> Side:
-    bars, features = load_inputs(engine, cfg, spec)
+    bars, features, warm = load_inputs_with_warmup(engine, cfg, spec)
+    if "policy" in params:  # as the pipeline does for a model strategy
+        params = {**params, "history": warm}
     calls: list[Call] = []
     result = run_backtrader(bars, features, recorded_model_target(calls), params, cfg, "x")
     matrix = np.column_stack([features[EUR][c] for c in spec.columns])
@@ -216,26 +217,20 @@ def history_and_range(engine: Engine, cfg: BacktestConfig) -> tuple[BarSeries, B
     return before.take(np.arange(len(before) - WARMUP, len(before))), bars
 
 
-def concat(a: BarSeries, b: BarSeries) -> BarSeries:
-    f = ("ts", "open", "high", "low", "close", "volume")
-    return BarSeries(*(np.concatenate([getattr(a, x), getattr(b, x)]) for x in f))
-
-
 def assert_same(engine: Engine, params: dict[str, Any], make_live: Any) -> Side:
     """Run both sides; assert identical features, decider inputs, targets and fills."""
     cfg = backtest_config(params)
     spec = load_config(cfg.features, FeatureSpec)
     bt = backtest_side(cfg, spec, engine, params)
     warm, bars = history_and_range(engine, cfg)
-    probe: LiveDecision = make_live(warm, spec)
-    k = probe.decider.window - 1  # see the module docstring
-    live = make_live(concat(warm, bars.take(np.arange(k))), spec)
-    lv = live_side(live, bars.take(np.arange(k, len(bars))))
+    live = make_live(warm, spec)
+    lv = live_side(live, bars)
 
     assert len(bt.calls) == len(bars) > 200
-    assert all(c.target is None for c in bt.calls[:k])
-    both = bt.calls[k:]
-    assert [c.ts_us for c in both] == [c.ts_us for c in lv.calls] == bars.ts[k:].tolist()
+    both = bt.calls
+    assert [c.ts_us for c in both] == [c.ts_us for c in lv.calls] == bars.ts.tolist()
+    # both decide on the range's first bar: the window reaches into the warm-up
+    assert both[0].rows.shape[0] == live.decider.window
     for b, x in zip(both, lv.calls, strict=True):
         np.testing.assert_array_equal(b.rows, x.rows)
         assert (b.units, b.avg_price, b.pending) == (x.units, x.avg_price, x.pending)
@@ -243,7 +238,7 @@ def assert_same(engine: Engine, params: dict[str, Any], make_live: Any) -> Side:
     bt_targets = np.array([nan if c.target is None else c.target for c in both])
     live_targets = np.array([nan if c.target is None else c.target for c in lv.calls])
     np.testing.assert_array_equal(bt_targets, live_targets)
-    np.testing.assert_array_equal(np.array(bt.features[k:]), np.array(lv.features))
+    np.testing.assert_array_equal(np.array(bt.features), np.array(lv.features))
     assert bt.fills == lv.fills
     assert len(lv.fills) >= 3, "hardly any trades: a weak test"
     return lv

@@ -193,6 +193,23 @@ def test_0007_adds_and_removes_the_reporting_views(engine: Engine) -> None:
             assert "reporting" not in inspect(conn).get_schema_names()
 
 
+def _run_columns(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns("runs")}
+
+
+def test_0009_adds_and_removes_the_run_marks(engine: Engine) -> None:
+    upgrade(engine, "0008_instrument_details")
+    assert "marks" not in _run_columns(engine)
+    views = _views(engine)
+    upgrade(engine, "0009_run_sample_marks")
+    assert "marks" in _run_columns(engine)
+    assert _views(engine) == views  # the reporting views on runs still stand
+    downgrade(engine, "0008_instrument_details")
+    assert "marks" not in _run_columns(engine)
+    assert _views(engine) == views
+
+
 # --------------------------------------------------------------------------- UtcDateTime
 
 _meta = MetaData()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tradewind.config.features import FeatureDef, FeatureSpec
-from tradewind.policy import ActionMap, ContractMismatch, FeatureScaler, ModelContract
+from tradewind.policy import ActionMap, ContractMismatch, FeatureScaler, ModelContract, OtherMarket
 from tradewind.policy.features import feature_definitions
 
 
@@ -75,3 +75,27 @@ def test_without_definitions_the_fingerprints_must_match() -> None:
     other = spec(extra=True)
     with pytest.raises(ContractMismatch, match="feature spec"):
         c.check(other.columns, other.fingerprint, feature_spec=other)
+
+
+def test_another_instrument_or_side_is_refused_unless_allowed() -> None:
+    c = contract(spec())
+    cols = spec().columns
+    with pytest.raises(OtherMarket, match="trained on EUR_USD; the caller trades GBP_USD") as e:
+        c.check(cols, instruments=("EUR_USD", "GBP_USD"), side="mid", model="m")
+    assert e.value.what == "instrument"
+    with pytest.raises(OtherMarket, match="trained on mid prices; the caller uses bid") as e:
+        c.check(cols, instruments=("EUR_USD",), side="bid")
+    assert e.value.what == "side"
+    c.check(
+        cols,
+        instruments=("GBP_USD",),
+        side="bid",
+        allow_other_instrument=True,
+        allow_other_side=True,
+    )
+    c.check(cols, instruments=("EUR_USD",), side="mid")
+    assert c.other_markets(("EUR_USD", "GBP_USD"), "bid") == {
+        "instruments": ["GBP_USD"],
+        "side": "bid",
+    }
+    assert c.other_markets(("EUR_USD",), "mid") == {}

@@ -81,18 +81,36 @@ def backtest_table(result: Any) -> Table:
 def run(
     config: Annotated[Path, typer.Option(help="A `kind: backtest` config.")],
     as_json: JsonOpt = False,
+    allow_other_instrument: Annotated[
+        bool,
+        typer.Option(
+            "--allow-other-instrument",
+            help="Run a model on an instrument it was not trained on (recorded on the run).",
+        ),
+    ] = False,
+    allow_other_side: Annotated[
+        bool,
+        typer.Option(
+            "--allow-other-side",
+            help="Run a model on a price side it was not trained on (recorded on the run).",
+        ),
+    ] = False,
 ) -> None:
     """Backtest every strategy of the config on bars from the security master; store it all."""
     from tradewind.backtest.bt_engine import load_strategy  # noqa: F401  (fail fast on import)
-    from tradewind.pipelines.backtest import run_backtest
+    from tradewind.pipelines.backtest import Overrides, run_backtest
+    from tradewind.pipelines.models import describe_marks
 
     cfg = load_config(config, BacktestConfig)
+    overrides = Overrides(allow_other_instrument, allow_other_side)
     with working(f"backtesting {cfg.name}", as_json):
-        result = run_backtest(ready_engine(), cfg, tracking=registry())
+        result = run_backtest(ready_engine(), cfg, tracking=registry(), overrides=overrides)
     if as_json:
         emit_json(result.to_json())
         return
     out.print(backtest_table(result))
+    if result.marks:
+        out.print(f"[yellow]marks:[/] {describe_marks(result.marks)}", highlight=False)
     out.print(f"report: tradewind report {result.run_id} --out report.html")
 
 
@@ -232,13 +250,16 @@ def ls(
                         "code_version": r.code_version,
                         "started_at": r.started_at,
                         "finished_at": r.finished_at,
+                        "marks": r.marks or {},
                     }
                     for r in rows
                 ]
             }
         )
         return
-    t = Table("run", "kind", "name", "status", "config", "started")
+    from tradewind.pipelines.models import mark_tags
+
+    t = Table("run", "kind", "name", "status", "config", "started", "marks")
     for r in rows:
         t.add_row(
             r.id,
@@ -247,6 +268,7 @@ def ls(
             r.status,
             r.config_fingerprint[:12],
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            mark_tags(r.marks),
         )
     out.print(t if rows else "no runs yet")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tradewind.cli.context import emit_json, engine, out, settings, working
 from tradewind.cli.data import report_table, series_table
 from tradewind.config import ImportSpec, SyntheticConfig, load_config
+from tradewind.config.backtest import BacktestConfig
 from tradewind.domain import Timeframe
 from tradewind.pipelines.ingest import import_file
 from tradewind.pipelines.setup import initialise, load_universe
@@ -19,11 +21,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tradewind.config.live import LiveConfig
+    from tradewind.config.promotion import PromotionGate
 
 DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
 DEMO_MODELS = (Path("configs/models/ppo_eurusd_h1.yaml"), Path("configs/models/gbm_eurusd_h1.yaml"))
 DEMO_MODELS_BACKTEST = Path("configs/backtests/models_demo.yaml")
 DEMO_LIVE = Path("configs/live/paper_demo.yaml")
+DEMO_GATE = Path("configs/gates/default.yaml")  # the retraining job's gate
 # the paper session: the test split's first days, two hours of market time per wall second
 PAPER_START = datetime(2024, 8, 20, tzinfo=UTC)
 PAPER_SPEED = 7200.0
@@ -119,31 +123,139 @@ def paper_summary(p: dict[str, Any]) -> str:
     )
 
 
-def train_and_compare(
-    eng: Any, home: Path, as_json: bool, timesteps: int | None
-) -> tuple[list[Any], Any, Path]:
-    """Train the demo models, promote each new version to ``champion``, backtest them by alias
-    on the held-out test split against buy-and-hold and the SMA crossover, write a tear sheet."""
-    from tradewind.config.backtest import BacktestConfig
+@dataclass
+class DemoModels:
+    """What the demo's model stage did: each training, the gate's decision on it, the
+    held-out comparison and its tear sheet, and the strategies left out for want of a
+    champion."""
+
+    trained: list[Any]
+    decisions: list[Any]  # retrain.Outcome per training, in the same order
+    compared: Any
+    report: Path
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> list[str]:
+        return [d.promotion.model_name for d in self.decisions if d.promotion.promoted]
+
+
+def demo_gate() -> PromotionGate:
+    """The retraining job's gate (``configs/gates/default.yaml``) on the model configs' own
+    split dates: the demo trains on those, not on splits rolled to a run date."""
+    from tradewind.config.promotion import FixedSplits, PromotionGate
+
+    return load_config(DEMO_GATE, PromotionGate).model_copy(update={"splits": FixedSplits()})
+
+
+def with_champions(cfg: BacktestConfig, tracking: Any) -> tuple[BacktestConfig, list[str]]:
+    """``cfg`` without the strategies whose ``models:/NAME@champion`` has no champion (no
+    version passed the gate), and the labels of those left out."""
+    from tradewind.registry import parse_ref
+    from tradewind.registry.versions import alias_version
+
+    kept, skipped = [], []
+    for strat in cfg.strategies:
+        uri = strat.params.get("model")
+        if isinstance(uri, str):
+            ref = parse_ref(uri)
+            if ref.alias and alias_version(tracking, ref.name, ref.alias) is None:
+                skipped.append(strat.result_name)
+                continue
+        kept.append(strat)
+    return cfg.model_copy(update={"strategies": tuple(kept)}), skipped
+
+
+def train_and_compare(eng: Any, home: Path, as_json: bool, timesteps: int | None) -> DemoModels:
+    """Train the demo models; each new version faces the retraining job's gate on the held-out
+    test split (against the champion, if any) and becomes ``champion`` only when it passes.
+    Then the champions are backtested by alias on the held-out test split against
+    buy-and-hold and the SMA crossover, and a tear sheet written."""
     from tradewind.pipelines.backtest import run_backtest
     from tradewind.pipelines.report import write_report
+    from tradewind.pipelines.retrain import judge_version
     from tradewind.pipelines.train import train
-    from tradewind.registry import configure, promote, resolve_tracking
+    from tradewind.registry import configure, resolve_tracking
 
     tracking = configure(resolve_tracking(home))
-    trained = []
+    gate = demo_gate()
+    trained, decisions = [], []
     for path in DEMO_MODELS:
         with working(f"training {path.stem}", as_json):
             result = train(eng, path, timesteps=timesteps, tracking=tracking)
-            promote(tracking, result.model_name, result.model_version, "champion")
+        with working(f"judging {path.stem} by the gate on held-out data", as_json):
+            decision = judge_version(
+                eng,
+                path,
+                gate,
+                result.model_version,
+                run_key=f"demo-v{result.model_version}",
+                tracking=tracking,
+            )
         trained.append(result)
+        decisions.append(decision)
     report_path = home / "demo" / "models_report.html"
+    cfg, skipped = with_champions(load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking)
     with working("backtesting the champions on held-out data", as_json):
-        compared = run_backtest(
-            eng, load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking=tracking
-        )
+        compared = run_backtest(eng, cfg, tracking=tracking)
         write_report(eng, compared.run_id, report_path)
-    return trained, compared, report_path
+    return DemoModels(trained, decisions, compared, report_path, skipped)
+
+
+def decision_line(trained: Any, decision: Any) -> str:
+    """Two lines per trained demo model: promoted or not, then the gate's reason."""
+    p = decision.promotion
+    head = f"model [bold]{trained.model_name}[/] version {trained.model_version} ({trained.algo})"
+    gate = f"\n  gate {p.gate.get('name', '')}: {p.reason}"
+    if p.promoted:
+        return f"{head} promoted to champion{gate}"
+    kept = f"champion stays version {p.champion_version}" if p.champion_version else "no champion"
+    return f"{head} NOT promoted; {kept}{gate}"
+
+
+def paper_missing(tracking: Any) -> str | None:
+    """Why the paper session cannot run (a deployment's model has no such alias), or None."""
+    from tradewind.pipelines.live import load_live_config
+    from tradewind.registry import parse_ref
+    from tradewind.registry.versions import alias_version
+
+    for d in load_live_config(DEMO_LIVE).deployments:
+        uri = d.strategy.model
+        if uri is None:
+            continue
+        ref = parse_ref(uri)
+        if ref.alias and alias_version(tracking, ref.name, ref.alias) is None:
+            return f"{uri} does not exist: no version of {ref.name} passed the gate"
+    return None
+
+
+def paper_stage(eng: Any, home: Path, as_json: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """The paper session's snapshot, or why it was skipped (no champion to trade)."""
+    if not DEMO_LIVE.exists():
+        return None, None
+    from tradewind.registry import configure, resolve_tracking
+
+    missing = paper_missing(configure(resolve_tracking(home)))
+    if missing is not None:
+        return None, missing
+    return paper_trade(eng, home, as_json), None
+
+
+def print_models(models: DemoModels, table: Any) -> None:
+    for t, d in zip(models.trained, models.decisions, strict=True):
+        out.print(decision_line(t, d), highlight=False)
+    if not models.promoted:
+        out.print(
+            "[yellow]no model passed the gate: nothing was promoted to champion[/]",
+            highlight=False,
+        )
+    if models.skipped:
+        out.print(
+            f"held-out comparison without {', '.join(models.skipped)}: no champion",
+            highlight=False,
+        )
+    out.print(table(models.compared))
+    out.print(f"held-out comparison tear sheet: {models.report}")
 
 
 def run_demo(as_json: bool, timesteps: int | None = None) -> None:
@@ -178,7 +290,6 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     backtest = None
     report_path = home / "demo" / "report.html"
     if DEMO_BACKTEST.exists():
-        from tradewind.config.backtest import BacktestConfig
         from tradewind.pipelines.backtest import run_backtest
         from tradewind.pipelines.report import write_report
 
@@ -186,22 +297,28 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
             backtest = run_backtest(eng, load_config(DEMO_BACKTEST, BacktestConfig))
             write_report(eng, backtest.run_id, report_path)
 
-    # 4. Models: PPO and gradient boosting trained, registered, promoted, compared held out.
-    models: tuple[list[Any], Any, Path] | None = None
-    if all(p.exists() for p in (*DEMO_MODELS, DEMO_MODELS_BACKTEST)):
+    # 4. Models: PPO and gradient boosting trained, registered, judged by the retraining
+    #    job's gate (promoted only when they pass), the champions compared held out.
+    models: DemoModels | None = None
+    if all(p.exists() for p in (*DEMO_MODELS, DEMO_MODELS_BACKTEST, DEMO_GATE)):
         models = train_and_compare(eng, home, as_json, timesteps)
 
-    # 5. The champion PPO model paper-trading on the venue over held-out data.
-    paper = paper_trade(eng, home, as_json) if models and DEMO_LIVE.exists() else None
+    # 5. The champion PPO model paper-trading on the venue over held-out data (when there
+    #    is a champion: no version that failed the gate trades).
+    paper, paper_skipped = paper_stage(eng, home, as_json) if models else (None, None)
 
     if as_json:
         emit_json(
             {
                 **steps,
-                "models": [t.to_json() for t in models[0]] if models else None,
-                "models_backtest": models[1].to_json() if models else None,
-                "models_report": str(models[2]) if models else None,
+                "models": [t.to_json() for t in models.trained] if models else None,
+                "promotions": [d.to_json() for d in models.decisions] if models else None,
+                "promoted": models.promoted if models else None,
+                "models_backtest": models.compared.to_json() if models else None,
+                "models_backtest_skipped": models.skipped if models else None,
+                "models_report": str(models.report) if models else None,
                 "paper": paper,
+                "paper_skipped": paper_skipped,
                 "synthetic": True,
                 "batches": [r.to_json() for r in reports],
                 "reimport_inserted": second.inserted,
@@ -228,18 +345,11 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     if models is not None:
         from tradewind.cli.backtest import backtest_table
 
-        for t in models[0]:
-            val = {k: v for k, v in t.metrics.items() if k in ("val_sharpe", "val_total_return")}
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(val.items()))
-            out.print(
-                f"model [bold]{t.model_name}[/] version {t.model_version} ({t.algo}) "
-                f"promoted to champion; {shown}",
-                highlight=False,
-            )
-        out.print(backtest_table(models[1]))
-        out.print(f"held-out comparison tear sheet: {models[2]}")
+        print_models(models, backtest_table)
     if paper is not None:
         out.print(paper_summary(paper), highlight=False)
+    elif paper_skipped is not None:
+        out.print(f"paper trading skipped: {paper_skipped}", highlight=False)
     out.print(
         "next: tradewind models ls · tradewind data ls · tradewind runs ls · "
         "tradewind backtest run --config configs/backtests/demo.yaml · tradewind live status"

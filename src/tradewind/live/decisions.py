@@ -77,6 +77,7 @@ class LiveDecision:
                 timeframe=self.timeframe,
                 model=decider.label,
                 feature_spec=self.spec,
+                instruments=(self.instrument,),
             )
         missing = [c for c in decider.columns if c not in columns]
         if missing:

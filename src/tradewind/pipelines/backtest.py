@@ -6,7 +6,7 @@ missing bars) is found before the run is recorded, and reported in one line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ class BacktestInputError(ValueError):
 class BacktestRun:
     run_id: str
     results: list[BacktestResult]
+    marks: dict[str, Any] = field(default_factory=dict)  # as recorded on the run
 
     def to_json(self) -> dict[str, Any]:
         def clean(m: dict[str, float]) -> dict[str, Any]:
@@ -59,15 +60,30 @@ class BacktestRun:
             "trades": sum(p["trades"] for p in per),
             "metrics": per[0]["metrics"] if per else {},
             "results": per,
+            "marks": self.marks,
+            "in_sample": bool(self.marks.get("in_sample")),
         }
+
+
+Columns = dict[str, np.ndarray]
 
 
 def load_inputs(
     engine: Engine, cfg: BacktestConfig, feature_spec: FeatureSpec | None = None
-) -> tuple[dict[str, BarSeries], dict[str, dict[str, np.ndarray]]]:
+) -> tuple[dict[str, BarSeries], dict[str, Columns]]:
     """Bars and feature columns for every instrument; BacktestInputError when any is empty.
 
     ``feature_spec`` replaces the config's ``features`` file (a sweep's per-point SMAs)."""
+    bars, features, _ = load_inputs_with_warmup(engine, cfg, feature_spec)
+    return bars, features
+
+
+def load_inputs_with_warmup(
+    engine: Engine, cfg: BacktestConfig, feature_spec: FeatureSpec | None = None
+) -> tuple[dict[str, BarSeries], dict[str, Columns], dict[str, Columns]]:
+    """``load_inputs`` and, per instrument, the feature columns over the up to
+    ``warmup_bars`` bars before ``start`` (computed, never traded): a model's observation
+    window on the range's first bars reaches back into them, as in training and live."""
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars: dict[str, BarSeries] = {}
     history: dict[str, BarSeries] = {}  # with up to warmup_bars before start
@@ -88,12 +104,13 @@ def load_inputs(
                     "synthesize data first (tradewind data ls shows what is stored)"
                 )
             bars[symbol] = series
-    features = {}
+    features, warm = {}, {}
     for symbol, series in bars.items():
         frame = build_features(history[symbol], spec)
         skip = len(history[symbol]) - len(series)  # the warm-up rows: computed, not traded
         features[symbol] = {c: frame.values[skip:, i] for i, c in enumerate(frame.columns)}
-    return bars, features
+        warm[symbol] = {c: frame.values[:skip, i] for i, c in enumerate(frame.columns)}
+    return bars, features, warm
 
 
 def _concat(a: BarSeries, b: BarSeries) -> BarSeries:
@@ -154,20 +171,34 @@ def _model_uris(cfg: BacktestConfig) -> dict[int, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """Contract checks a person explicitly lets a backtest pass; each use is recorded on the
+    run (``runs.marks["allowed"]``)."""
+
+    allow_other_instrument: bool = False  # a model trained on another instrument
+    allow_other_side: bool = False  # a model trained on another price side (mid/bid/ask)
+
+
+_FLAGS = {"instrument": "--allow-other-instrument", "side": "--allow-other-side"}
+
+
 def _resolve_models(
     cfg: BacktestConfig,
     spec: FeatureSpec,
     features: dict[str, dict[str, np.ndarray]],
     tracking: Tracking | None,
+    overrides: Overrides,
 ) -> dict[int, tuple[Any, dict[str, Any]]]:
     """Load each ``model:`` strategy's registered model and check its contract against the
-    features this run computes (columns, feature spec, timeframe): a mismatch stops the run
-    before it is recorded, naming the difference."""
+    features this run computes (columns, feature spec, timeframe) and the instruments and
+    price side it trades: a mismatch stops the run before it is recorded, naming the
+    difference (another instrument or side only unless ``overrides`` allow it)."""
     uris = _model_uris(cfg)
     if not uris:
         return {}
     from tradewind.pipelines.models import load_checked_policy
-    from tradewind.policy import ContractMismatch
+    from tradewind.policy import ContractMismatch, OtherMarket
     from tradewind.registry import ModelNotFound, TrackingError
 
     if tracking is None:
@@ -179,14 +210,75 @@ def _resolve_models(
     for i, uri in uris.items():
         try:
             policy, version = load_checked_policy(
-                uri, spec=spec, columns=computed, timeframe=cfg.timeframe, tracking=tracking
+                uri,
+                spec=spec,
+                columns=computed,
+                timeframe=cfg.timeframe,
+                tracking=tracking,
+                instruments=cfg.instruments,
+                side=cfg.side,
+                allow_other_instrument=overrides.allow_other_instrument,
+                allow_other_side=overrides.allow_other_side,
             )
+        except OtherMarket as exc:
+            flag = _FLAGS[exc.what]
+            raise BacktestInputError(
+                f"{uri}: {exc}: refused (run it anyway with {flag}; the run records it)"
+            ) from exc
         except ContractMismatch as exc:
             raise BacktestInputError(f"{uri}: {exc}") from exc
         except (ModelNotFound, TrackingError, ValueError) as exc:
             raise BacktestInputError(f"strategy model {uri}: {exc}") from exc
         out[i] = (policy, {MODEL_PARAM: uri, "model_version": str(version)})
     return out
+
+
+def _model_marks(
+    cfg: BacktestConfig,
+    models: dict[int, tuple[Any, dict[str, Any]]],
+    bars: dict[str, BarSeries],
+    tracking: Tracking | None,
+) -> dict[str, Any]:
+    """What the run should be read with: ``in_sample``, the models it runs on bars they
+    trained or validated on (``pipelines.models.seen_overlap``), and ``allowed``, each
+    contract check an override let pass. Empty when neither applies."""
+    from tradewind.pipelines.models import model_data_range, seen_overlap
+    from tradewind.storage.types import us_to_datetime
+
+    first = us_to_datetime(min(int(b.ts[0]) for b in bars.values()))
+    last = us_to_datetime(max(int(b.ts[-1]) for b in bars.values()))
+    in_sample: list[dict[str, Any]] = []
+    allowed: list[dict[str, Any]] = []
+    for i, (policy, stored) in models.items():
+        strategy = cfg.strategies[i].result_name
+        name = str(stored[MODEL_PARAM]).removeprefix("models:/").split("@")[0].split("/")[0]
+        version = str(stored["model_version"])
+        model = f"models:/{name}/{version}"
+        contract = policy.contract
+        other = contract.other_markets(cfg.instruments, cfg.side)
+        for what, run_on in (("instrument", other.get("instruments")), ("side", other.get("side"))):
+            if run_on:
+                trained_on = contract.instrument if what == "instrument" else contract.side
+                allowed.append(
+                    {
+                        "strategy": strategy,
+                        "model": model,
+                        "check": what,
+                        "trained_on": trained_on,
+                        "run_on": run_on if isinstance(run_on, str) else ", ".join(run_on),
+                        "flag": _FLAGS[what],
+                    }
+                )
+        data_range = model_data_range(tracking, name, version)
+        overlap = seen_overlap(data_range, cfg.instruments, str(cfg.timeframe), first, last)
+        if overlap is not None:
+            in_sample.append({"strategy": strategy, "model": model, **overlap})
+    marks: dict[str, Any] = {}
+    if in_sample:
+        marks["in_sample"] = in_sample
+    if allowed:
+        marks["allowed"] = allowed
+    return marks
 
 
 def _benchmark_returns(bars: BarSeries, ts_us: np.ndarray) -> np.ndarray:
@@ -201,16 +293,19 @@ def run_backtest(
     feature_spec: FeatureSpec | None = None,
     *,
     tracking: Tracking | None = None,
+    overrides: Overrides | None = None,
 ) -> BacktestRun:
     """Run and store ``cfg``. With ``feature_spec`` (instead of the ``features`` file), that
     spec is stored too and the stored run config's ``features`` reads ``config:<its
     fingerprint>``, so the run records exactly which features it used. ``tracking`` (the
     model registry, from the caller's composition root) is needed only by ``model:``
-    strategies."""
+    strategies; ``overrides`` lets contract checks pass that would refuse them (recorded on
+    the run, as are models run on their own training or validation data: ``runs.marks``)."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
-    bars, features = load_inputs(engine, cfg, spec)
-    models = _resolve_models(cfg, spec, features, tracking)
+    bars, features, warm = load_inputs_with_warmup(engine, cfg, spec)
+    models = _resolve_models(cfg, spec, features, tracking, overrides or Overrides())
+    marks = _model_marks(cfg, models, bars, tracking) if models else {}
     spreads = load_spreads(engine, cfg, bars) if cfg.costs.spread == "data" else None
     if feature_spec is not None:
         with engine.begin() as conn:
@@ -224,6 +319,9 @@ def run_backtest(
             )
     ppy, precision = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
+    if marks:
+        with engine.begin() as conn:
+            runs.record_marks(conn, run_id, marks)
     try:
         results = []
         for i, (strat, cls) in enumerate(zip(cfg.strategies, classes, strict=True)):
@@ -233,6 +331,8 @@ def run_backtest(
                 policy, stored_model = models[i]
                 params.pop(MODEL_PARAM)
                 params["policy"] = policy
+                # the window of the first bars reaches into the warm-up, as in training
+                params["history"] = warm
                 stored.update(stored_model)
             result = run_backtrader(
                 bars,
@@ -266,7 +366,7 @@ def run_backtest(
         runs.finish_run(engine, run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
         raise
     runs.finish_run(engine, run_id, "succeeded", summary)
-    return BacktestRun(run_id, results)
+    return BacktestRun(run_id, results, marks)
 
 
 def instrument_terms(
@@ -281,4 +381,12 @@ def instrument_terms(
     return ppy, {i.id.symbol: i.trade_units_precision for i in found}
 
 
-__all__ = ["BacktestInputError", "BacktestRun", "instrument_terms", "run_backtest"]
+__all__ = [
+    "BacktestInputError",
+    "BacktestRun",
+    "Overrides",
+    "instrument_terms",
+    "load_inputs",
+    "load_inputs_with_warmup",
+    "run_backtest",
+]

@@ -175,6 +175,7 @@ def _model(d: DeploymentConfig, ref: str, tracking: Any, resolved: dict[str, str
             timeframe=d.timeframe,
             model=model,
             feature_spec=spec,
+            instruments=d.instruments,
         )
     except ContractMismatch as exc:
         raise _CheckFailed(f"contract mismatch with deployment {d.name}: {exc}") from exc

@@ -119,7 +119,12 @@ def load_model(d: DeploymentConfig, spec: FeatureSpec, uri: str, tracking: Any) 
 
     try:
         policy, version = load_checked_policy(
-            uri, spec=spec, columns=tuple(spec.columns), timeframe=d.timeframe, tracking=tracking
+            uri,
+            spec=spec,
+            columns=tuple(spec.columns),
+            timeframe=d.timeframe,
+            tracking=tracking,
+            instruments=tuple(d.instruments),
         )
     except ContractMismatch as exc:
         raise ModelRefused(f"contract mismatch: {exc}") from exc

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from tradewind.domain import Timeframe
 from tradewind.domain.calendars import periods_per_year
+from tradewind.pipelines.models import describe_marks
 from tradewind.reports.tearsheet import render_tearsheet, write_tearsheet
 from tradewind.storage import batches, catalog, runs
 from tradewind.storage.backtests import load_results
@@ -38,6 +39,8 @@ def write_report(engine: Engine, run_id: str, path: str | Path) -> Path:
         "data_start": str(run.data_start),
         "data_end": str(run.data_end),
         "synthetic": synthetic,
+        "marks": describe_marks(run.marks),
+        "in_sample": bool((run.marks or {}).get("in_sample")),
     }
     facts["periods_per_year"] = periods_per_year(calendars, Timeframe(body["timeframe"]))
     out = Path(path)

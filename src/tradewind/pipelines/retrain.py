@@ -13,6 +13,8 @@ one (later when the champion saw part of it); without, on the config's own split
 Idempotent per (model, run key): a stored decision is returned as it is, nothing trained or
 run again; a challenger trained for the run key before a crash is found by its tag and
 judged, not trained a second time.
+
+``judge_version`` applies the same gate and steps to a version trained elsewhere (the demo).
 """
 
 from __future__ import annotations
@@ -253,6 +255,39 @@ def _tag(tracking: Tracking, p: Promotion, gate: PromotionGate) -> None:
     )
 
 
+def judge_version(
+    engine: Engine,
+    config: str | Path | ModelConfig,
+    gate: PromotionGate,
+    version: str,
+    *,
+    run_key: str,
+    tracking: Tracking,
+    as_of: datetime | None = None,
+    strategies_dir: str | Path = "strategies",
+) -> Outcome:
+    """Judge a version trained outside the retraining job (the demo's, a person's) by the
+    job's own gate and steps: backtested, with the champion when there is one, on the bars
+    after both saw, up to ``as_of`` (default: the config's test split end); aliased
+    ``champion`` only when it passes, else ``challenger``; tagged and stored like the job's
+    decisions (idempotent per ``run_key``)."""
+    cfg = _model(config)
+    champion = alias_version(tracking, cfg.name, CHAMPION)
+    if champion == str(version):
+        champion = None  # judging the champion itself: by the absolute checks only
+    challenger = Challenger(cfg.name, str(version), False, champion)
+    return judge_challenger(
+        engine,
+        cfg,
+        gate,
+        challenger,
+        run_key=run_key,
+        as_of=as_of if as_of is not None else cfg.splits.test.end,
+        tracking=tracking,
+        strategies_dir=strategies_dir,
+    )
+
+
 def retrain(
     engine: Engine,
     config: str | Path | ModelConfig,
@@ -287,6 +322,7 @@ __all__ = [
     "Outcome",
     "RetrainRefused",
     "judge_challenger",
+    "judge_version",
     "retrain",
     "train_challenger",
 ]

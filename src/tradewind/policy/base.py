@@ -21,6 +21,23 @@ class Policy(Protocol):
     def targets(self, obs: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]: ...
 
 
+def uses_masks(policy: object) -> bool:
+    """Whether ``policy`` takes action masks (``targets(obs, action_masks=...)``): a model
+    trained with them (MaskablePPO) says so with ``uses_action_masks = True``."""
+    return bool(getattr(policy, "uses_action_masks", False))
+
+
+def masked_targets(
+    policy: Policy, obs: npt.NDArray[np.float32], masks: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.float64]:
+    """``policy.targets(obs)``, with ``masks`` (rows x actions, ``position.action_mask`` per
+    row) for a policy that uses them: the environment, the backtest and live call this, so a
+    masked model never proposes what its training masked."""
+    if masks is not None and uses_masks(policy):
+        return policy.targets(obs, action_masks=masks)  # type: ignore[call-arg]
+    return policy.targets(obs)
+
+
 def action_to_target(actions: ActionMap, action: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Map raw model outputs to targets in [-1, 1] per row.
 

@@ -9,7 +9,7 @@ features that differ from those it was trained on, and the refusal names the dif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -25,6 +25,17 @@ POSITION_STATE = ("position", "unrealised_pnl", "time_in_position")
 
 class ContractMismatch(ValueError):
     """What the caller would compute differs from what the model was trained on."""
+
+
+class OtherMarket(ContractMismatch):
+    """The caller trades another instrument or price side than the model was trained on.
+
+    ``what`` is ``"instrument"`` or ``"side"``: the caller may allow it explicitly (and must
+    then record that it did)."""
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class FeatureScaler(FrozenModel):
@@ -140,6 +151,10 @@ class ModelContract(FrozenModel):
         timeframe: Timeframe | str | None = None,
         model: str = "the model",
         feature_spec: FeatureSpec | None = None,
+        instruments: Sequence[str] | None = None,
+        side: str | None = None,
+        allow_other_instrument: bool = False,
+        allow_other_side: bool = False,
     ) -> None:
         """Raise ``ContractMismatch`` naming the first difference between what this model was
         trained on and what the caller would compute: a feature column the caller does not
@@ -149,7 +164,11 @@ class ModelContract(FrozenModel):
         more than the model reads: ``ObservationBuilder`` picks the model's by name, in the
         model's order. With the caller's ``feature_spec`` and a contract that records its
         columns' definitions, those are compared column by column (a feature file with other
-        features besides the model's is fine); otherwise the spec fingerprints must match."""
+        features besides the model's is fine); otherwise the spec fingerprints must match.
+
+        ``instruments`` and ``side`` are what the caller trades and prices it on: another
+        instrument or price side than the model's is ``OtherMarket`` unless the caller allows
+        it (``allow_other_instrument``, ``allow_other_side``)."""
         have = tuple(feature_columns)
         want = self.feature_columns
         missing = [c for c in want if c not in have]
@@ -181,3 +200,25 @@ class ModelContract(FrozenModel):
             raise ContractMismatch(
                 f"{model} was trained on {self.timeframe} bars; the caller has {timeframe} bars"
             )
+        others = [i for i in instruments or () if i != self.instrument]
+        if others and not allow_other_instrument:
+            raise OtherMarket(
+                f"{model} was trained on {self.instrument}; the caller trades {', '.join(others)}",
+                "instrument",
+            )
+        if side is not None and side != self.side and not allow_other_side:
+            raise OtherMarket(
+                f"{model} was trained on {self.side} prices; the caller uses {side} prices",
+                "side",
+            )
+
+    def other_markets(self, instruments: Sequence[str], side: str) -> dict[str, Any]:
+        """What of ``instruments`` and ``side`` differs from the model's: ``{"instruments":
+        [...], "side": side}`` with only the differing keys (empty when none does)."""
+        out: dict[str, Any] = {}
+        others = [i for i in instruments if i != self.instrument]
+        if others:
+            out["instruments"] = others
+        if side != self.side:
+            out["side"] = side
+        return out

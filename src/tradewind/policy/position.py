@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.policy.contract import ActionMap
+
+AT_TARGET = 1e-9  # relative to max(1, max_units): a smaller change is "at target" (no trade)
+
 
 @dataclass(slots=True)
 class PositionBook:
@@ -60,3 +67,23 @@ def position_state(
     upnl = units * (close - avg_price) / (max_units * avg_price) if units and avg_price > 0 else 0.0
     held = min(bars_held / time_scale, 1.0)
     return pos, upnl, held
+
+
+def action_mask(
+    actions: ActionMap, units: float, max_units: float, since_change: int, min_hold: int
+) -> npt.NDArray[np.bool_]:
+    """Which actions a model may take now (the environment's ``action_masks``, for every
+    caller): all of them unless the position changed fewer than ``min_hold`` decisions ago
+    (``since_change``); then only those that keep ``units``. A continuous action space gets
+    one flag: whether the position may change."""
+    free = since_change >= min_hold
+    if actions.kind != "discrete":
+        return np.array([free])
+    n = len(actions.targets)
+    if free:
+        return np.ones(n, dtype=bool)
+    target_units = np.asarray(actions.targets, dtype=np.float64) * max_units
+    keep = np.abs(target_units - units) <= AT_TARGET * max(1.0, max_units)
+    if not keep.any():  # no action keeps an off-grid position: all are equal
+        return np.ones(n, dtype=bool)
+    return keep

@@ -325,9 +325,14 @@ def load_policy(
     timeframe: Timeframe | str | None,
     tracking: Tracking,
     feature_spec: FeatureSpec | None = None,
+    instruments: Sequence[str] | None = None,
+    side: str | None = None,
+    allow_other_instrument: bool = False,
+    allow_other_side: bool = False,
 ) -> Policy:
     """The policy of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, after checking its
-    contract against the caller's feature columns, feature spec and timeframe.
+    contract against the caller's feature columns, feature spec and timeframe, and (when
+    given) the instruments and price side it trades (``OtherMarket`` unless allowed).
 
     ``tradewind.policy.ContractMismatch`` names the difference and the model;
     ``ModelNotFound`` an unknown model, version or alias."""
@@ -344,6 +349,10 @@ def load_policy(
             timeframe=timeframe,
             model=label,
             feature_spec=feature_spec,
+            instruments=instruments,
+            side=side,
+            allow_other_instrument=allow_other_instrument,
+            allow_other_side=allow_other_side,
         )
         return load_from_artifacts(local / "artifacts" / MODEL_DIR, contract, _flavor(local))
 

@@ -72,6 +72,7 @@ _RUN_FACTS = (
     ("finished_at", "Finished"),
     ("data_start", "Data start"),
     ("data_end", "Data end"),
+    ("marks", "Marks"),  # in-sample models, allowed contract overrides (runs.marks)
 )
 
 
@@ -289,6 +290,7 @@ def render_tearsheet(
         title=title,
         facts=facts,
         synthetic=bool(run.get("synthetic")),
+        in_sample=bool(run.get("in_sample")),
         sections=sections,
         comparison=comparison,
         show_comparison=len(results) > 1,
@@ -376,7 +378,8 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
 <body>
 <main>
 <header class="run">
-  <h1>{{ title }}{% if synthetic %}<span class="badge">SYNTHETIC DATA</span>{% endif %}</h1>
+  <h1>{{ title }}{% if synthetic %}<span class="badge">SYNTHETIC DATA</span>{% endif %}
+  {%- if in_sample %}<span class="badge">IN-SAMPLE</span>{% endif %}</h1>
   <div class="sub">Backtest tearsheet · {{ sections|length }} strateg{{ "y" if sections|length == 1
   else "ies" }} · generated {{ generated }}</div>
   {% if facts %}

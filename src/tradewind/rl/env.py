@@ -40,6 +40,7 @@ from tradewind.policy import (
     ModelData,
     ObservationBuilder,
     PositionBook,
+    action_mask,
     next_bars_held,
     position_state,
 )
@@ -120,7 +121,6 @@ class TradingEnv(gym.Env[F32, Any]):
         self._discrete = contract.actions.kind == "discrete"
         self._lo = -1.0 if cfg.allow_short else 0.0
         self._targets = tuple(float(x) for x in contract.actions.targets)
-        self._target_units = np.asarray(self._targets, dtype=np.float64) * self._max_units
         if self._discrete:
             self.action_space: gym.Space[Any] = gym.spaces.Discrete(len(self._targets))
         else:
@@ -274,13 +274,9 @@ class TradingEnv(gym.Env[F32, Any]):
         """Which actions are valid now: all of them unless the position changed less than
         ``min_hold_bars`` bars ago; then only those that keep it. A continuous space gets one
         flag: whether the position may change."""
-        free = self._held >= self._min_hold
-        if not self._discrete:
-            return np.array([free])
-        keep = np.abs(self._target_units - self._book.units) <= self._eps
-        if free or not keep.any():  # no action keeps an off-grid position: all are equal
-            return np.ones(len(self._targets), dtype=bool)
-        return keep
+        return action_mask(
+            self.contract.actions, self._book.units, self._max_units, self._held, self._min_hold
+        )
 
     def observations(self) -> F32:
         """Observations of every row from ``first_row`` to ``stop_row - 1`` without position

@@ -2,6 +2,7 @@
 
 ``SB3Policy.targets`` normalises raw observations with the contract's VecNormalize statistics
 (``ObservationBuilder.normalise``, VecNormalize's own arithmetic), predicts deterministically
+(a MaskablePPO model with the action masks its caller gives, as in training)
 and maps the actions to targets with the contract's ``ActionMap``. ``save`` writes
 ``model.zip`` (SB3's format); ``load_sb3_policy`` reads it back with the algorithm the
 contract names. The contract itself travels beside the files (the registry logs it).
@@ -9,6 +10,7 @@ contract names. The contract itself travels beside the files (the registry logs 
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,18 @@ class SB3Policy:
         self.model = model
         self.contract = contract
         self.builder = ObservationBuilder(contract)
+        # MaskablePPO's policy takes the action masks it was trained with
+        self.uses_action_masks = (
+            "action_masks" in inspect.signature(model.policy._predict).parameters
+        )
 
-    def targets(self, obs: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    def targets(
+        self,
+        obs: npt.NDArray[np.float32],
+        action_masks: npt.NDArray[np.bool_] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Targets of ``obs``; ``action_masks`` (rows x actions, ``policy.action_mask``) are
+        applied by a model that uses them (MaskablePPO) and ignored by the others."""
         x = np.asarray(obs)
         if x.ndim == 1:
             x = x[None, :]
@@ -40,9 +52,15 @@ class SB3Policy:
             raise ValueError(
                 f"observations have {x.shape[1]} values; the model reads {self.builder.obs_dim}"
             )
-        return action_to_target(self.contract.actions, self._predict(self.builder.normalise(x)))
+        masks = action_masks if self.uses_action_masks else None
+        if masks is not None:
+            masks = np.asarray(masks, dtype=bool).reshape(len(x), -1)
+        actions = self._predict(self.builder.normalise(x), masks)
+        return action_to_target(self.contract.actions, actions)
 
-    def _predict(self, x: npt.NDArray[np.floating]) -> npt.NDArray[Any]:
+    def _predict(
+        self, x: npt.NDArray[np.floating], masks: npt.NDArray[np.bool_] | None = None
+    ) -> npt.NDArray[Any]:
         """``model.predict(x, deterministic=True)`` without its per-call overhead (switching
         every module to eval mode, checking and wrapping the observation: three quarters of
         the time on a small MLP, which counts in the live trader's tick-to-order latency).
@@ -52,7 +70,11 @@ class SB3Policy:
             policy.set_training_mode(False)
         with th.no_grad():
             obs = th.as_tensor(np.asarray(x, dtype=np.float32), device=policy.device)
-            actions = policy._predict(obs, deterministic=True).cpu().numpy()
+            if masks is not None:
+                out = policy._predict(obs, deterministic=True, action_masks=masks)  # type: ignore[call-arg]
+            else:
+                out = policy._predict(obs, deterministic=True)
+            actions = out.cpu().numpy()
         space = policy.action_space
         assert space.shape is not None  # Box and Discrete spaces have one
         actions = actions.reshape((-1, *space.shape))

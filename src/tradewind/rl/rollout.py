@@ -1,6 +1,7 @@
 """Deterministic evaluation of a policy over a whole split, through the trading environment.
 
-The rollout feeds the policy the observation of each row from the split's first row with a
+The rollout feeds the policy (with the environment's action masks, for a policy that uses
+them) the observation of each row from the split's first row with a
 full window to its last row, and steps the environment (``mode="eval"``) with the policy's
 target, so fills, costs and equity are the environment's (and so the backtest's). The
 decision on the split's last row is recorded but never fills (its bar is outside the split).
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from tradewind.backtest import metrics as m
 from tradewind.config.models import EnvConfig
-from tradewind.policy import ModelContract, ModelData, Policy
+from tradewind.policy import ModelContract, ModelData, Policy, masked_targets
 from tradewind.rl.env import TradingEnv
 
 F64 = npt.NDArray[np.float64]
@@ -63,7 +64,10 @@ def rollout(
     units[0], equity[0] = info["units"], info["equity"]
     fees, invalid, done, k = 0.0, 0, False, 0
     while True:
-        target = float(batch[k]) if batch is not None else float(policy.targets(obs[None])[0])
+        if batch is not None:
+            target = float(batch[k])
+        else:
+            target = float(masked_targets(policy, obs[None], env.action_masks()[None])[0])
         targets[k] = target
         if done or k == n - 1:
             break

@@ -10,7 +10,9 @@ or None for "no decision, hold":
 * the target is within ``rebalance_threshold * size`` of the position (or equal to it up to
   float noise);
 * a trained model changing its position sooner than ``min_hold_bars`` decisions after its last
-  change (the training environment masked those actions, so the live model never saw them).
+  change (the training environment masked those actions, so the live model never saw them);
+  a model that uses action masks (MaskablePPO) gets the environment's masks with each
+  observation, so it does not propose such a change in the first place.
 
 A decision function sees the latest row (float64, in ``columns`` order); a trained model the
 observation ``ObservationBuilder`` makes from the last ``window`` rows (scaled as in training)
@@ -34,7 +36,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.policy import ObservationBuilder, Policy, next_bars_held, position_state
+from tradewind.policy import (
+    ObservationBuilder,
+    Policy,
+    action_mask,
+    masked_targets,
+    next_bars_held,
+    position_state,
+    uses_masks,
+)
 from tradewind.signals.targets import DecisionError, checked_target
 
 log = logging.getLogger(__name__)
@@ -127,7 +137,7 @@ class Decider:
             obs = self._function_obs(x)
         if obs is None or pending:
             return None
-        target = self._target(obs, int(ts_us))
+        target = self._target(obs, int(ts_us), units)
         if self.max_units is not None:
             size = self.max_units
         elif sizing is not None:
@@ -163,10 +173,20 @@ class Decider:
             )
         return builder.observe_rows(scaled, state)
 
-    def _target(self, obs: npt.NDArray[Any], ts_us: int) -> float:
+    def _masks(self, units: float) -> npt.NDArray[np.bool_] | None:
+        """The action masks of this decision for a policy that uses them (1 x actions): the
+        training environment's, from the decisions since the last change and the position."""
+        if self.policy is None or not uses_masks(self.policy):
+            return None
+        contract = self.policy.contract
+        size = self.max_units if self.max_units is not None else contract.max_units
+        mask = action_mask(contract.actions, units, size, self.since_change, self._min_hold)
+        return mask[None, :]
+
+    def _target(self, obs: npt.NDArray[Any], ts_us: int, units: float) -> float:
         try:
             if self.policy is not None:
-                out = self.policy.targets(obs[None, :])
+                out = masked_targets(self.policy, obs[None, :], self._masks(units))
                 out = np.asarray(out).reshape(-1)[0] if np.size(out) else out
             else:
                 assert self._decide is not None

@@ -89,6 +89,14 @@ def record_data_range(conn: Connection, run_id: str, first_us: int, last_us: int
     )
 
 
+def record_marks(conn: Connection, run_id: str, marks: dict[str, Any]) -> None:
+    """Record what the run should be read with (``runs.marks``): e.g. ``in_sample`` (models
+    it ran on data they trained or validated on) and ``allowed`` (contract checks a person
+    explicitly let pass). An empty ``marks`` records nothing."""
+    if marks:
+        conn.execute(update(RunRow).where(RunRow.id == run_id).values(marks=marks))
+
+
 def get_run(conn: Connection, run_id: str) -> RunRow | None:
     return Session(conn).scalars(select(RunRow).where(RunRow.id == run_id)).one_or_none()
 

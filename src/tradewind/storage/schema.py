@@ -169,6 +169,8 @@ class RunRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     data_start: Mapped[datetime | None]  # the data range the run used (migration 0002)
     data_end: Mapped[datetime | None]
+    # what to read the run with (migration 0009): {"in_sample": [...], "allowed": [...]}
+    marks: Mapped[dict[str, Any] | None]
 
 
 class BacktestResultRow(Base):

@@ -230,3 +230,44 @@ def test_maskable_ppo_never_picks_a_masked_action(data, make_cfg) -> None:
     assert info["invalid_actions"] == 0
     assert proposed > 0, "the mask never bit: a weak test"
     assert get_action_masks(sb3.get_env()).shape[1] == 3  # the training env exposes masks
+
+
+def test_maskable_ppo_uses_its_masks_after_training(data, make_cfg) -> None:
+    """The trained MaskablePPO behind the ``Policy`` port: given masks it picks only allowed
+    actions (one allowed action: always that one); its evaluation rollouts pass the
+    environment's masks, so no decision is refused; without masks it predicts as SB3 does."""
+    cfg = make_cfg(
+        learner={"algo": "maskable_ppo", "hyperparams": {"n_steps": 128, "batch_size": 64}},
+        env={"min_hold_bars": 4},
+    )
+    model = train_rl(cfg, data, timesteps=512)
+    policy = model.policy
+    assert policy.uses_action_masks
+    obs = observations(model, data, cfg)
+    targets = model.contract.actions.targets
+    for k in range(len(targets)):
+        only = np.zeros((len(obs), len(targets)), dtype=bool)
+        only[:, k] = True
+        np.testing.assert_array_equal(
+            policy.targets(obs, action_masks=only), np.full(len(obs), targets[k])
+        )
+    assert model.metrics["val_invalid_actions"] == 0.0
+    assert model.metrics["test_invalid_actions"] == 0.0
+    r = rollout(policy, data, model.contract, cfg.env, "test")
+    assert r.invalid_actions == 0
+    assert len(set(r.targets.tolist())) > 1, "the model never changed its mind: a weak test"
+    reference, _ = policy.model.predict(policy.builder.normalise(obs), deterministic=True)
+    np.testing.assert_array_equal(
+        policy.targets(obs), action_to_target(model.contract.actions, reference)
+    )
+
+
+def test_models_without_masks_ignore_them(data, make_cfg) -> None:
+    cfg = make_cfg(learner={"algo": "ppo", "hyperparams": {"n_steps": 128, "batch_size": 64}})
+    model = train_rl(cfg, data, timesteps=256)
+    assert not model.policy.uses_action_masks
+    obs = observations(model, data, cfg, n=5)
+    masks = np.zeros((5, 3), dtype=bool)
+    np.testing.assert_array_equal(
+        model.policy.targets(obs, action_masks=masks), model.policy.targets(obs)
+    )

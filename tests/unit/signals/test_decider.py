@@ -218,3 +218,44 @@ def test_a_model_error_names_the_model() -> None:
     d = Decider("EUR_USD", policy=Broken(contract(), []))
     with pytest.raises(DecisionError, match=r"model ppo \(EUR_USD H1\) raised on EUR_USD"):
         decide(d, ROWS)
+
+
+class MaskedScripted(Scripted):
+    """A scripted policy that uses action masks: it records them and picks the first action
+    its script allows (the scripted one when allowed, else the first unmasked)."""
+
+    uses_action_masks = True
+
+    def __init__(self, c: ModelContract, targets) -> None:
+        super().__init__(c, targets)
+        self.masks: list[list[bool]] = []
+
+    def targets(self, obs: np.ndarray, action_masks: np.ndarray | None = None) -> np.ndarray:
+        assert action_masks is not None
+        assert action_masks.shape == (1, 3)
+        self.masks.append(action_masks[0].tolist())
+        want = self.targets_left.pop(0)
+        allowed = [
+            t for t, ok in zip(self.contract.actions.targets, action_masks[0], strict=True) if ok
+        ]
+        return np.array([want if want in allowed else allowed[0]])
+
+
+def test_a_masked_model_gets_the_training_environments_masks() -> None:
+    p = MaskedScripted(contract(min_hold=3), [1.0, -1.0, -1.0, -1.0])
+    d = Decider("EUR_USD", policy=p)
+    got = [decide(d, ROWS[: 4 + i], units=0.0 if i == 0 else 1000.0) for i in range(4)]
+    # after the change to long only "stay long" is allowed for two decisions, then all
+    assert p.masks == [
+        [True, True, True],
+        [False, True, False],
+        [False, True, False],
+        [True, True, True],
+    ]
+    # the masked model never proposed the refused change: it held, then changed when free
+    assert got == [1000.0, None, None, -1000.0]
+
+
+def test_a_model_without_masks_is_called_as_before() -> None:
+    p = Scripted(contract(min_hold=3), [1.0])
+    assert decide(Decider("EUR_USD", policy=p), ROWS[:4]) == 1000.0
