@@ -162,6 +162,8 @@ def run_backtrader(
     cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
     (strat,) = cerebro.run(runonce=False, preload=True)
     rec = strat.analyzers.recorder
+    orders = rec.orders
+    kinds = {o.ref: o.kind for o in orders}
     return BacktestResult(
         strategy=strategy_name,
         params=dict(params),
@@ -170,8 +172,8 @@ def run_backtrader(
         equity=np.asarray(rec.equity, dtype=np.float64),
         exposure=np.asarray(rec.exposure, dtype=np.float64),
         fills=rec.fills,
-        trades=trades_from_fills(rec.fills, bars, strategy_name),
-        orders=rec.orders,
+        trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
+        orders=orders,
     )
 
 

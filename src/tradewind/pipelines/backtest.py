@@ -17,6 +17,7 @@ from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
+from tradewind.backtest.trades import count_trades
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
@@ -48,7 +49,7 @@ class BacktestRun:
             {
                 "strategy": r.strategy,
                 "params": r.params,
-                "trades": len(r.trades),
+                "trades": count_trades(r.trades),
                 "metrics": clean(r.metrics),
             }
             for r in self.results
