@@ -42,6 +42,7 @@ def sample() -> BacktestResult:
                 2,
                 -0.0005,
                 0.003,
+                exit_reason="stop",
             ),
             Trade(
                 "EUR_USD",
@@ -57,6 +58,7 @@ def sample() -> BacktestResult:
                 0.0,
                 0.0,
                 closed=False,
+                exit_reason="end_of_data",
             ),
         ],
         metrics={"sharpe": 1.25, "profit_factor": float("inf"), "sqn": float("nan")},

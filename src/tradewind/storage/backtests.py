@@ -94,6 +94,7 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
                     "mae": t.mae,
                     "mfe": t.mfe,
                     "closed": t.closed,
+                    "exit_reason": t.exit_reason or None,
                 }
                 for t in result.trades
             ],
@@ -165,6 +166,7 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 t.mae,
                 t.mfe,
                 t.closed,
+                t.exit_reason or "",
             )
             for t in session.scalars(
                 select(BacktestTradeRow)

@@ -228,6 +228,7 @@ class BacktestTradeRow(Base):
     mae: Mapped[float] = mapped_column(Float)
     mfe: Mapped[float] = mapped_column(Float)
     closed: Mapped[bool]
+    exit_reason: Mapped[str | None] = mapped_column(String(16))  # migration 0010
 
 
 class BacktestEquityRow(Base):
