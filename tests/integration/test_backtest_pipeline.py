@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from tradewind.backtest.bt_engine import StrategyParamError
 from tradewind.config import SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.pipelines.backtest import BacktestInputError, load_inputs, run_backtest
@@ -78,6 +79,13 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
         ({"strategies": [{"name": "no_such_strategy"}]}, LookupError, "unknown strategy"),
         ({"instruments": ["USD_JPY"]}, BacktestInputError, "no USD_JPY H1 mid bars"),
         ({"start": "2030-01-01T00:00:00Z"}, BacktestInputError, "no EUR_USD H1 mid bars"),
+        (
+            {"strategies": [{"name": "rsi_meanrev", "params": {"stop_atrr": 2.0}}]},
+            StrategyParamError,
+            r"strategies\[0\] rsi_meanrev \(rsi_meanrev\): unknown parameter 'stop_atrr' "
+            r"\(did you mean 'stop_atr'\?\); valid: rsi_feature, atr_feature, lower, upper, "
+            r"mid, allow_short, stop_atr, take_atr$",
+        ),
     ],
 )
 def test_bad_input_fails_before_a_run_is_recorded(engine, change, error, needle) -> None:  # type: ignore[no-untyped-def]
@@ -111,8 +119,11 @@ def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text(DEMO.read_text().replace("name: sma_crossover", "name: nope"))
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text(DEMO.read_text().replace("{allow_short: true}", "{allow_shrt: true}"))
     for args in (
         ("backtest", "run", "--config", str(bad)),
+        ("backtest", "run", "--config", str(misspelt)),
         ("backtest", "run", "--config", str(tmp_path / "missing.yaml")),
         ("report", "no-such-run", "--out", str(tmp_path / "x.html")),
     ):
@@ -120,6 +131,8 @@ def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
         assert r.returncode == 1
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr
+        if args[-1] == str(misspelt):
+            assert "unknown parameter 'allow_shrt' (did you mean 'allow_short'?)" in r.stderr
 
 
 def test_warmup_bars_compute_features_on_history_but_trade_only_from_start(engine) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.bt_engine import StrategyParamError, load_strategy, run_backtrader
 from tradewind.config.backtest import (
     BacktestConfig,
     Costs,
@@ -206,6 +206,15 @@ def test_rsi_exit_at_mid_cancels_the_bracket() -> None:
 def test_unknown_strategy_lists_the_available_ones() -> None:
     with pytest.raises(LookupError, match=r"unknown strategy 'nope'.*rsi_meanrev, sma_crossover"):
         load_strategy("nope")
+
+
+def test_a_misspelt_parameter_is_one_line_naming_the_valid_ones() -> None:
+    with pytest.raises(StrategyParamError) as info:
+        sma_run(cfg(), allow_shrt=True, fsat=3)
+    assert str(info.value) == (
+        "strategy sma: unknown parameters 'allow_shrt' (did you mean 'allow_short'?), 'fsat'; "
+        "valid: fast_feature, slow_feature, allow_short"
+    )
 
 
 def test_data_spread_and_vol_target_are_refused() -> None:

@@ -7,7 +7,8 @@ Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,7 @@ def run_backtrader(
     ``spreads`` (per symbol, aligned with its bars: ask - bid at each bar's open and close) is
     required by ``costs.spread == 'data'``; ``periods_per_year`` (bars per year, to annualise
     the realised vol) by ``vol_target`` sizing."""
+    check_params(strategy_cls, params, f"strategy {strategy_name}")
     check_sizing(cfg.sizing, periods_per_year)
     pips = pip_locations or {}
     costs = {s: bar_cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
@@ -175,6 +177,32 @@ def run_backtrader(
         trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
         orders=orders,
     )
+
+
+class StrategyParamError(ValueError):
+    """A strategy was given a parameter it does not have."""
+
+
+def strategy_params(strategy_cls: type[bt.Strategy]) -> tuple[str, ...]:
+    """The parameters ``strategy_cls`` accepts, in its declared order."""
+    return tuple(strategy_cls.params._getkeys())  # type: ignore[attr-defined]
+
+
+def check_params(strategy_cls: type[bt.Strategy], params: Iterable[str], where: str) -> None:
+    """StrategyParamError, one line naming the valid parameters, for any name in ``params``
+    that ``strategy_cls`` does not accept (Backtrader would fail mid-run with a traceback);
+    ``where`` says which strategy, e.g. ``strategy sma_crossover``."""
+    valid = strategy_params(strategy_cls)
+    unknown = [p for p in params if p not in valid]
+    if not unknown:
+        return
+    hints = []
+    for p in unknown:
+        close = difflib.get_close_matches(p, valid, n=1)
+        hints.append(f"{p!r} (did you mean {close[0]!r}?)" if close else repr(p))
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    has = ", ".join(valid) if valid else "none"
+    raise StrategyParamError(f"{where}: unknown {noun} {', '.join(hints)}; valid: {has}")
 
 
 def available_strategies(strategies_dir: Path | None = None) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Engine
 
-from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.bt_engine import check_params, load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
@@ -208,6 +208,10 @@ def run_backtest(
     model registry, from the caller's composition root) is needed only by ``model:``
     strategies."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
+    for i, (s, cls) in enumerate(zip(cfg.strategies, classes, strict=True)):
+        # a `model:` URI becomes the strategy's `policy` (see _resolve_models)
+        given = ["policy" if k == MODEL_PARAM else k for k in s.params]
+        check_params(cls, given, f"strategies[{i}] {s.result_name} ({s.name})")
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars, features = load_inputs(engine, cfg, spec)
     models = _resolve_models(cfg, spec, features, tracking)
