@@ -185,7 +185,7 @@ class StrategyParamError(ValueError):
 
 def strategy_params(strategy_cls: type[bt.Strategy]) -> tuple[str, ...]:
     """The parameters ``strategy_cls`` accepts, in its declared order."""
-    return tuple(strategy_cls.params._getkeys())  # type: ignore[attr-defined]
+    return tuple(strategy_cls.params._getkeys())
 
 
 def check_params(strategy_cls: type[bt.Strategy], params: Iterable[str], where: str) -> None:
