@@ -193,18 +193,22 @@ def test_0007_adds_and_removes_the_reporting_views(engine: Engine) -> None:
             assert "reporting" not in inspect(conn).get_schema_names()
 
 
-def test_0010_adds_and_removes_the_trades_exit_reason(engine: Engine) -> None:
+def test_0010_adds_and_removes_exit_reasons_and_fill_costs(engine: Engine) -> None:
     def columns() -> set[str]:
         with engine.connect() as conn:
-            return {c["name"] for c in inspect(conn).get_columns("backtest_trades")}
+            i = inspect(conn)
+            return {
+                c["name"] for t in ("backtest_trades", "backtest_fills") for c in i.get_columns(t)
+            }
 
+    new = {"exit_reason", "spread_cost", "slippage_cost"}
     upgrade(engine, "0007_reporting_views")
-    assert "exit_reason" not in columns()
-    upgrade(engine, "0010_trade_exit_reason")
-    assert "exit_reason" in columns()
+    assert not new & columns()
+    upgrade(engine, "0010_backtest_costs_exits")
+    assert new <= columns()
     downgrade(engine, "0007_reporting_views")
-    assert "exit_reason" not in columns()
-    assert "closed" in columns()
+    assert not new & columns()
+    assert {"closed", "order_ref"} <= columns()
     dialect = engine.dialect.name
     assert _views(engine) == {view_name(v.name, dialect) for v in views_on(dialect, 1)}
 

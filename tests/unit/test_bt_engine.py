@@ -118,6 +118,13 @@ def test_commission_and_half_spread_on_a_round_trip() -> None:
     assert s.price == pytest.approx(sell, rel=1e-15)
     assert b.commission == pytest.approx(1000 * 0.0001 + 1000 * buy * 2e-4)
     assert s.commission == pytest.approx(1000 * 0.0001 + 1000 * sell * 2e-4)
+    # the cost breakdown of each fill: half the spread and the slippage, per unit times units
+    assert (b.spread_cost, s.spread_cost) == (
+        pytest.approx(1000 * half),
+        pytest.approx(1000 * half),
+    )
+    assert b.slippage_cost == pytest.approx(1000 * OPEN[4] * 1e-4)
+    assert s.slippage_cost == pytest.approx(1000 * OPEN[7] * 1e-4)
     t = r.trades[0]
     assert t.entry_price == pytest.approx(buy)
     assert t.exit_price == pytest.approx(sell)

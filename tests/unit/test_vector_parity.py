@@ -67,7 +67,15 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     vec = run_vector({"EUR_USD": bars}, {"EUR_USD": sig}, cfg, "sma", params)
 
     assert len(bt_res.trades) > 50
-    key = lambda t: (t.entry_ts_us, t.exit_ts_us, t.units, t.entry_price, t.exit_price, t.closed)  # noqa: E731
+    key = lambda t: (
+        t.entry_ts_us,
+        t.exit_ts_us,
+        t.units,
+        t.entry_price,
+        t.exit_price,
+        t.closed,
+        t.exit_reason,
+    )  # noqa: E731
     assert [key(t) for t in vec.trades] == [key(t) for t in bt_res.trades]
     np.testing.assert_allclose(
         [t.pnl for t in vec.trades], [t.pnl for t in bt_res.trades], rtol=1e-9, atol=1e-9
@@ -78,6 +86,13 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     np.testing.assert_allclose(
         [f.commission for f in vec.fills], [f.commission for f in bt_res.fills], rtol=1e-12
     )
+    for cost in ("spread_cost", "slippage_cost"):
+        np.testing.assert_allclose(
+            [getattr(f, cost) for f in vec.fills],
+            [getattr(f, cost) for f in bt_res.fills],
+            rtol=1e-12,
+        )
+    assert all(f.spread_cost > 0 and f.slippage_cost > 0 for f in bt_res.fills) == (costs == COSTS)
     np.testing.assert_array_equal(vec.ts_us, bt_res.ts_us)
     np.testing.assert_allclose(vec.equity, bt_res.equity, rtol=1e-9)
     np.testing.assert_allclose(vec.exposure, bt_res.exposure, rtol=1e-9, atol=1e-15)

@@ -8,6 +8,7 @@ Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,11 @@ class _Recorder(bt.Analyzer):
             return
         bits = list(order.executed.exbits)
         ts = int(order.data.tsus[0])
-        for bit in bits[self._seen.get(order.ref, 0) :]:
+        frictions = self.strategy.broker.frictions.get(order.ref, [])
+        seen = self._seen.get(order.ref, 0)
+        for k, bit in enumerate(bits[seen:], start=seen):
+            half, slip = frictions[k] if k < len(frictions) else (math.nan, math.nan)
+            size = abs(float(bit.size))
             self.fills.append(
                 Fill(
                     ts_us=ts,
@@ -110,6 +115,8 @@ class _Recorder(bt.Analyzer):
                     price=float(bit.price),
                     commission=float(bit.closedcomm + bit.openedcomm),
                     order_ref=int(order.ref),
+                    spread_cost=size * half,
+                    slippage_cost=size * slip,
                 )
             )
         self._seen[order.ref] = len(bits)

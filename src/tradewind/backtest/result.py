@@ -18,6 +18,10 @@ class Fill:
     price: float  # the executed price, costs of spread and slippage included
     commission: float
     order_ref: int
+    # what the fill paid in currency, besides commission, against its raw price (open, close,
+    # stop or limit level): half the spread and the slippage; NaN when not recorded
+    spread_cost: float = 0.0
+    slippage_cost: float = 0.0
 
 
 @dataclass(frozen=True)

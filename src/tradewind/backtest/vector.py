@@ -324,8 +324,10 @@ def run_vector(
         low = np.asarray(b.low, dtype=np.float64)
         high = np.asarray(b.high, dtype=np.float64)
         close = np.asarray(b.close, dtype=np.float64)
+        raw = np.asarray(b.close if at_close else b.open, dtype=np.float64)[fi]
+        frictions = (np.abs(fu) * m.half_spread, np.abs(fu) * (raw * m.slip_frac))
         rt = _round_trips(fi, idx, fu, fp, fc, low, high, close, AT_CLOSE if at_close else AT_OPEN)
-        per_symbol.append((s, (fi, fu, fp, fc), rt))
+        per_symbol.append((s, (fi, fu, fp, fc, *frictions), rt))
     # tens of thousands of small objects: the collector, run every 700 allocations, would
     # otherwise scan them (and every older object) over and over while they are being built
     gc_was_enabled = gc.isenabled()
@@ -402,6 +404,8 @@ def _objects(
             np.concatenate([f[2] for _, f, _ in per_symbol])[order].tolist(),
             np.concatenate([f[3] for _, f, _ in per_symbol])[order].tolist(),
             range(1, len(order) + 1),
+            np.concatenate([f[4] for _, f, _ in per_symbol])[order].tolist(),
+            np.concatenate([f[5] for _, f, _ in per_symbol])[order].tolist(),
         )
     )
     keys = []

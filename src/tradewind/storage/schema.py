@@ -208,6 +208,8 @@ class BacktestFillRow(Base):
     price: Mapped[float] = mapped_column(Float)
     commission: Mapped[float] = mapped_column(Float)
     order_ref: Mapped[int] = mapped_column(Integer)
+    spread_cost: Mapped[float | None] = mapped_column(Float)  # migration 0010; NULL: unknown
+    slippage_cost: Mapped[float | None] = mapped_column(Float)
 
 
 class BacktestTradeRow(Base):
