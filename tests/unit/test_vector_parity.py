@@ -10,6 +10,7 @@ import pytest
 import talib
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.result import Trade
 from tradewind.backtest.vector import run_vector, sma_crossover_signals
 from tradewind.config import SyntheticConfig
 from tradewind.config.backtest import BacktestConfig, Costs, FillTiming, Sizing, StrategySpec
@@ -67,16 +68,12 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     vec = run_vector({"EUR_USD": bars}, {"EUR_USD": sig}, cfg, "sma", params)
 
     assert len(bt_res.trades) > 50
-    key = lambda t: (
-        t.entry_ts_us,
-        t.exit_ts_us,
-        t.units,
-        t.entry_price,
-        t.exit_price,
-        t.closed,
-        t.exit_reason,
-    )  # noqa: E731
+
+    def key(t: Trade) -> tuple[object, ...]:
+        return (t.entry_ts_us, t.exit_ts_us, t.units, t.entry_price, t.exit_price, t.closed)
+
     assert [key(t) for t in vec.trades] == [key(t) for t in bt_res.trades]
+    assert [t.exit_reason for t in vec.trades] == [t.exit_reason for t in bt_res.trades]
     np.testing.assert_allclose(
         [t.pnl for t in vec.trades], [t.pnl for t in bt_res.trades], rtol=1e-9, atol=1e-9
     )
