@@ -175,8 +175,8 @@ def trades_csv(trades: Sequence[Trade], pip_locations: Mapping[str, int]) -> str
                 t.bars_held,
                 repr(t.mae),
                 repr(t.mfe),
-                "" if pip is None else repr(t.mae_pips(pip)),
-                "" if pip is None else repr(t.mfe_pips(pip)),
+                "" if pip is None else f"{t.mae_pips(pip):.2f}",
+                "" if pip is None else f"{t.mfe_pips(pip):.2f}",
             )
         )
     return buf.getvalue()

@@ -287,6 +287,14 @@ def _drawdown_rows(ts: np.ndarray, eq: np.ndarray) -> list[dict[str, str]]:
     return out
 
 
+def _share(x: float) -> str:
+    """A small fraction as a percent with enough decimals to not read 0.00% (3 significant)."""
+    if x == 0.0 or not math.isfinite(x):
+        return format_value(x, "pct")
+    decimals = max(2, 2 - math.floor(math.log10(abs(x) * 100)))
+    return f"{x * 100:,.{decimals}f}%"
+
+
 def _cost_rows(r: BacktestResult, start: float) -> list[tuple[str, str, str]]:
     """(label, amount, % of starting equity) per cost, then the total."""
     c = cost_breakdown(r)
@@ -296,8 +304,7 @@ def _cost_rows(r: BacktestResult, start: float) -> list[tuple[str, str, str]]:
             return label, "not modelled", "—"
         if not math.isfinite(x):
             return label, "not recorded", "—"
-        share = format_value(x / start, "pct") if start > 0 else "—"
-        return label, format_value(x, "money"), share
+        return label, format_value(x, "money"), _share(x / start) if start > 0 else "—"
 
     return [
         row("Commission", c.commission),
