@@ -3,8 +3,10 @@ before anything is recorded."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -71,6 +73,19 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
     html = out.read_text()
     assert "SYNTHETIC DATA" in html
     assert html.count("data:image/png;base64,") >= 6
+    # one count of trades: JSON, metrics, the report's metrics, its table and its CSV
+    csvs = re.findall(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+    for r, per, data in zip(done.results, payload["results"], csvs, strict=True):
+        n = len(r.trades)
+        assert per["trades"] == r.metrics["trades"] == n
+        section = html[html.index(f'<section id="{r.strategy.replace("_", "-")}">') :]
+        section = section[: section.index("</section>")]
+        assert f'<tr><td>Trades</td><td class="">{n:,}</td></tr>' in section
+        assert section.count("<tr><td>", section.index('class="sortable"')) == n
+        assert len(base64.b64decode(data).decode().splitlines()) == n + 1
+    assert "Buy and hold EUR_USD" in html  # the default benchmark: the first instrument
+    assert "MAE pips" in html  # EUR_USD's pip is known
+    assert "Limit (take-profit)" in html or "Stop" in html  # exit reasons of the brackets
 
 
 @pytest.mark.parametrize(
