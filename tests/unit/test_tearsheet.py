@@ -323,7 +323,7 @@ def test_costs_exit_reasons_and_every_trade() -> None:
     assert "Limit (take-profit) 1 100.00% 45.00" in text
     assert "Open at end of data 1 100.00% 7.50" in text
     assert "All 3 trades, 1 still open at the end" in text
-    assert "MAE pips MFE pips" in text
+    assert "Bars MAE pips MFE pips" in text
     assert "-12.0 30.5" in text  # MAE/MFE in pips
 
 

@@ -677,16 +677,16 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
   {%- if s.n_open %}, {{ s.n_open }} still open at the end (marked to the last close and
   counted like the others){% endif %}. Click a column to sort;
   <a download="{{ s.csv_name }}" href="data:text/csv;charset=utf-8;base64,{{ s.csv }}">download
-  CSV</a>. Times UTC; P&amp;L net of commission; MAE/MFE over the bars held, in price
-  units{% if s.pips %} and pips{% endif %}.</p>
+  CSV</a>. Times UTC; P&amp;L net of commission; MAE/MFE over the bars held, in
+  {% if s.pips %}pips (the CSV has them in price units too){% else %}price units{% endif %}.</p>
   <div class="trades"><table class="sortable">
     <thead><tr><th data-type="num">#</th><th class="t">Instrument</th><th class="t">Side</th>
     <th class="t">Entry</th><th class="t">Exit</th><th class="t">Exit reason</th>
     <th data-type="num">Units</th><th data-type="num">Entry px</th>
     <th data-type="num">Exit px</th><th data-type="num">P&amp;L</th>
-    <th data-type="num">Comm.</th><th data-type="num">Bars</th><th data-type="num">MAE</th>
-    <th data-type="num">MFE</th>{% if s.pips %}<th data-type="num">MAE pips</th>
-    <th data-type="num">MFE pips</th>{% endif %}</tr></thead>
+    <th data-type="num">Comm.</th><th data-type="num">Bars</th>
+    {% if s.pips %}<th data-type="num">MAE pips</th><th data-type="num">MFE pips</th>
+    {% else %}<th data-type="num">MAE</th><th data-type="num">MFE</th>{% endif %}</tr></thead>
     <tbody>
     {% for t in s.trades %}
       <tr><td>{{ t.n }}</td><td class="t">{{ t.instrument }}</td><td class="t">{{ t.side }}</td>
@@ -696,9 +696,10 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
       <td data-v="{{ t.exit_price_v }}">{{ t.exit_price }}</td>
       <td class="{{ t.pnl_css }}" data-v="{{ t.pnl_v }}">{{ t.pnl }}</td>
       <td data-v="{{ t.commission_v }}">{{ t.commission }}</td><td>{{ t.bars }}</td>
-      <td data-v="{{ t.mae_v }}">{{ t.mae }}</td><td data-v="{{ t.mfe_v }}">{{ t.mfe }}</td>
       {% if s.pips %}<td data-v="{{ t.mae_pips_v }}">{{ t.mae_pips }}</td>
-      <td data-v="{{ t.mfe_pips_v }}">{{ t.mfe_pips }}</td>{% endif %}</tr>
+      <td data-v="{{ t.mfe_pips_v }}">{{ t.mfe_pips }}</td>
+      {% else %}<td data-v="{{ t.mae_v }}">{{ t.mae }}</td>
+      <td data-v="{{ t.mfe_v }}">{{ t.mfe }}</td>{% endif %}</tr>
     {% endfor %}
     </tbody>
   </table></div>
