@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import subprocess
@@ -84,6 +85,9 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
         assert section.count("<tr><td>", section.index('class="sortable"')) == n
         assert len(base64.b64decode(data).decode().splitlines()) == n + 1
     assert "Buy and hold EUR_USD" in html  # the default benchmark: the first instrument
+    for r in done.results:  # measured against it in the stored metrics too
+        assert {"beta", "alpha"} <= r.metrics.keys()
+        assert math.isfinite(r.metrics["beta"])
     assert "MAE pips" in html  # EUR_USD's pip is known
     assert "Limit (take-profit)" in html or "Stop" in html  # exit reasons of the brackets
 

@@ -220,12 +220,15 @@ def run_backtest(
         with engine.begin() as conn:
             spec_fp = store_config(conn, feature_spec, feature_spec.name)
         cfg = cfg.model_copy(update={"features": f"config:{spec_fp}"})
-    bench = None
-    if cfg.benchmark:
-        with engine.connect() as conn:
-            bench = load_bars(
-                conn, cfg.benchmark, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end
-            )
+    with engine.connect() as conn:  # buy-and-hold of the benchmark, by default the first
+        bench = load_bars(
+            conn,
+            cfg.benchmark or cfg.instruments[0],
+            cfg.timeframe,
+            PriceSide(cfg.side),
+            cfg.start,
+            cfg.end,
+        )
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
     try:
         results = []
