@@ -3,8 +3,11 @@ before anything is recorded."""
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from tradewind.backtest.bt_engine import StrategyParamError
 from tradewind.config import SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.pipelines.backtest import BacktestInputError, load_inputs, run_backtest
@@ -70,6 +74,22 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
     html = out.read_text()
     assert "SYNTHETIC DATA" in html
     assert html.count("data:image/png;base64,") >= 6
+    # one count of trades: JSON, metrics, the report's metrics, its table and its CSV
+    csvs = re.findall(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html)
+    for r, per, data in zip(done.results, payload["results"], csvs, strict=True):
+        n = len(r.trades)
+        assert per["trades"] == r.metrics["trades"] == n
+        section = html[html.index(f'<section id="{r.strategy.replace("_", "-")}">') :]
+        section = section[: section.index("</section>")]
+        assert f'<tr><td>Trades</td><td class="">{n:,}</td></tr>' in section
+        assert section.count("<tr><td>", section.index('class="sortable"')) == n
+        assert len(base64.b64decode(data).decode().splitlines()) == n + 1
+    assert "Buy and hold EUR_USD" in html  # the default benchmark: the first instrument
+    for r in done.results:  # measured against it in the stored metrics too
+        assert {"beta", "alpha"} <= r.metrics.keys()
+        assert math.isfinite(r.metrics["beta"])
+    assert "MAE pips" in html  # EUR_USD's pip is known
+    assert "Limit (take-profit)" in html or "Stop" in html  # exit reasons of the brackets
 
 
 @pytest.mark.parametrize(
@@ -78,6 +98,13 @@ def test_demo_config_runs_stores_and_reports(engine, tmp_path: Path) -> None:  #
         ({"strategies": [{"name": "no_such_strategy"}]}, LookupError, "unknown strategy"),
         ({"instruments": ["USD_JPY"]}, BacktestInputError, "no USD_JPY H1 mid bars"),
         ({"start": "2030-01-01T00:00:00Z"}, BacktestInputError, "no EUR_USD H1 mid bars"),
+        (
+            {"strategies": [{"name": "rsi_meanrev", "params": {"stop_atrr": 2.0}}]},
+            StrategyParamError,
+            r"strategies\[0\] rsi_meanrev \(rsi_meanrev\): unknown parameter 'stop_atrr' "
+            r"\(did you mean 'stop_atr'\?\); valid: rsi_feature, atr_feature, lower, upper, "
+            r"mid, allow_short, stop_atr, take_atr$",
+        ),
     ],
 )
 def test_bad_input_fails_before_a_run_is_recorded(engine, change, error, needle) -> None:  # type: ignore[no-untyped-def]
@@ -111,8 +138,11 @@ def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text(DEMO.read_text().replace("name: sma_crossover", "name: nope"))
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text(DEMO.read_text().replace("{allow_short: true}", "{allow_shrt: true}"))
     for args in (
         ("backtest", "run", "--config", str(bad)),
+        ("backtest", "run", "--config", str(misspelt)),
         ("backtest", "run", "--config", str(tmp_path / "missing.yaml")),
         ("report", "no-such-run", "--out", str(tmp_path / "x.html")),
     ):
@@ -120,6 +150,8 @@ def test_cli_backtest_json_and_one_line_errors(tmp_path: Path) -> None:
         assert r.returncode == 1
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr
+        if args[-1] == str(misspelt):
+            assert "unknown parameter 'allow_shrt' (did you mean 'allow_short'?)" in r.stderr
 
 
 def test_warmup_bars_compute_features_on_history_but_trade_only_from_start(engine) -> None:  # type: ignore[no-untyped-def]

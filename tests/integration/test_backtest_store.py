@@ -25,7 +25,7 @@ def sample() -> BacktestResult:
         equity=np.array([100.0, 101.5, 99.25, 102.0, 102.0]),
         exposure=np.array([0.0, 1.0, 1.0, 0.0, 0.0]),
         fills=[
-            Fill(int(ts[1]), "EUR_USD", "sma_crossover", 1000.0, 1.1001, 0.5, 1),
+            Fill(int(ts[1]), "EUR_USD", "sma_crossover", 1000.0, 1.1001, 0.5, 1, 0.04, 0.033),
             Fill(int(ts[3]), "EUR_USD", "sma_crossover", -1000.0, 1.1021, 0.5, 2),
         ],
         trades=[
@@ -42,6 +42,7 @@ def sample() -> BacktestResult:
                 2,
                 -0.0005,
                 0.003,
+                exit_reason="stop",
             ),
             Trade(
                 "EUR_USD",
@@ -57,6 +58,7 @@ def sample() -> BacktestResult:
                 0.0,
                 0.0,
                 closed=False,
+                exit_reason="end_of_data",
             ),
         ],
         metrics={"sharpe": 1.25, "profit_factor": float("inf"), "sqn": float("nan")},

@@ -210,6 +210,26 @@ def test_0009_adds_and_removes_the_run_marks(engine: Engine) -> None:
     assert _views(engine) == views
 
 
+def test_0010_adds_and_removes_exit_reasons_and_fill_costs(engine: Engine) -> None:
+    def columns() -> set[str]:
+        with engine.connect() as conn:
+            i = inspect(conn)
+            return {
+                c["name"] for t in ("backtest_trades", "backtest_fills") for c in i.get_columns(t)
+            }
+
+    new = {"exit_reason", "spread_cost", "slippage_cost"}
+    upgrade(engine, "0009_run_sample_marks")
+    assert not new & columns()
+    upgrade(engine, "0010_backtest_costs_exits")
+    assert new <= columns()
+    downgrade(engine, "0009_run_sample_marks")
+    assert not new & columns()
+    assert {"closed", "order_ref"} <= columns()
+    dialect = engine.dialect.name
+    assert _views(engine) == {view_name(v.name, dialect) for v in views_on(dialect, 1)}
+
+
 # --------------------------------------------------------------------------- UtcDateTime
 
 _meta = MetaData()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.bt_engine import StrategyParamError, load_strategy, run_backtrader
 from tradewind.config.backtest import (
     BacktestConfig,
     Costs,
@@ -118,6 +118,13 @@ def test_commission_and_half_spread_on_a_round_trip() -> None:
     assert s.price == pytest.approx(sell, rel=1e-15)
     assert b.commission == pytest.approx(1000 * 0.0001 + 1000 * buy * 2e-4)
     assert s.commission == pytest.approx(1000 * 0.0001 + 1000 * sell * 2e-4)
+    # the cost breakdown of each fill: half the spread and the slippage, per unit times units
+    assert (b.spread_cost, s.spread_cost) == (
+        pytest.approx(1000 * half),
+        pytest.approx(1000 * half),
+    )
+    assert b.slippage_cost == pytest.approx(1000 * OPEN[4] * 1e-4)
+    assert s.slippage_cost == pytest.approx(1000 * OPEN[7] * 1e-4)
     t = r.trades[0]
     assert t.entry_price == pytest.approx(buy)
     assert t.exit_price == pytest.approx(sell)
@@ -160,7 +167,10 @@ def test_gap_through_the_stop_fills_at_the_open() -> None:
         (T0 + 2 * H, 1000.0, 1.00),
         (T0 + 4 * H, -1000.0, 0.95),  # the open, not the stop level 0.98
     ]
-    assert r.trades[0].mae == pytest.approx(0.94 - 1.00)
+    # held over bars 2 and 3 (lows 0.99) and out at bar 4's open: the 0.94 low came after
+    (t,) = r.trades
+    assert t.mae == pytest.approx(0.95 - 1.00)
+    assert t.exit_reason == "stop"
 
 
 def test_two_instruments_each_use_their_own_atr() -> None:
@@ -203,6 +213,15 @@ def test_rsi_exit_at_mid_cancels_the_bracket() -> None:
 def test_unknown_strategy_lists_the_available_ones() -> None:
     with pytest.raises(LookupError, match=r"unknown strategy 'nope'.*rsi_meanrev, sma_crossover"):
         load_strategy("nope")
+
+
+def test_a_misspelt_parameter_is_one_line_naming_the_valid_ones() -> None:
+    with pytest.raises(StrategyParamError) as info:
+        sma_run(cfg(), allow_shrt=True, fsat=3)
+    assert str(info.value) == (
+        "strategy sma: unknown parameters 'allow_shrt' (did you mean 'allow_short'?), 'fsat'; "
+        "valid: fast_feature, slow_feature, allow_short"
+    )
 
 
 def test_data_spread_and_vol_target_are_refused() -> None:

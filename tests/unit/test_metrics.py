@@ -180,9 +180,9 @@ def test_golden_equity_curve() -> None:
 
 
 def test_golden_trades() -> None:
-    trades = [_trade(10.0, 3), _trade(-5.0, 1), _trade(20.0, 5), _trade(1000.0, 9, closed=False)]
+    trades = [_trade(10.0, 3), _trade(-5.0, 1), _trade(20.0, 5)]
     got = m.compute_metrics(_result([100.0, 100.0], trades=trades), PPY)
-    assert got["trades"] == 3.0  # the open trade is ignored
+    assert got["trades"] == 3.0
     _close(got["win_rate"], 2 / 3, rtol=1e-15)
     _close(got["profit_factor"], 6.0, rtol=1e-15)
     _close(got["expectancy"], 25 / 3, rtol=1e-15)
@@ -191,6 +191,18 @@ def test_golden_trades() -> None:
     _close(got["sqn"], math.sqrt(3) * (25 / 3) / sd, rtol=1e-14)
     _close(got["sqn"], 1.1470786693528088, rtol=1e-12)
     _close(got["avg_bars_held"], 3.0, rtol=1e-15)
+
+
+def test_a_trade_open_at_the_end_is_counted_like_the_others() -> None:
+    # one definition of a trade (backtest.trades): the position still open after the last
+    # bar is a trade marked to the last close, counted by every trade statistic
+    trades = [_trade(10.0, 3), _trade(-5.0, 1), _trade(20.0, 5), _trade(1000.0, 9, closed=False)]
+    got = m.compute_metrics(_result([100.0, 100.0], trades=trades), PPY)
+    assert got["trades"] == 4.0 == len(trades)
+    _close(got["win_rate"], 3 / 4, rtol=1e-15)
+    _close(got["profit_factor"], 1030 / 5, rtol=1e-15)
+    _close(got["expectancy"], 1025 / 4, rtol=1e-15)
+    _close(got["avg_bars_held"], 18 / 4, rtol=1e-15)
 
 
 def test_unrecovered_and_multiple_episodes() -> None:

@@ -29,11 +29,11 @@ def test_a_margin_too_small_rejects() -> None:
 @pytest.mark.parametrize(
     ("metrics", "says"),
     [
-        ({**GOOD, "trades": 4.0}, "4 closed trades, the gate wants at least 5"),
+        ({**GOOD, "trades": 4.0}, "4 trades, the gate wants at least 5"),
         ({**GOOD, "max_drawdown": -0.25}, "max drawdown 25.00% is deeper than the gate's 10.00%"),
         ({**GOOD, "max_drawdown": math.nan}, "max drawdown nan% is deeper"),
         ({**GOOD, "sharpe": math.nan}, "sharpe is not a number"),
-        ({"max_drawdown": -0.01, "sharpe": 3.0}, "0 closed trades"),
+        ({"max_drawdown": -0.01, "sharpe": 3.0}, "0 trades, the gate"),
     ],
 )
 def test_absolute_checks_reject_with_or_without_a_champion(metrics: dict, says: str) -> None:

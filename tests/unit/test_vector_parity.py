@@ -10,6 +10,7 @@ import pytest
 import talib
 
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.result import Trade
 from tradewind.backtest.vector import run_vector, sma_crossover_signals
 from tradewind.config import SyntheticConfig
 from tradewind.config.backtest import BacktestConfig, Costs, FillTiming, Sizing, StrategySpec
@@ -67,8 +68,12 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     vec = run_vector({"EUR_USD": bars}, {"EUR_USD": sig}, cfg, "sma", params)
 
     assert len(bt_res.trades) > 50
-    key = lambda t: (t.entry_ts_us, t.exit_ts_us, t.units, t.entry_price, t.exit_price, t.closed)  # noqa: E731
+
+    def key(t: Trade) -> tuple[object, ...]:
+        return (t.entry_ts_us, t.exit_ts_us, t.units, t.entry_price, t.exit_price, t.closed)
+
     assert [key(t) for t in vec.trades] == [key(t) for t in bt_res.trades]
+    assert [t.exit_reason for t in vec.trades] == [t.exit_reason for t in bt_res.trades]
     np.testing.assert_allclose(
         [t.pnl for t in vec.trades], [t.pnl for t in bt_res.trades], rtol=1e-9, atol=1e-9
     )
@@ -78,6 +83,13 @@ def test_vector_matches_backtrader(allow_short: bool, costs: Costs, fill: FillTi
     np.testing.assert_allclose(
         [f.commission for f in vec.fills], [f.commission for f in bt_res.fills], rtol=1e-12
     )
+    for cost in ("spread_cost", "slippage_cost"):
+        np.testing.assert_allclose(
+            [getattr(f, cost) for f in vec.fills],
+            [getattr(f, cost) for f in bt_res.fills],
+            rtol=1e-12,
+        )
+    assert all(f.spread_cost > 0 and f.slippage_cost > 0 for f in bt_res.fills) == (costs == COSTS)
     np.testing.assert_array_equal(vec.ts_us, bt_res.ts_us)
     np.testing.assert_allclose(vec.equity, bt_res.equity, rtol=1e-9)
     np.testing.assert_allclose(vec.exposure, bt_res.exposure, rtol=1e-9, atol=1e-15)

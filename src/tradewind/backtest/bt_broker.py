@@ -52,6 +52,8 @@ class TradewindBroker(bt.brokers.BackBroker):
         self._costs = dict(costs)
         self._next_close = next_close
         self._precision = dict(units_precision or {})
+        # per order ref, per execution: (half spread, slippage) per unit, in price units
+        self.frictions: dict[int, list[tuple[float, float]]] = {}
         self.set_coc(False)
         self.set_coo(False)
 
@@ -86,13 +88,14 @@ class TradewindBroker(bt.brokers.BackBroker):
             if model.data_spread:
                 line = SPREAD_CLOSE_LINE if order.exectype == bt.Order.Close else SPREAD_OPEN_LINE
                 spread = float(getattr(data.lines, line)[ago])
+            raw = price
+            units = float(order.executed.remsize)
             price = model.fill_price(
-                price,
-                order.isbuy(),
-                units=float(order.executed.remsize),
-                volume=float(data.volume[ago]),
-                spread=spread,
+                raw, order.isbuy(), units=units, volume=float(data.volume[ago]), spread=spread
             )
+            half = spread / 2.0 if model.data_spread else model.half_spread
+            slip = model.slip_for(units, float(data.volume[ago]))
+            self.frictions.setdefault(order.ref, []).append((half, raw * slip))
         return super()._execute(order, ago=ago, price=price, **kwargs)
 
 

@@ -7,7 +7,9 @@ Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +101,11 @@ class _Recorder(bt.Analyzer):
             return
         bits = list(order.executed.exbits)
         ts = int(order.data.tsus[0])
-        for bit in bits[self._seen.get(order.ref, 0) :]:
+        frictions = self.strategy.broker.frictions.get(order.ref, [])
+        seen = self._seen.get(order.ref, 0)
+        for k, bit in enumerate(bits[seen:], start=seen):
+            half, slip = frictions[k] if k < len(frictions) else (math.nan, math.nan)
+            size = abs(float(bit.size))
             self.fills.append(
                 Fill(
                     ts_us=ts,
@@ -109,6 +115,8 @@ class _Recorder(bt.Analyzer):
                     price=float(bit.price),
                     commission=float(bit.closedcomm + bit.openedcomm),
                     order_ref=int(order.ref),
+                    spread_cost=size * half,
+                    slippage_cost=size * slip,
                 )
             )
         self._seen[order.ref] = len(bits)
@@ -141,6 +149,7 @@ def run_backtrader(
     required by ``costs.spread == 'data'``; ``periods_per_year`` (bars per year, to annualise
     the realised vol) by ``vol_target`` sizing; ``units_precision`` (decimals of a unit count,
     per symbol) rounds every order toward zero as the live path does."""
+    check_params(strategy_cls, params, f"strategy {strategy_name}")
     check_sizing(cfg.sizing, periods_per_year)
     pips = pip_locations or {}
     costs = {s: bar_cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION)) for s in bars}
@@ -166,6 +175,8 @@ def run_backtrader(
     cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
     (strat,) = cerebro.run(runonce=False, preload=True)
     rec = strat.analyzers.recorder
+    orders = rec.orders
+    kinds = {o.ref: o.kind for o in orders}
     return BacktestResult(
         strategy=strategy_name,
         params=dict(params),
@@ -174,9 +185,35 @@ def run_backtrader(
         equity=np.asarray(rec.equity, dtype=np.float64),
         exposure=np.asarray(rec.exposure, dtype=np.float64),
         fills=rec.fills,
-        trades=trades_from_fills(rec.fills, bars, strategy_name),
-        orders=rec.orders,
+        trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
+        orders=orders,
     )
+
+
+class StrategyParamError(ValueError):
+    """A strategy was given a parameter it does not have."""
+
+
+def strategy_params(strategy_cls: type[bt.Strategy]) -> tuple[str, ...]:
+    """The parameters ``strategy_cls`` accepts, in its declared order."""
+    return tuple(strategy_cls.params._getkeys())
+
+
+def check_params(strategy_cls: type[bt.Strategy], params: Iterable[str], where: str) -> None:
+    """StrategyParamError, one line naming the valid parameters, for any name in ``params``
+    that ``strategy_cls`` does not accept (Backtrader would fail mid-run with a traceback);
+    ``where`` says which strategy, e.g. ``strategy sma_crossover``."""
+    valid = strategy_params(strategy_cls)
+    unknown = [p for p in params if p not in valid]
+    if not unknown:
+        return
+    hints = []
+    for p in unknown:
+        close = difflib.get_close_matches(p, valid, n=1)
+        hints.append(f"{p!r} (did you mean {close[0]!r}?)" if close else repr(p))
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    has = ", ".join(valid) if valid else "none"
+    raise StrategyParamError(f"{where}: unknown {noun} {', '.join(hints)}; valid: {has}")
 
 
 def available_strategies(strategies_dir: Path | None = None) -> list[str]:

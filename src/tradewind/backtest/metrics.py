@@ -32,14 +32,17 @@ max_drawdown_duration_bars: longest drawdown episode, in bars from its peak to t
     regains the peak (equity >= peak) or to the last bar when it is never regained.
 max_drawdown_episode_bars: the same duration for the episode that holds ``max_drawdown``'s
     trough (the first such trough if several tie).
-trades: number of closed trades (open trades are ignored by every trade statistic).
-win_rate: fraction of closed trades with ``pnl > 0``; NaN with no trades.
-profit_factor: gross profit / gross loss of closed trades; inf with profits and no losses,
+trades: ``backtest.trades.count_trades``: every trade of ``result.trades`` (round trips as
+    ``backtest.trades`` defines them; a position still open at the end is one trade, marked
+    to the last close), the count the CLI, the tear sheet and the RL metrics show too. Every
+    trade statistic below is over the same trades.
+win_rate: fraction of trades with ``pnl > 0``; NaN with no trades.
+profit_factor: gross profit / gross loss of trades; inf with profits and no losses,
     NaN when both are zero (including no trades).
-expectancy: mean ``pnl`` per closed trade; NaN with no trades.
+expectancy: mean ``pnl`` per trade; NaN with no trades.
 sqn: System Quality Number, ``sqrt(n) * mean(pnl) / std(pnl, ddof=1)``; NaN for < 2 trades
     or zero std.
-avg_bars_held: mean ``bars_held`` of closed trades; NaN with no trades.
+avg_bars_held: mean ``bars_held`` of trades; NaN with no trades.
 exposure: mean of ``result.exposure`` (gross position value / equity at each bar's close).
 turnover: annualised ``sum(|units * price|)`` over all fills / ``mean(equity)``, i.e. that
     ratio divided by the curve's length in years, ``n_returns / ppy``.
@@ -70,6 +73,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.result import BacktestResult
+from tradewind.backtest.trades import count_trades
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -316,7 +320,7 @@ def _check_aligned(r: FloatArray, b: FloatArray) -> None:
 
 
 def trade_stats(pnl: npt.ArrayLike, bars_held: npt.ArrayLike) -> dict[str, float]:
-    """Statistics of closed trades' net ``pnl`` and ``bars_held`` (see the module doc)."""
+    """Statistics of trades' net ``pnl`` and ``bars_held`` (see the module doc)."""
     p, h = _f(pnl), _f(bars_held)
     n = p.size
     out: dict[str, float] = {"trades": float(n)}
@@ -387,8 +391,9 @@ def compute_metrics(
         **dd,
     }
 
-    closed = [t for t in result.trades if t.closed]
-    out.update(trade_stats([t.pnl for t in closed], [t.bars_held for t in closed]))
+    trades = result.trades
+    out.update(trade_stats([t.pnl for t in trades], [t.bars_held for t in trades]))
+    out["trades"] = float(count_trades(trades))
 
     exposure = _f(result.exposure)
     out["exposure"] = float(exposure.mean()) if exposure.size else NAN

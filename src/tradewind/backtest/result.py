@@ -18,6 +18,10 @@ class Fill:
     price: float  # the executed price, costs of spread and slippage included
     commission: float
     order_ref: int
+    # what the fill paid in currency, besides commission, against its raw price (open, close,
+    # stop or limit level): half the spread and the slippage; NaN when not recorded
+    spread_cost: float = 0.0
+    slippage_cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -37,23 +41,35 @@ class Order:
     filled_units: float
 
 
+EXIT_END_OF_DATA = "end_of_data"
+
+
 @dataclass(frozen=True)
 class Trade:
-    """A round trip: a position opened and closed (or still open at the end, closed=False)."""
+    """A round trip from flat to flat (or to a reversal), or still open at the end
+    (``closed=False``, marked to the last close). ``backtest.trades`` defines it."""
 
     instrument: str
     strategy: str
     entry_ts_us: int
     exit_ts_us: int | None
-    units: float  # signed: + long, - short
-    entry_price: float
-    exit_price: float | None
-    pnl: float  # net of commission
+    units: float  # the largest position held, signed: + long, - short
+    entry_price: float  # average entry
+    exit_price: float | None  # average of the reducing fills; None if open at the end
+    pnl: float  # net of commission; an open trade marked to the last close
     commission: float
     bars_held: int
     mae: float  # maximum adverse excursion, in price units against the entry (<= 0)
     mfe: float  # maximum favourable excursion, in price units (>= 0)
     closed: bool = True
+    exit_reason: str = ""  # signal | stop | limit | end_of_data ("" when not recorded)
+
+    def mae_pips(self, pip_location: int) -> float:
+        """MAE in pips of an instrument whose pip is ``10 ** pip_location`` (EUR/USD: -4)."""
+        return self.mae / 10.0**pip_location
+
+    def mfe_pips(self, pip_location: int) -> float:
+        return self.mfe / 10.0**pip_location
 
 
 @dataclass

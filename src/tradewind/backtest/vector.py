@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
-from tradewind.backtest.result import BacktestResult, Fill, Order, Trade
+from tradewind.backtest.result import EXIT_END_OF_DATA, BacktestResult, Fill, Order, Trade
+from tradewind.backtest.trades import AT_CLOSE, AT_OPEN
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
 from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
@@ -122,6 +123,7 @@ def _round_trips(  # noqa: C901  numba kernel: one pass over the fills; split la
     low: F64,
     high: F64,
     close: F64,
+    at: int,
 ) -> tuple[
     npt.NDArray[np.int64],
     npt.NDArray[np.int64],
@@ -138,9 +140,10 @@ def _round_trips(  # noqa: C901  numba kernel: one pass over the fills; split la
     """``trades.trades_from_fills`` for one instrument's fills, as arrays, to the bit.
 
     ``f_bar`` is the bar a fill happened on (for its time), ``f_idx`` its index as
-    ``trades_from_fills`` finds it (``searchsorted`` on the bar times). Per trade: the entry
-    fill's bar, the entry and exit indexes, the closing fill (-1: still open), units, entry and
-    exit price (NaN: open), pnl, commission, MAE and MFE.
+    ``trades_from_fills`` finds it (``searchsorted`` on the bar times); every fill is at the
+    bar's open (``at`` = ``trades.AT_OPEN``) or close (``AT_CLOSE``). Per trade: the entry
+    fill's bar, the entry and exit indexes, the fill that ended it (-1: still open), units
+    (the largest held), entry and exit price (NaN: open), pnl, commission, MAE and MFE.
     """
     m = len(f_units)
     n = len(close)
@@ -157,54 +160,86 @@ def _round_trips(  # noqa: C901  numba kernel: one pass over the fills; split la
     t_mae = np.empty(cap)
     t_mfe = np.empty(cap)
     have = False
-    ou = 0.0
-    op = 0.0
-    oc = 0.0
+    ou = 0.0  # units
+    op = 0.0  # average entry
+    oc = 0.0  # commission paid
     obar = 0
     oi = 0
+    ofull = 0  # first bar held in full
+    opeak = 0.0
+    oreal = 0.0  # realised gross P&L
+    oxu = 0.0  # units reduced
+    oxp = 0.0  # their average price
+    olo = 0.0
+    ohi = 0.0
     j = 0
     for k in range(m + 1):
         if k < m:
             u = f_units[k]
+            px = f_price[k]
             if not have:
-                ou, op, oc, obar, oi = u, f_price[k], f_comm[k], f_bar[k], f_idx[k]
+                ou, op, oc, obar, oi = u, px, f_comm[k], f_bar[k], f_idx[k]
+                ofull = oi if at == 0 else oi + 1
+                opeak, oreal, oxu, oxp, olo, ohi = abs(u), 0.0, 0.0, 0.0, px, px
                 have = True
                 continue
             if (u > 0) == (ou > 0):  # adding: average the entry
                 total = abs(ou) + abs(u)
-                op = (op * abs(ou) + f_price[k] * abs(u)) / total
+                op = (op * abs(ou) + px * abs(u)) / total
                 ou += u
                 oc += f_comm[k]
+                if abs(ou) > opeak:
+                    opeak = abs(ou)
+                if px < olo:
+                    olo = px
+                if px > ohi:
+                    ohi = px
                 continue
             au = abs(u)
             aou = abs(ou)
             q = au if au < aou else aou
-            units = q if ou > 0 else -q
-            exit_comm = f_comm[k] * q / au
+            sign = 1.0 if ou > 0 else -1.0
+            oreal += sign * q * (px - op)
+            oc += f_comm[k] * q / au
+            oxp = px if oxu == 0.0 else (oxp * oxu + px * q) / (oxu + q)
+            oxu += q
+            if px < olo:
+                olo = px
+            if px > ohi:
+                ohi = px
+            if q < aou:  # a partial reduction: the trade goes on
+                ou = aou - q if ou > 0 else -(aou - q)
+                continue
             exit_i = f_idx[k]
-            price = f_price[k]
-            t_exit_px[j] = price
+            full_to = exit_i if at == 1 else exit_i - 1
+            t_exit_px[j] = oxp
             t_fill[j] = k
         else:
             if not have:
                 break
-            units = ou
-            exit_comm = 0.0
             exit_i = n - 1
-            price = close[exit_i]
+            full_to = n - 1
+            oreal += ou * (close[exit_i] - op)
             t_exit_px[j] = np.nan
             t_fill[j] = -1
-        commission = oc * (abs(units) / abs(ou)) + exit_comm
-        lo = low[oi]
-        hi = high[oi]
-        for i in range(oi + 1, exit_i + 1):
-            v = low[i]
-            if v < lo or v != v:
-                lo = v
-            v = high[i]
-            if v > hi or v != v:
-                hi = v
-        if units > 0:
+        lo = olo
+        hi = ohi
+        if full_to >= ofull:
+            blo = low[ofull]
+            bhi = high[ofull]
+            for i in range(ofull + 1, full_to + 1):
+                v = low[i]
+                if v < blo or v != v:
+                    blo = v
+                v = high[i]
+                if v > bhi or v != v:
+                    bhi = v
+            if blo < lo:
+                lo = blo
+            if bhi > hi:
+                hi = bhi
+        sign = 1.0 if ou > 0 else -1.0
+        if sign > 0:
             adverse = lo - op
             favourable = hi - op
         else:
@@ -213,23 +248,21 @@ def _round_trips(  # noqa: C901  numba kernel: one pass over the fills; split la
         t_entry_bar[j] = obar
         t_entry[j] = oi
         t_exit[j] = exit_i
-        t_units[j] = units
+        t_units[j] = sign * opeak
         t_entry_px[j] = op
-        t_pnl[j] = units * (price - op) - commission
-        t_comm[j] = commission
+        t_pnl[j] = oreal - oc
+        t_comm[j] = oc
         t_mae[j] = adverse if adverse < 0.0 else 0.0
         t_mfe[j] = favourable if favourable > 0.0 else 0.0
         j += 1
         if k == m:
             break
-        rest_old = aou - q
-        rest_new = au - q
-        if rest_old > 0:
-            oc -= oc * q / aou
-            ou = rest_old if ou > 0 else -rest_old
-        elif rest_new > 0:
-            ou = rest_new if u > 0 else -rest_new
-            op, oc, obar, oi = f_price[k], f_comm[k] * rest_new / au, f_bar[k], f_idx[k]
+        rest = au - q
+        if rest > 0:
+            ou = rest if u > 0 else -rest
+            op, oc, obar, oi = px, f_comm[k] * rest / au, f_bar[k], f_idx[k]
+            ofull = oi if at == 0 else oi + 1
+            opeak, oreal, oxu, oxp, olo, ohi = rest, 0.0, 0.0, 0.0, px, px
         else:
             have = False
     return (
@@ -291,8 +324,10 @@ def run_vector(
         low = np.asarray(b.low, dtype=np.float64)
         high = np.asarray(b.high, dtype=np.float64)
         close = np.asarray(b.close, dtype=np.float64)
-        rt = _round_trips(fi, idx, fu, fp, fc, low, high, close)
-        per_symbol.append((s, (fi, fu, fp, fc), rt))
+        raw = np.asarray(b.close if at_close else b.open, dtype=np.float64)[fi]
+        frictions = (np.abs(fu) * m.half_spread, np.abs(fu) * (raw * m.slip_frac))
+        rt = _round_trips(fi, idx, fu, fp, fc, low, high, close, AT_CLOSE if at_close else AT_OPEN)
+        per_symbol.append((s, (fi, fu, fp, fc, *frictions), rt))
     # tens of thousands of small objects: the collector, run every 700 allocations, would
     # otherwise scan them (and every older object) over and over while they are being built
     gc_was_enabled = gc.isenabled()
@@ -369,6 +404,8 @@ def _objects(
             np.concatenate([f[2] for _, f, _ in per_symbol])[order].tolist(),
             np.concatenate([f[3] for _, f, _ in per_symbol])[order].tolist(),
             range(1, len(order) + 1),
+            np.concatenate([f[4] for _, f, _ in per_symbol])[order].tolist(),
+            np.concatenate([f[5] for _, f, _ in per_symbol])[order].tolist(),
         )
     )
     keys = []
@@ -402,6 +439,7 @@ def _objects(
             mae.tolist(),
             mfe.tolist(),
             closed,
+            ["signal" if c else EXIT_END_OF_DATA for c in closed],
         )
     )
     return fills, trades

@@ -56,6 +56,8 @@ def fmt(value: Any) -> str:
 
 def backtest_table(result: Any) -> Table:
     """One row per strategy result of a BacktestRun: trades and the headline metrics."""
+    from tradewind.backtest.trades import count_trades
+
     t = Table(
         "strategy",
         "trades",
@@ -68,7 +70,7 @@ def backtest_table(result: Any) -> Table:
         m = r.metrics
         t.add_row(
             r.strategy,
-            str(len(r.trades)),
+            str(count_trades(r.trades)),
             *(fmt(m.get(k)) for k in HEADLINE[:-3]),
             fmt(m.get("win_rate")),
             fmt(m.get("profit_factor")),

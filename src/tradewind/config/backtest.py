@@ -79,7 +79,9 @@ class BacktestConfig(FrozenModel):
     sizing: Sizing = Sizing()
     costs: Costs = Costs()
     fill: FillTiming = FillTiming.NEXT_OPEN
-    benchmark: str | None = None  # an instrument whose buy-and-hold returns give beta
+    # an instrument whose buy-and-hold returns give beta and alpha and the tear sheet's
+    # benchmark; None: the first of ``instruments``
+    benchmark: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> BacktestConfig:

@@ -13,7 +13,7 @@ A challenger is backtested by version on a held-out window that neither it nor t
 trained or validated on (from the bar after the later of their validation ends, and not
 before the rolled held-out start, up to the retraining run's date), the champion on the same
 window. The challenger becomes champion
-when it passes every check: at least ``min_trades`` closed trades, a maximum drawdown no
+when it passes every check: at least ``min_trades`` trades, a maximum drawdown no
 deeper than ``max_drawdown``, and ``metric`` at least ``min_margin`` above the champion's.
 With no champion yet, the first challenger that passes the first two becomes champion.
 """

@@ -76,7 +76,7 @@ def check_tradable(cfg: ModelConfig) -> None:
 
 
 def trading_metrics(cfg: ModelConfig, bars: BarSeries, targets: npt.ArrayLike) -> dict[str, float]:
-    """``total_return``, ``sharpe``, ``max_drawdown`` and ``trades`` (closed round trips) of
+    """``total_return``, ``sharpe``, ``max_drawdown`` and ``trades`` (round trips) of
     trading ``targets`` (one per bar of ``bars``, in [-1, 1]) under ``cfg.env``."""
     signal = np.nan_to_num(np.asarray(targets, dtype=np.float64), nan=0.0)
     if not cfg.env.allow_short:

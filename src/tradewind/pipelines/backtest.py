@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Engine
 
-from tradewind.backtest.bt_engine import load_strategy, run_backtrader
+from tradewind.backtest.bt_engine import check_params, load_strategy, run_backtrader
 from tradewind.backtest.costs import SpreadSeries
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
+from tradewind.backtest.trades import count_trades
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
@@ -50,7 +51,7 @@ class BacktestRun:
             {
                 "strategy": r.strategy,
                 "params": r.params,
-                "trades": len(r.trades),
+                "trades": count_trades(r.trades),
                 "metrics": clean(r.metrics),
             }
             for r in self.results
@@ -302,6 +303,10 @@ def run_backtest(
     strategies; ``overrides`` lets contract checks pass that would refuse them (recorded on
     the run, as are models run on their own training or validation data: ``runs.marks``)."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
+    for i, (s, cls) in enumerate(zip(cfg.strategies, classes, strict=True)):
+        # a `model:` URI becomes the strategy's `policy` (see _resolve_models)
+        given = ["policy" if k == MODEL_PARAM else k for k in s.params]
+        check_params(cls, given, f"strategies[{i}] {s.result_name} ({s.name})")
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars, features, warm = load_inputs_with_warmup(engine, cfg, spec)
     models = _resolve_models(cfg, spec, features, tracking, overrides or Overrides())
@@ -311,12 +316,15 @@ def run_backtest(
         with engine.begin() as conn:
             spec_fp = store_config(conn, feature_spec, feature_spec.name)
         cfg = cfg.model_copy(update={"features": f"config:{spec_fp}"})
-    bench = None
-    if cfg.benchmark:
-        with engine.connect() as conn:
-            bench = load_bars(
-                conn, cfg.benchmark, cfg.timeframe, PriceSide(cfg.side), cfg.start, cfg.end
-            )
+    with engine.connect() as conn:  # buy-and-hold of the benchmark, by default the first
+        bench = load_bars(
+            conn,
+            cfg.benchmark or cfg.instruments[0],
+            cfg.timeframe,
+            PriceSide(cfg.side),
+            cfg.start,
+            cfg.end,
+        )
     ppy, precision = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
     if marks:

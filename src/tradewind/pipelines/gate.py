@@ -33,9 +33,7 @@ def judge(
     trades = _num(challenger, "trades")
     trades = 0.0 if math.isnan(trades) else trades
     if trades < gate.min_trades:
-        return Verdict(
-            False, f"{trades:.0f} closed trades, the gate wants at least {gate.min_trades}"
-        )
+        return Verdict(False, f"{trades:.0f} trades, the gate wants at least {gate.min_trades}")
     drawdown = -_num(challenger, "max_drawdown")
     if not drawdown <= gate.max_drawdown:  # NaN fails too
         return Verdict(

@@ -194,9 +194,17 @@ def _single_point(ax: Axes, x: npt.NDArray[np.datetime64], y: FloatArray, color:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def equity_chart(ts_us: npt.NDArray[np.int64], equity: FloatArray) -> str:
+def equity_chart(
+    ts_us: npt.NDArray[np.int64],
+    equity: FloatArray,
+    benchmark: FloatArray | None = None,
+    benchmark_label: str = "Benchmark",
+) -> str:
+    """The equity curve; ``benchmark`` (aligned, same starting value) drawn beside it."""
     x, eq = to_datetimes(ts_us), np.asarray(equity, dtype=np.float64)
     fig, ax = _figure(3.6)
+    if benchmark is not None and len(benchmark) == len(eq):
+        ax.plot(x, benchmark, color=SERIES[1], linewidth=1.1, label=benchmark_label)
     ax.plot(x, eq, color=BLUE, linewidth=1.4, label="Equity")
     _single_point(ax, x, eq, BLUE)
     if len(eq):
@@ -323,6 +331,37 @@ def rolling_sharpe(equity: FloatArray, window: int, ppy: float) -> FloatArray:
         out = np.where(sd > 1e-12, m / sd * math.sqrt(ppy), np.nan)
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def rolling_volatility(equity: FloatArray, window: int, ppy: float) -> FloatArray:
+    """Annualised rolling volatility (sample std of bar returns times ``sqrt(ppy)``), aligned
+    with bars 1..n-1."""
+    r = pd.Series(bar_returns(equity))
+    std = r.rolling(window, min_periods=window).std().to_numpy(dtype=float)
+    return std * math.sqrt(ppy)
+
+
+def rolling_volatility_chart(
+    ts_us: npt.NDArray[np.int64],
+    values: FloatArray,
+    window_label: str,
+    full: float | None,
+    benchmark: FloatArray | None = None,
+    benchmark_label: str = "Benchmark",
+) -> str:
+    x = to_datetimes(ts_us)[1:]
+    fig, ax = _figure(2.8)
+    if benchmark is not None and len(benchmark) == len(values):
+        ax.plot(x, benchmark, color=SERIES[1], linewidth=0.9, label=benchmark_label)
+    ax.plot(x, values, color=BLUE, linewidth=1.1, label="Strategy")
+    if full is not None and math.isfinite(full):
+        ax.axhline(full, color=GREY, linewidth=1.0, linestyle="--", label=f"Full period {full:.1%}")
+    ax.set_ylim(bottom=0.0)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _legend(ax)
+    _title(ax, f"annualised · {window_label} · UTC")
+    _date_axis(ax)
+    return _png(fig)
 
 
 def rolling_sharpe_chart(

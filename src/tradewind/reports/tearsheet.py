@@ -1,10 +1,20 @@
 """One self-contained HTML tearsheet for a backtest run: inline CSS, charts as base64 PNG data
-URIs, no scripts and no external references, so the file opens offline and can be mailed."""
+URIs, the trade list as a CSV data URI, one small inline script (sorting the trade table) and
+no external references, so the file opens offline and can be mailed.
+
+Per strategy: metrics, the strategy against its benchmark (buy-and-hold of the run's first
+instrument unless the run names one), the equity curve with the benchmark, drawdowns and the
+five worst, monthly returns, the trade P&L histogram, rolling Sharpe and volatility, exposure,
+the cost breakdown (commission, spread, slippage; financing is not modelled), exit reasons and
+every trade (sortable, downloadable as CSV). Trades are ``backtest.trades``' trades: a trade
+still open at the end is marked to the last close and counted everywhere."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +23,17 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from tradewind.backtest import metrics as m
 from tradewind.backtest.result import BacktestResult, Trade
 from tradewind.reports import charts
-
-MAX_TRADES_SHOWN = 200
+from tradewind.reports.tables import (
+    REASON_LABELS,
+    Benchmark,
+    cost_breakdown,
+    exit_reasons,
+    trades_csv,
+    worst_drawdowns,
+)
 
 # Section titles, as they appear in the document (one set per strategy, plus the run-wide ones).
 SECTION_TITLES = (
@@ -26,7 +43,12 @@ SECTION_TITLES = (
     "Monthly returns",
     "Trade P&L distribution",
     "Rolling Sharpe",
+    "Rolling volatility",
     "Exposure",
+    "Benchmark",
+    "Worst drawdowns",
+    "Costs",
+    "Exit reasons",
     "Trades",
     "Configuration",
 )
@@ -156,22 +178,49 @@ def _units(x: float) -> str:
     return f"{x:,.0f}" if x == round(x) else f"{x:,.4f}".rstrip("0")
 
 
-def _trade_row(i: int, t: Trade) -> dict[str, Any]:
+def _num(x: float | None) -> str:
+    """A sort key for a numeric cell: NaN/None sort last."""
+    return repr(float(x)) if x is not None and math.isfinite(x) else "inf"
+
+
+def _pips(x: float, pip: int | None) -> tuple[str, str]:
+    if pip is None or not math.isfinite(x):
+        return "—", "inf"
+    v = x / 10.0**pip
+    return f"{v:,.1f}", repr(v)
+
+
+def _trade_row(i: int, t: Trade, pip: int | None) -> dict[str, Any]:
+    mae_p, mae_v = _pips(t.mae, pip)
+    mfe_p, mfe_v = _pips(t.mfe, pip)
     return {
         "n": i,
         "instrument": t.instrument,
         "side": "Long" if t.units > 0 else "Short",
         "entry": _ts(t.entry_ts_us),
         "exit": _ts(t.exit_ts_us) if t.closed else "open",
+        "exit_v": _ts(t.exit_ts_us) if t.closed else "9999",
+        "reason": REASON_LABELS.get(t.exit_reason, t.exit_reason),
         "units": _units(t.units),
+        "units_v": _num(t.units),
         "entry_price": _price(t.entry_price),
-        "exit_price": _price(t.exit_price),
+        "entry_price_v": _num(t.entry_price),
+        "exit_price": _price(t.exit_price) if t.closed else "—",
+        "exit_price_v": _num(t.exit_price),
         "pnl": format_value(t.pnl, "money"),
+        "pnl_v": _num(t.pnl),
         "pnl_css": "neg" if t.pnl < 0 else ("pos" if t.pnl > 0 else ""),
         "commission": format_value(t.commission, "money"),
+        "commission_v": _num(t.commission),
         "bars": t.bars_held,
         "mae": _price(t.mae),
+        "mae_v": _num(t.mae),
         "mfe": _price(t.mfe),
+        "mfe_v": _num(t.mfe),
+        "mae_pips": mae_p,
+        "mae_pips_v": mae_v,
+        "mfe_pips": mfe_p,
+        "mfe_pips_v": mfe_v,
     }
 
 
@@ -204,19 +253,96 @@ def _rolling_window(n_returns: int, ppy: float, window: int | None) -> tuple[int
     return short, f"{short}-bar window (history shorter than 2 months)"
 
 
+def _vs_benchmark(
+    r: BacktestResult, eq: np.ndarray, bench: np.ndarray, ppy: float
+) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """Rows (label, strategy cell, benchmark cell) of the strategy against its benchmark."""
+    rs, rb = m.simple_returns(eq), m.simple_returns(bench)
+    rows: list[tuple[str, float, float]] = [
+        ("total_return", m.total_return(eq), m.total_return(bench)),
+        ("annual_return", m.annual_return(rs, ppy), m.annual_return(rb, ppy)),
+        ("annual_volatility", m.annual_volatility(rs, ppy), m.annual_volatility(rb, ppy)),
+        ("sharpe", m.sharpe(rs, ppy), m.sharpe(rb, ppy)),
+        ("max_drawdown", m.max_drawdown(eq), m.max_drawdown(bench)),
+    ]
+    beta = m.beta(rs, rb)
+    rows.append(("beta", beta, 1.0))
+    rows.append(("alpha", m.alpha(rs, rb, ppy, beta_=beta), 0.0))
+    return [(metric_label(k), _metric_cell(k, a), _metric_cell(k, b)) for k, a, b in rows]
+
+
+def _drawdown_rows(ts: np.ndarray, eq: np.ndarray) -> list[dict[str, str]]:
+    out = []
+    for d in worst_drawdowns(eq, 5):
+        end = d.recovery if d.recovery is not None else len(eq) - 1
+        out.append(
+            {
+                "depth": format_value(d.depth, "pct"),
+                "peak": _ts(int(ts[d.peak])),
+                "trough": _ts(int(ts[d.trough])),
+                "recovery": _ts(int(ts[d.recovery])) if d.recovery is not None else "not yet",
+                "to_trough": f"{d.trough - d.peak:,}",
+                "length": f"{end - d.peak:,}" + ("" if d.recovery is not None else "+"),
+            }
+        )
+    return out
+
+
+def _share(x: float) -> str:
+    """A small fraction as a percent with enough decimals to not read 0.00% (3 significant)."""
+    if x == 0.0 or not math.isfinite(x):
+        return format_value(x, "pct")
+    decimals = max(2, 2 - math.floor(math.log10(abs(x) * 100)))
+    return f"{x * 100:,.{decimals}f}%"
+
+
+def _cost_rows(r: BacktestResult, start: float) -> list[tuple[str, str, str]]:
+    """(label, amount, % of starting equity) per cost, then the total."""
+    c = cost_breakdown(r)
+
+    def row(label: str, x: float | None) -> tuple[str, str, str]:
+        if x is None:
+            return label, "not modelled", "—"
+        if not math.isfinite(x):
+            return label, "not recorded", "—"
+        return label, format_value(x, "money"), _share(x / start) if start > 0 else "—"
+
+    return [
+        row("Commission", c.commission),
+        row("Spread (half spread per fill)", c.spread),
+        row("Slippage", c.slippage),
+        row("Financing", c.financing),
+        row("Total", c.total),
+    ]
+
+
 def _strategy_section(
-    r: BacktestResult, slug: str, ppy: float, window: int | None
+    r: BacktestResult,
+    slug: str,
+    ppy: float,
+    window: int | None,
+    benchmark: Benchmark | None,
+    pip_locations: Mapping[str, int],
 ) -> dict[str, Any]:
     ts = np.asarray(r.ts_us, dtype=np.int64)
     eq = np.asarray(r.equity, dtype=np.float64)
     ex = np.asarray(r.exposure, dtype=np.float64)
     n = len(ts)
+    bench = benchmark.equity(ts, float(eq[0])) if benchmark is not None and n else None
+    bench_label = benchmark.label if benchmark is not None else ""
     out: list[_Chart] = []
     if n == 0:
-        for title in ("Equity curve", "Drawdown", "Monthly returns", "Rolling Sharpe", "Exposure"):
+        for title in (
+            "Equity curve",
+            "Drawdown",
+            "Monthly returns",
+            "Rolling Sharpe",
+            "Rolling volatility",
+            "Exposure",
+        ):
             out.append(_Chart(title, None, "No bars in this result."))
     else:
-        out.append(_Chart("Equity curve", charts.equity_chart(ts, eq)))
+        out.append(_Chart("Equity curve", charts.equity_chart(ts, eq, bench, bench_label)))
         out.append(_Chart("Drawdown", charts.drawdown_chart(ts, eq)))
         table = charts.monthly_returns(ts, eq)
         out.append(_Chart("Monthly returns", charts.monthly_heatmap(table)))
@@ -235,8 +361,17 @@ def _strategy_section(
         else:
             why = "too few bars" if n - 1 < win else "zero volatility (flat equity)"
             out.append(_Chart("Rolling Sharpe", None, f"Rolling Sharpe undefined: {why}."))
+        rv = charts.rolling_volatility(eq, win, ppy)
+        if np.isfinite(rv).any():
+            bv = charts.rolling_volatility(bench, win, ppy) if bench is not None else None
+            vol = m.annual_volatility(m.simple_returns(eq), ppy)
+            img = charts.rolling_volatility_chart(ts, rv, label, vol, bv, bench_label)
+            out.append(_Chart("Rolling volatility", img))
+        else:
+            out.append(_Chart("Rolling volatility", None, "Rolling volatility: too few bars."))
         out.append(_Chart("Exposure", charts.exposure_chart(ts, ex)))
-    trades = [_trade_row(i + 1, t) for i, t in enumerate(r.trades[:MAX_TRADES_SHOWN])]
+    trades = [_trade_row(i + 1, t, pip_locations.get(t.instrument)) for i, t in enumerate(r.trades)]
+    csv_text = trades_csv(r.trades, pip_locations)
     keys = metric_keys([r])
     return {
         "name": r.strategy,
@@ -247,9 +382,26 @@ def _strategy_section(
         "period": f"{_ts(int(ts[0]))} → {_ts(int(ts[-1]))} UTC" if n else "—",
         "metrics": [(metric_label(k), _metric_cell(k, r.metrics[k])) for k in keys],
         "charts": out,
+        "benchmark": bench_label,
+        "vs_benchmark": _vs_benchmark(r, eq, bench, ppy) if bench is not None else [],
+        "drawdowns": _drawdown_rows(ts, eq) if n else [],
+        "costs": _cost_rows(r, float(eq[0]) if n else math.nan),
+        "reasons": [
+            {
+                "reason": REASON_LABELS.get(x.reason, x.reason),
+                "trades": f"{x.trades:,}",
+                "win_rate": format_value(x.win_rate, "pct"),
+                "pnl": format_value(x.pnl, "money"),
+                "pnl_css": "neg" if x.pnl < 0 else ("pos" if x.pnl > 0 else ""),
+            }
+            for x in exit_reasons(r.trades)
+        ],
         "trades": trades,
         "n_trades": len(r.trades),
-        "truncated": len(r.trades) > MAX_TRADES_SHOWN,
+        "n_open": sum(1 for t in r.trades if not t.closed),
+        "pips": any(t.instrument in pip_locations for t in r.trades),
+        "csv": base64.b64encode(csv_text.encode()).decode("ascii"),
+        "csv_name": f"{slug}-trades.csv",
     }
 
 
@@ -260,11 +412,15 @@ def render_tearsheet(
     *,
     rolling_window: int | None = None,
     periods_per_year: float | None = None,
+    benchmark: Benchmark | None = None,
+    pip_locations: Mapping[str, int] | None = None,
 ) -> str:
     """The whole report as one HTML string.
 
     ``rolling_window`` (bars) and ``periods_per_year`` may also come from ``run``; by default
     bars/year follow from the median bar spacing and the window is about one month of bars.
+    ``benchmark`` is drawn and measured beside each strategy; ``pip_locations`` (per
+    instrument) give MAE/MFE in pips.
     """
     window = rolling_window if rolling_window is not None else run.get("rolling_window")
     ppy_given = periods_per_year if periods_per_year is not None else run.get("periods_per_year")
@@ -272,7 +428,11 @@ def render_tearsheet(
     sections = []
     for r in results:
         ppy = _as_float(ppy_given) or charts.periods_per_year(np.asarray(r.ts_us))
-        sections.append(_strategy_section(r, _slug(r.strategy, taken), ppy, window))
+        sections.append(
+            _strategy_section(
+                r, _slug(r.strategy, taken), ppy, window, benchmark, pip_locations or {}
+            )
+        )
     keys = metric_keys(results)
     comparison = {
         "names": [r.strategy for r in results],
@@ -297,7 +457,6 @@ def render_tearsheet(
         comparison_title=COMPARISON_TITLE,
         growth=growth,
         config=json.dumps(config, indent=2, sort_keys=False, default=str, ensure_ascii=False),
-        max_trades=MAX_TRADES_SHOWN,
         generated=datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -366,6 +525,13 @@ td.num, td { font-variant-numeric: tabular-nums; }
 .trades table { font-size:12px; }
 .trades th, .trades td { padding:4px 7px; }
 .trades td.t, .trades th.t { text-align:left; }
+table.sortable thead th { cursor:pointer; user-select:none; }
+table.sortable thead th[aria-sort=ascending]::after { content:" ▲"; font-size:10px; }
+table.sortable thead th[aria-sort=descending]::after { content:" ▼"; font-size:10px; }
+table.narrow { width:auto; min-width:50%; }
+table.narrow td.t, table.narrow th.t { text-align:left; }
+tr.total td { font-weight:600; border-top:2px solid var(--line); }
+a { color:var(--blue); }
 pre { background:#f4f6f8; border:1px solid var(--line); border-radius:4px; padding:12px;
       font-size:12px; overflow:auto; max-height:600px; margin:0; }
 .kv { font-size:13px; margin:0 0 6px; }
@@ -437,6 +603,23 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
   <p class="note">No metrics were computed for this result.</p>
   {% endif %}
 
+  <h3>Benchmark</h3>
+  {% if s.vs_benchmark %}
+  <p class="sub">{{ s.benchmark }}, from the same starting equity, on the same bars (no
+  costs).</p>
+  <table class="narrow">
+    <thead><tr><th>Metric</th><th>Strategy</th><th>{{ s.benchmark }}</th></tr></thead>
+    <tbody>
+    {% for label, a, b in s.vs_benchmark %}
+      <tr><td>{{ label }}</td><td class="{{ a.css }}">{{ a.text }}</td>
+      <td class="{{ b.css }}">{{ b.text }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="note">No benchmark prices for this run.</p>
+  {% endif %}
+
   {% for c in s.charts %}
   <h3>{{ c.title }}</h3>
   {% if c.image %}
@@ -446,23 +629,80 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
   {% endif %}
   {% endfor %}
 
+  <h3>Worst drawdowns</h3>
+  {% if s.drawdowns %}
+  <p class="sub">The five deepest, from the peak to the first bar back at it; lengths in
+  bars (+: not recovered by the end).</p>
+  <table class="narrow">
+    <thead><tr><th>#</th><th>Depth</th><th class="t">Peak</th><th class="t">Trough</th>
+    <th class="t">Recovered</th><th>Peak → trough</th><th>Length</th></tr></thead>
+    <tbody>
+    {% for d in s.drawdowns %}
+      <tr><td>{{ loop.index }}</td><td class="neg">{{ d.depth }}</td><td class="t">{{ d.peak }}</td>
+      <td class="t">{{ d.trough }}</td><td class="t">{{ d.recovery }}</td>
+      <td>{{ d.to_trough }}</td><td>{{ d.length }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="note">No drawdown.</p>
+  {% endif %}
+
+  <h3>Costs</h3>
+  <table class="narrow">
+    <thead><tr><th>Cost</th><th>Amount</th><th>% of starting equity</th></tr></thead>
+    <tbody>
+    {% for label, amount, share in s.costs %}
+      <tr{% if loop.last %} class="total"{% endif %}><td>{{ label }}</td><td>{{ amount }}</td>
+      <td>{{ share }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+
+  <h3>Exit reasons</h3>
+  {% if s.reasons %}
+  <table class="narrow">
+    <thead><tr><th>Exit reason</th><th>Trades</th><th>Win rate</th><th>P&amp;L</th></tr></thead>
+    <tbody>
+    {% for x in s.reasons %}
+      <tr><td>{{ x.reason }}</td><td>{{ x.trades }}</td><td>{{ x.win_rate }}</td>
+      <td class="{{ x.pnl_css }}">{{ x.pnl }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p class="note">No trades.</p>
+  {% endif %}
+
   <h3>Trades</h3>
   {% if s.trades %}
-  <p class="sub">{% if s.truncated %}Showing the first {{ max_trades }} of
-  {{ "{:,}".format(s.n_trades) }} trades.{% else %}All {{ s.n_trades }} trades.{% endif %}
-  Times UTC; P&amp;L net of commission; MAE/MFE in price units.</p>
-  <div class="trades"><table>
-    <thead><tr><th>#</th><th class="t">Instrument</th><th class="t">Side</th>
-    <th class="t">Entry</th><th class="t">Exit</th>
-    <th>Units</th><th>Entry px</th><th>Exit px</th><th>P&amp;L</th><th>Comm.</th>
-    <th>Bars</th><th>MAE</th><th>MFE</th></tr></thead>
+  <p class="sub">All {{ "{:,}".format(s.n_trades) }} trade{{ "" if s.n_trades == 1 else "s" }}
+  {%- if s.n_open %}, {{ s.n_open }} still open at the end (marked to the last close and
+  counted like the others){% endif %}. Click a column to sort;
+  <a download="{{ s.csv_name }}" href="data:text/csv;charset=utf-8;base64,{{ s.csv }}">download
+  CSV</a>. Times UTC; P&amp;L net of commission; MAE/MFE over the bars held, in
+  {% if s.pips %}pips (the CSV has them in price units too){% else %}price units{% endif %}.</p>
+  <div class="trades"><table class="sortable">
+    <thead><tr><th data-type="num">#</th><th class="t">Instrument</th><th class="t">Side</th>
+    <th class="t">Entry</th><th class="t">Exit</th><th class="t">Exit reason</th>
+    <th data-type="num">Units</th><th data-type="num">Entry px</th>
+    <th data-type="num">Exit px</th><th data-type="num">P&amp;L</th>
+    <th data-type="num">Comm.</th><th data-type="num">Bars</th>
+    {% if s.pips %}<th data-type="num">MAE pips</th><th data-type="num">MFE pips</th>
+    {% else %}<th data-type="num">MAE</th><th data-type="num">MFE</th>{% endif %}</tr></thead>
     <tbody>
     {% for t in s.trades %}
       <tr><td>{{ t.n }}</td><td class="t">{{ t.instrument }}</td><td class="t">{{ t.side }}</td>
-      <td class="t">{{ t.entry }}</td><td class="t">{{ t.exit }}</td><td>{{ t.units }}</td>
-      <td>{{ t.entry_price }}</td><td>{{ t.exit_price }}</td>
-      <td class="{{ t.pnl_css }}">{{ t.pnl }}</td><td>{{ t.commission }}</td>
-      <td>{{ t.bars }}</td><td>{{ t.mae }}</td><td>{{ t.mfe }}</td></tr>
+      <td class="t">{{ t.entry }}</td><td class="t" data-v="{{ t.exit_v }}">{{ t.exit }}</td>
+      <td class="t">{{ t.reason }}</td><td data-v="{{ t.units_v }}">{{ t.units }}</td>
+      <td data-v="{{ t.entry_price_v }}">{{ t.entry_price }}</td>
+      <td data-v="{{ t.exit_price_v }}">{{ t.exit_price }}</td>
+      <td class="{{ t.pnl_css }}" data-v="{{ t.pnl_v }}">{{ t.pnl }}</td>
+      <td data-v="{{ t.commission_v }}">{{ t.commission }}</td><td>{{ t.bars }}</td>
+      {% if s.pips %}<td data-v="{{ t.mae_pips_v }}">{{ t.mae_pips }}</td>
+      <td data-v="{{ t.mfe_pips_v }}">{{ t.mfe_pips }}</td>
+      {% else %}<td data-v="{{ t.mae_v }}">{{ t.mae }}</td>
+      <td data-v="{{ t.mfe_v }}">{{ t.mfe }}</td>{% endif %}</tr>
     {% endfor %}
     </tbody>
   </table></div>
@@ -478,6 +718,37 @@ footer { color:var(--mute); font-size:12px; text-align:center; margin-top:24px; 
 </section>
 <footer>tradewind · self-contained report, no external resources</footer>
 </main>
+<script>
+/* sort a table.sortable by the clicked column: numbers by data-v (or the text), else text */
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  var heads = table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads, function (th, col) {
+    th.tabIndex = 0;
+    function sort() {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var num = th.getAttribute("data-type") === "num";
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      function key(row) {
+        var cell = row.cells[col];
+        var v = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent;
+        return num ? parseFloat(v.replace(/,/g, "")) : v;
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (num && isNaN(x)) { x = Infinity; }
+        if (num && isNaN(y)) { y = Infinity; }
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    }
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", function (e) { if (e.key === "Enter") { sort(); } });
+  });
+});
+</script>
 </body>
 </html>
 """

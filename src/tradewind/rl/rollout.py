@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest import metrics as m
+from tradewind.backtest.trades import count_round_trips
 from tradewind.config.models import EnvConfig
 from tradewind.policy import ModelContract, ModelData, Policy, masked_targets
 from tradewind.rl.env import TradingEnv
@@ -91,17 +92,11 @@ def rollout(
     )
 
 
-def closed_trades(units: npt.ArrayLike) -> int:
-    """Round trips closed along a position path: each return to flat and each reversal
-    (which closes one trade and opens the next), the backtests' trade rule."""
-    u = np.sign(np.asarray(units, dtype=np.float64))
-    prev, cur = u[:-1], u[1:]
-    return int(np.count_nonzero((prev != 0) & (cur != prev)))
-
-
 def rollout_metrics(r: Rollout, periods_per_year: float) -> dict[str, float]:
-    """total_return, sharpe, max_drawdown (<= 0), trades (closed round trips), exposure
-    (mean gross position value over equity at each close), fees, invalid_actions."""
+    """total_return, sharpe, max_drawdown (<= 0), trades (``backtest.trades.count_round_trips``:
+    round trips, a position held at the end included, partial changes of size not counted, as
+    in every backtest), exposure (mean gross position value over equity at each close), fees,
+    invalid_actions."""
     returns = m.simple_returns(r.equity)
     gross = np.abs(r.units) * r.close
     exposure = float(np.mean(gross / r.equity)) if len(r.equity) else math.nan
@@ -109,7 +104,7 @@ def rollout_metrics(r: Rollout, periods_per_year: float) -> dict[str, float]:
         "total_return": m.total_return(r.equity),
         "sharpe": m.sharpe(returns, periods_per_year),
         "max_drawdown": m.max_drawdown(r.equity),
-        "trades": float(closed_trades(r.units)),
+        "trades": float(count_round_trips(r.units)),
         "exposure": exposure,
         "fees": float(r.fees),
         "invalid_actions": float(r.invalid_actions),

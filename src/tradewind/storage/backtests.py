@@ -25,6 +25,10 @@ def json_metrics(metrics: dict[str, float]) -> dict[str, Any]:
     return {k: (v if math.isfinite(v) else str(v)) for k, v in metrics.items()}
 
 
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
 def _float_metrics(stored: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in stored.items()}
 
@@ -72,6 +76,8 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
                     "price": f.price,
                     "commission": f.commission,
                     "order_ref": f.order_ref,
+                    "spread_cost": _finite_or_none(f.spread_cost),
+                    "slippage_cost": _finite_or_none(f.slippage_cost),
                 }
                 for f in result.fills
             ],
@@ -94,6 +100,7 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
                     "mae": t.mae,
                     "mfe": t.mfe,
                     "closed": t.closed,
+                    "exit_reason": t.exit_reason or None,
                 }
                 for t in result.trades
             ],
@@ -143,6 +150,8 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 f.price,
                 f.commission,
                 f.order_ref,
+                math.nan if f.spread_cost is None else f.spread_cost,
+                math.nan if f.slippage_cost is None else f.slippage_cost,
             )
             for f in session.scalars(
                 select(BacktestFillRow)
@@ -165,6 +174,7 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 t.mae,
                 t.mfe,
                 t.closed,
+                t.exit_reason or "",
             )
             for t in session.scalars(
                 select(BacktestTradeRow)

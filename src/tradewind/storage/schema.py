@@ -217,6 +217,8 @@ class BacktestFillRow(Base):
     price: Mapped[float] = mapped_column(Float)
     commission: Mapped[float] = mapped_column(Float)
     order_ref: Mapped[int] = mapped_column(Integer)
+    spread_cost: Mapped[float | None] = mapped_column(Float)  # migration 0010; NULL: unknown
+    slippage_cost: Mapped[float | None] = mapped_column(Float)
 
 
 class BacktestTradeRow(Base):
@@ -237,6 +239,7 @@ class BacktestTradeRow(Base):
     mae: Mapped[float] = mapped_column(Float)
     mfe: Mapped[float] = mapped_column(Float)
     closed: Mapped[bool]
+    exit_reason: Mapped[str | None] = mapped_column(String(16))  # migration 0010
 
 
 class BacktestEquityRow(Base):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tradewind.backtest.bt_engine import run_backtrader
+from tradewind.backtest.trades import count_round_trips, count_trades
 from tradewind.config.backtest import BacktestConfig, FillTiming, StrategySpec
 from tradewind.rl.contract import build_contract
 from tradewind.rl.env import TradingEnv
@@ -59,10 +60,12 @@ def test_env_equity_equals_backtrader(data, make_cfg, fill, kind) -> None:
     targets = scripted_targets(kind, stop - 1 - first)
     index = {0.0: 0, 1.0: 1, -1.0: 2}
     equity, fills, prev = [info["equity"]], [], 0.0
+    units = [info["units"]]
     for t in targets:
         action = index[t] if kind == "discrete" else np.array([t], dtype=np.float32)
         _, _, term, trunc, info = env.step(action)
         equity.append(info["equity"])
+        units.append(info["units"])
         if info["units"] != prev:
             fills.append((info["row"], info["units"] - prev))
         prev = info["units"]
@@ -100,3 +103,6 @@ def test_env_equity_equals_backtrader(data, make_cfg, fill, kind) -> None:
         assert r1 == r2
         assert u1 == pytest.approx(u2, abs=1e-6)
     assert info["fees"] == pytest.approx(sum(f.commission for f in result.fills), rel=1e-9)
+    # one trade count: what RL training logs (rollout_metrics) is the backtest's count, the
+    # continuous case's partial reductions and adds staying inside their trades
+    assert count_round_trips(units) == count_trades(result.trades) > 5
