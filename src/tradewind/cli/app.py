@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tradewind.cli import backtest, config_cmd, data, db, live, models, train, venue
+from tradewind.cli import backtest, config_cmd, data, db, live, models, runs, train, venue
 from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
 from tradewind.pipelines.setup import initialise, load_universe
 
@@ -22,7 +22,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(backtest.app, name="backtest")
-app.add_typer(backtest.runs_app, name="runs")
+app.add_typer(runs.app, name="runs")
 app.command("report")(backtest.report)
 app.command("train")(train.train)
 app.add_typer(models.app, name="models")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,38 +19,19 @@ from tradewind.cli.context import (
     out,
     ready_engine,
     registry,
+    settings,
     working,
 )
+from tradewind.cli.numbers import fmt_metric
+from tradewind.cli.runs import HEADLINE, remember_report
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.storage import runs as run_store
+from tradewind.storage.runs import short_id
 
 app = typer.Typer(help="Backtests on Backtrader from a run config.", no_args_is_help=True)
-runs_app = typer.Typer(help="Stored runs: list and compare.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
-HEADLINE = (
-    "total_return",
-    "annual_return",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "trades",
-    "win_rate",
-    "profit_factor",
-)
-
-
-def fmt(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if isinstance(value, float):
-        return f"{value:,.4f}"
-    return f"{value:,}"
 
 
 def backtest_table(result: Any) -> Table:
@@ -62,16 +42,16 @@ def backtest_table(result: Any) -> Table:
         *HEADLINE[:-3],
         "win rate",
         "profit factor",
-        title=f"backtest run {result.run_id}",
+        title=f"backtest run {short_id(result.run_id)}",
     )
     for r in result.results:
         m = r.metrics
         t.add_row(
             r.strategy,
-            str(len(r.trades)),
-            *(fmt(m.get(k)) for k in HEADLINE[:-3]),
-            fmt(m.get("win_rate")),
-            fmt(m.get("profit_factor")),
+            f"{len(r.trades):,}",
+            *(fmt_metric(k, m.get(k)) for k in HEADLINE[:-3]),
+            fmt_metric("win_rate", m.get("win_rate")),
+            fmt_metric("profit_factor", m.get("profit_factor")),
         )
     return t
 
@@ -93,7 +73,7 @@ def run(
         emit_json(result.to_json())
         return
     out.print(backtest_table(result))
-    out.print(f"report: tradewind report {result.run_id} --out report.html")
+    out.print(f"report: tradewind report {short_id(result.run_id)}", highlight=False)
 
 
 @contextmanager
@@ -141,17 +121,18 @@ def sweep_cmd(
         t.add_row(
             str(i),
             params,
-            fmt(p.score),
-            fmt(m.get("total_return")),
-            fmt(m.get("max_drawdown")),
-            str(int(m["trades"])),
+            fmt_metric(report.target, p.score),
+            fmt_metric("total_return", m.get("total_return")),
+            fmt_metric("max_drawdown", m.get("max_drawdown")),
+            fmt_metric("trades", m["trades"]),
         )
     out.print(t)
     out.print(f"{len(report.points)} points scored, {report.skipped} skipped (fast >= slow)")
     for r in report.rerun:
         params = " ".join(f"{k}={v}" for k, v in r.params.items())
         out.print(
-            f"backtrader run {r.run_id}: {params} total_return {fmt(r.metrics['total_return'])}"
+            f"backtrader run {short_id(r.run_id)}: {params} total_return "
+            f"{fmt_metric('total_return', r.metrics['total_return'])}"
         )
 
 
@@ -198,108 +179,46 @@ def walkforward_cmd(
             j["test_period"][0][:16],
             j["test_period"][1][:16],
             " ".join(f"{k}={v}" for k, v in f.params.items()),
-            fmt(f.train_score),
-            fmt(f.metrics["total_return"]),
+            fmt_metric(report.target, f.train_score),
+            fmt_metric("total_return", f.metrics["total_return"]),
         )
     out.print(t)
     m = report.oos_metrics
     out.print(
         "out-of-sample: "
-        + ", ".join(f"{k} {fmt(m.get(k))}" for k in ("total_return", "sharpe", "max_drawdown"))
+        + ", ".join(
+            f"{k} {fmt_metric(k, m.get(k))}" for k in ("total_return", "sharpe", "max_drawdown")
+        )
     )
 
 
-@runs_app.command("ls")
-@one_line_errors
-def ls(
-    kind: Annotated[str | None, typer.Option(help="Only runs of this kind.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 30,
-    as_json: JsonOpt = False,
-) -> None:
-    """Runs, newest first."""
-    with ready_engine().connect() as conn:
-        rows = run_store.list_runs(conn, kind, limit)
-    if as_json:
-        emit_json(
-            {
-                "runs": [
-                    {
-                        "id": r.id,
-                        "kind": r.kind,
-                        "name": r.name,
-                        "status": r.status,
-                        "config_fingerprint": r.config_fingerprint,
-                        "code_version": r.code_version,
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                    }
-                    for r in rows
-                ]
-            }
-        )
-        return
-    t = Table("run", "kind", "name", "status", "config", "started")
-    for r in rows:
-        t.add_row(
-            r.id,
-            r.kind,
-            r.name,
-            r.status,
-            r.config_fingerprint[:12],
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-        )
-    out.print(t if rows else "no runs yet")
-
-
-@runs_app.command("compare")
-@one_line_errors
-def compare(
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Backtest runs side by side: one column per strategy result."""
-    from tradewind.storage.backtests import load_results
-
-    columns: list[tuple[str, dict[str, float]]] = []
-    with ready_engine().connect() as conn:
-        for rid in run_ids:
-            if run_store.get_run(conn, rid) is None:
-                raise CliError(f"no run {rid}")
-            for r in load_results(conn, rid):
-                columns.append((f"{rid[:8]} {r.strategy}", r.metrics))
-    if as_json:
-        emit_json(
-            {
-                "columns": [
-                    {
-                        "name": n,
-                        "metrics": {
-                            k: fmt(v) if not isinstance(v, float) or not math.isfinite(v) else v
-                            for k, v in m.items()
-                        },
-                    }
-                    for n, m in columns
-                ]
-            }
-        )
-        return
-    keys = list(dict.fromkeys(k for _, m in columns for k in m))
-    t = Table("metric", *(n for n, _ in columns))
-    for k in keys:
-        t.add_row(k, *(fmt(m.get(k)) for _, m in columns))
-    out.print(t)
-
-
 def report(
-    run_id: Annotated[str, typer.Argument(help="A backtest run id.")],
-    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="A backtest run id or a unique prefix of one.")
+    ],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="The HTML file to write [default: TRADEWIND_HOME/reports/RUN.html]."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML tear sheet of a stored backtest run."""
     from tradewind.pipelines.report import write_report
 
-    with working(f"rendering {out_file}", False):
-        write_report(ready_engine(), run_id, out_file)
-    out.print(f"wrote {out_file}")
+    engine = ready_engine()
+    with engine.connect() as conn:
+        run_id = run_store.resolve_run(conn, run).id
+    path = out_file or settings().home / "reports" / f"{short_id(run_id)}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with working(f"rendering {path}", as_json):
+        write_report(engine, run_id, path)
+    remember_report(run_id, path)
+    if as_json:
+        emit_json({"run_id": run_id, "path": str(path.resolve())})
+        return
+    out.print(f"wrote {path} (run {short_id(run_id)})", highlight=False)
 
 
 report = one_line_errors(report)
