@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tradewind.cli.context import (
     CliError,
+    JsonOpt,
     emit_json,
     err,
     one_line_errors,
@@ -30,8 +31,6 @@ from tradewind.storage import runs as run_store
 from tradewind.storage.runs import short_id
 
 app = typer.Typer(help="Backtests on Backtrader from a run config.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 def backtest_table(result: Any) -> Table:
@@ -199,7 +198,7 @@ def report(
     out_file: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="The HTML file to write [default: TRADEWIND_HOME/reports/RUN.html]."
+            "--out", help="The HTML file to write (default: TRADEWIND_HOME/reports/RUN.html)."
         ),
     ] = None,
     as_json: JsonOpt = False,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.table import Table
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, registry
+from tradewind.cli.context import CliError, JsonOpt, emit_json, one_line_errors, out, registry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -19,8 +19,6 @@ R = TypeVar("R")
 app = typer.Typer(
     help="The model registry: registered models, versions and aliases.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 def tracking() -> Any:

@@ -14,14 +14,13 @@ import typer
 import yaml
 from rich.table import Table
 
-from tradewind.cli.context import emit_json, one_line_errors, out, ready_engine, settings
+from tradewind.cli.context import JsonOpt, emit_json, one_line_errors, out, ready_engine, settings
 from tradewind.cli.numbers import fmt_metric
 from tradewind.storage import catalog
 from tradewind.storage import runs as run_store
 
 app = typer.Typer(help="Stored runs: list, show and compare.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 RunArg = Annotated[str, typer.Argument(metavar="RUN", help="A run id or a unique prefix of one.")]
 HEADLINE = (
     "total_return",

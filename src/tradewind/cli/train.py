@@ -8,8 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tradewind.cli.context import emit_json, err, one_line_errors, out, ready_engine, working
-from tradewind.cli.models import JsonOpt, fmt, mlflow_errors, tracking
+from tradewind.cli.context import (
+    JsonOpt,
+    emit_json,
+    err,
+    one_line_errors,
+    out,
+    ready_engine,
+    working,
+)
+from tradewind.cli.models import fmt, mlflow_errors, tracking
 
 
 @one_line_errors
