@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -38,8 +39,21 @@ def _root(
             "--version", is_eager=True, callback=_version, help="Print the version and exit."
         ),
     ] = False,
+    progress: Annotated[
+        str | None,
+        typer.Option(
+            help="Progress of long steps on stderr: auto (a bar on a terminal, else a plain "
+            "line every few seconds), bar, plain or off (default: TRADEWIND_PROGRESS, else auto)."
+        ),
+    ] = None,
 ) -> None:
     """Tradewind: from raw market data to backtests, models and live P&L."""
+    if progress is not None:
+        from tradewind.cli.progress import MODES
+
+        if progress not in MODES:
+            raise typer.BadParameter(f"choose one of {', '.join(MODES)}", param_hint="--progress")
+        os.environ["TRADEWIND_PROGRESS"] = progress
 
 
 app.add_typer(data.app, name="data")

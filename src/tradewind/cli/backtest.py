@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tradewind.cli.context import (
     CliError,
     JsonOpt,
     emit_json,
-    err,
     one_line_errors,
     out,
     ready_engine,
@@ -24,6 +20,7 @@ from tradewind.cli.context import (
     working,
 )
 from tradewind.cli.numbers import fmt_metric
+from tradewind.cli.progress import task
 from tradewind.cli.runs import HEADLINE, remember_report
 from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
@@ -66,26 +63,13 @@ def run(
     from tradewind.pipelines.backtest import run_backtest
 
     cfg = load_config(config, BacktestConfig)
-    with working(f"backtesting {cfg.name}", as_json):
-        result = run_backtest(ready_engine(), cfg, tracking=registry())
+    with task(f"backtesting {cfg.name}", len(cfg.strategies), quiet=as_json) as progress:
+        result = run_backtest(ready_engine(), cfg, tracking=registry(), progress=progress)
     if as_json:
         emit_json(result.to_json())
         return
     out.print(backtest_table(result))
     out.print(f"report: tradewind report {short_id(result.run_id)}", highlight=False)
-
-
-@contextmanager
-def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (none in --json mode or when stderr is not a terminal)."""
-    if quiet or not err.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @app.command("sweep")
@@ -108,7 +92,7 @@ def sweep_cmd(
     from tradewind.pipelines.sweep import sweep
 
     cfg = load_config(config, BacktestConfig)
-    with _progress("sweeping", as_json) as progress:
+    with task(f"sweeping {cfg.name}", quiet=as_json) as progress:
         report = sweep(ready_engine(), cfg, grid, random, target, top, seed, workers, progress)
     if as_json:
         emit_json(report.to_json())
@@ -155,7 +139,7 @@ def walkforward_cmd(
     cfg = load_config(config, BacktestConfig)
     if mode not in ("rolling", "expanding"):
         raise CliError(f"--mode {mode!r}: choose rolling or expanding")
-    with _progress("folds", as_json) as progress:
+    with task(f"walk-forward folds of {cfg.name}", quiet=as_json) as progress:
         report = walkforward(
             ready_engine(),
             cfg,

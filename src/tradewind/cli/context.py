@@ -145,9 +145,9 @@ def emit_json(obj: Any) -> None:
 
 @contextmanager
 def working(message: str, quiet: bool) -> Iterator[None]:
-    """A spinner on stderr while long work runs (not in --json mode, not when piped)."""
-    if quiet or not err.is_terminal:
-        yield
-        return
-    with err.status(message):
+    """Progress of a step whose size is unknown: a spinner with the elapsed time on a
+    terminal, a plain elapsed line every few seconds otherwise (see tradewind.cli.progress)."""
+    from tradewind.cli.progress import task
+
+    with task(message, quiet=quiet):
         yield

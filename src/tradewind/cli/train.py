@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,13 +11,22 @@ from rich.table import Table
 from tradewind.cli.context import (
     JsonOpt,
     emit_json,
-    err,
     one_line_errors,
     out,
     ready_engine,
-    working,
 )
 from tradewind.cli.models import fmt, mlflow_errors, tracking
+from tradewind.cli.progress import task
+
+
+def training_steps(cfg: Any, timesteps: int | None) -> int | None:
+    """The environment steps an RL training takes (None for a supervised one: its size is
+    not known in advance, so its progress is the elapsed time)."""
+    from tradewind.config.models import RLLearner
+
+    if not isinstance(cfg.learner, RLLearner):
+        return None
+    return int(timesteps if timesteps is not None else cfg.learner.timesteps)
 
 
 @one_line_errors
@@ -29,10 +38,6 @@ def train(
         typer.Option(min=1, help="RL only: override learner.timesteps (a quick run)."),
     ] = None,
     as_json: JsonOpt = False,
-    progress: Annotated[
-        bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal)."),
-    ] = None,
 ) -> None:
     """Train a model from a config and register it in MLflow under the config's name."""
     from tradewind.config import load_config
@@ -41,10 +46,14 @@ def train(
 
     cfg = load_config(config, ModelConfig)
     engine = ready_engine()
-    show_progress = (not as_json and err.is_terminal) if progress is None else progress
-    with working(f"training {cfg.name}", quiet=as_json or show_progress):
+    steps = training_steps(cfg, timesteps)
+    with task(f"training {cfg.name}", steps, quiet=as_json) as progress:
         result = run_train(
-            engine, cfg, timesteps=timesteps, progress=show_progress, tracking=tracking()
+            engine,
+            cfg,
+            timesteps=timesteps,
+            progress=progress,
+            tracking=tracking(),
         )
     if as_json:
         emit_json(result.to_json())

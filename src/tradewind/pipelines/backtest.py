@@ -21,6 +21,7 @@ from tradewind.config import load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
 from tradewind.domain import BarSeries, PriceSide
+from tradewind.domain.progress import Progress
 from tradewind.features import build_features
 from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
@@ -200,12 +201,13 @@ def run_backtest(
     feature_spec: FeatureSpec | None = None,
     *,
     tracking: Tracking | None = None,
+    progress: Progress | None = None,
 ) -> BacktestRun:
     """Run and store ``cfg``. With ``feature_spec`` (instead of the ``features`` file), that
     spec is stored too and the stored run config's ``features`` reads ``config:<its
     fingerprint>``, so the run records exactly which features it used. ``tracking`` (the
     model registry, from the caller's composition root) is needed only by ``model:``
-    strategies."""
+    strategies. ``progress(done, total)`` hears of each strategy backtested."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
     spec = feature_spec if feature_spec is not None else load_config(cfg.features, FeatureSpec)
     bars, features = load_inputs(engine, cfg, spec)
@@ -250,6 +252,8 @@ def run_backtest(
             )
             result.metrics = compute_metrics(result, cfg.timeframe.periods_per_year, bench_ret)
             results.append(result)
+            if progress is not None:
+                progress(len(results), len(cfg.strategies))
         first = min(int(b.ts[0]) for b in bars.values())
         last = max(int(b.ts[-1]) for b in bars.values())
         with engine.begin() as conn:
