@@ -44,7 +44,7 @@ def backtest_table(result: Any) -> Table:
         m = r.metrics
         t.add_row(
             r.strategy,
-            f"{len(r.trades):,}",
+            fmt_metric("trades", m.get("trades")),
             *(fmt_metric(k, m.get(k)) for k in HEADLINE[:-3]),
             fmt_metric("win_rate", m.get("win_rate")),
             fmt_metric("profit_factor", m.get("profit_factor")),
