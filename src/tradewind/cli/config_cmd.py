@@ -44,11 +44,19 @@ def push(
 @one_line_errors
 def ls(
     kind: Annotated[str | None, typer.Option(help="Only configs of this kind.")] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Only 12-digit fingerprints, one a line (for $(...))."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Stored configs, newest first."""
     with ready_engine().connect() as conn:
         rows = catalog.list_configs(conn, kind)
+    if quiet and not as_json:
+        for r in rows:
+            print(r.fingerprint[:12])
+        return
     if as_json:
         emit_json(
             {

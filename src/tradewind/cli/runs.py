@@ -73,12 +73,19 @@ def json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
 def ls(
     kind: Annotated[str | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="The newest N runs.")] = 30,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the short ids, one a line (for $(...)).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Runs, newest first, with short ids (any unique prefix of an id works as RUN)."""
     with ready_engine().connect() as conn:
         rows = run_store.list_runs(conn, kind, limit)
     short = run_store.short_ids([r.id for r in rows])
+    if quiet and not as_json:
+        for r in rows:
+            print(short[r.id])
+        return
     if as_json:
         emit_json(
             {
