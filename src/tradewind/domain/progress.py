@@ -21,8 +21,9 @@ def every(progress: Progress, total: int, parts: int = 200) -> Callable[[int], N
 
     def report(done: int) -> None:
         nonlocal last
-        if done != last and (done - last >= step or done >= total):
+        done = min(done, total)  # a learner may overshoot to finish its last rollout
+        if done != last and (done - last >= step or done == total):
             last = done
-            progress(min(done, total), total)
+            progress(done, total)
 
     return report
