@@ -25,6 +25,8 @@ from tradewind.cli.numbers import fmt_metric, fmt_number, fmt_percent, fmt_price
         ("max_drawdown_duration_bars", 17.0, "17"),
         ("timesteps_trained", 20480.0, "20,480"),
         ("max_drawdown_value", -1234.567, "-1,234.57"),
+        ("cv_accuracy", 0.5312, "53.12%"),
+        ("val_log_loss", 0.69314, "0.69"),
         ("win_rate", None, "—"),
         ("win_rate", math.nan, "—"),
     ],

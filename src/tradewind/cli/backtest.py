@@ -1,4 +1,4 @@
-"""`tradewind backtest ...`, `tradewind runs ...` and `tradewind report`."""
+"""`tradewind backtest ...` (run, sweep, walk-forward) and `tradewind report`."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tradewind.cli.context import emit_json, engine, out, settings
 from tradewind.cli.data import report_table, series_table
+from tradewind.cli.numbers import fmt_metric
 from tradewind.cli.progress import task
 from tradewind.config import ImportSpec, SyntheticConfig, load_config
 from tradewind.domain import Timeframe
@@ -265,7 +266,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
 
         for t in models[0]:
             val = {k: v for k, v in t.metrics.items() if k in ("val_sharpe", "val_total_return")}
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(val.items()))
+            shown = ", ".join(f"{k} {fmt_metric(k, v)}" for k, v in sorted(val.items()))
             out.print(
                 f"model [bold]{t.model_name}[/] version {t.model_version} ({t.algo}) "
                 f"promoted to champion; {shown}",

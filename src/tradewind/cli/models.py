@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from tradewind.cli.context import CliError, JsonOpt, emit_json, one_line_errors, out, registry
+from tradewind.cli.numbers import fmt_metric
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +84,8 @@ def ls(as_json: JsonOpt = False) -> None:
     for m in models:
         aliases = ", ".join(f"{a} → v{v}" for a, v in m.aliases.items()) or "—"
         metrics = "; ".join(
-            f"{a}: " + ", ".join(f"{k}={fmt(v)}" for k, v in ms.items() if k.startswith("val_"))
+            f"{a}: "
+            + ", ".join(f"{k}={fmt_metric(k, v)}" for k, v in ms.items() if k.startswith("val_"))
             for a, ms in m.alias_metrics.items()
         )
         t.add_row(m.name, str(m.versions), fmt(m.latest_version), aliases, metrics or "—")
@@ -118,7 +120,7 @@ def show(
         out.print(f"feature spec: {c['feature_spec_fingerprint'][:12]}", highlight=False)
     t = Table("metric", "value")
     for k, v in d.metrics.items():
-        t.add_row(k, fmt(v))
+        t.add_row(k, fmt_metric(k, v))
     out.print(t)
 
 

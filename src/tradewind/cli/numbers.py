@@ -21,6 +21,8 @@ PERCENT = frozenset(
         "es_95",
         "es_99",
         "alpha",
+        "accuracy",
+        "balanced_accuracy",
     }
 )
 COUNTS = frozenset({"trades", "invalid_actions", "timesteps_trained", "best_step", "bars"})

@@ -15,7 +15,8 @@ from tradewind.cli.context import (
     out,
     ready_engine,
 )
-from tradewind.cli.models import fmt, mlflow_errors, tracking
+from tradewind.cli.models import mlflow_errors, tracking
+from tradewind.cli.numbers import fmt_metric
 from tradewind.cli.progress import task
 
 
@@ -67,7 +68,7 @@ def train(
     t = Table("metric", "value")
     for k, v in sorted(result.metrics.items()):
         if k.startswith(("val_", "cv_")):
-            t.add_row(k, fmt(v))
+            t.add_row(k, fmt_metric(k, v))
     out.print(t)
     out.print(
         f"promote it: tradewind models promote {result.model_name} {result.model_version} "
