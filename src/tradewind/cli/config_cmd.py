@@ -105,5 +105,11 @@ def show(
         f"# {row.kind} config {row.name} {row.fingerprint} "
         f"(stored {row.created_at:%Y-%m-%d %H:%M:%S})",
         highlight=False,
+        soft_wrap=True,
     )
-    out.print(yaml.safe_dump(row.body, sort_keys=False).rstrip(), highlight=False, markup=False)
+    out.print(
+        yaml.safe_dump(row.body, sort_keys=False).rstrip(),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

@@ -157,16 +157,22 @@ def show(run: RunArg, as_json: JsonOpt = False) -> None:
         f"[bold]run {row.id}[/] ({row.kind} {row.name}): {row.status}, "
         f"started {row.started_at:%Y-%m-%d %H:%M:%S}, finished {finished}",
         highlight=False,
+        soft_wrap=True,
     )
     if row.message:
-        out.print(f"message: {row.message}", highlight=False)
+        out.print(f"message: {row.message}", highlight=False, markup=False, soft_wrap=True)
     out.print(f"code: {row.code_version}", highlight=False)
     if row.data_start and row.data_end:
         out.print(f"data: {row.data_start:%Y-%m-%d %H:%M} to {row.data_end:%Y-%m-%d %H:%M}")
     else:
         out.print("data: not recorded")
     out.print(f"config {config.fingerprint[:12]} ({config.kind} {config.name}):", highlight=False)
-    out.print(yaml.safe_dump(config.body, sort_keys=False).rstrip(), highlight=False)
+    out.print(
+        yaml.safe_dump(config.body, sort_keys=False).rstrip(),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
     if results:
         t = Table("strategy", *HEADLINE, title="metrics per strategy")
         for r in results:
