@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tradewind.cli.numbers import fmt_metric, fmt_number, fmt_percent, fmt_price
+from tradewind.cli.numbers import fmt_metric, fmt_number, fmt_percent
 
 
 @pytest.mark.parametrize(
@@ -35,11 +35,8 @@ def test_metrics(key: str, value: object, shown: str) -> None:
     assert fmt_metric(key, value) == shown
 
 
-def test_plain_numbers_percent_and_prices() -> None:
+def test_plain_numbers_and_percent() -> None:
     assert fmt_number(1234567) == "1,234,567"
     assert fmt_number(1.5) == "1.50"
     assert fmt_number(None) == "—"
     assert fmt_percent(0.001) == "0.10%"
-    assert fmt_price(1.234567, 5) == "1.23457"
-    assert fmt_price(151.2, 3) == "151.200"
-    assert fmt_price(1.1, None) == "1.10000"

@@ -1,6 +1,6 @@
 """Numbers in CLI tables as a trader reads them: returns and rates in percent, counts as
-integers, ratios and money to two decimals with thousands separators, prices to the
-instrument's precision. JSON output keeps the raw numbers; this is for people only."""
+integers, ratios and money to two decimals with thousands separators. JSON output keeps
+the raw numbers; this is for people only. (No CLI table shows prices yet.)"""
 
 from __future__ import annotations
 
@@ -77,11 +77,3 @@ def fmt_metric(key: str, value: Any) -> str:
         special = _special(float(value))
         return special or f"{round(value):,}"
     return fmt_number(float(value), 2)
-
-
-def fmt_price(value: Any, display_precision: int | None) -> str:
-    """A price to the instrument's display precision (5 digits when it is not known)."""
-    if not isinstance(value, float | int) or isinstance(value, bool):
-        return fmt_number(value)
-    digits = 5 if display_precision is None else display_precision
-    return _special(float(value)) or f"{value:,.{digits}f}"
