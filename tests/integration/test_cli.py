@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+import yaml
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -217,12 +218,17 @@ def test_config_push_ls_show(home: Path) -> None:
     listed = ok_json(tradewind(home, "config", "ls", "--json"))["configs"]
     assert fp in {c["fingerprint"] for c in listed}
 
-    shown = tradewind(home, "config", "show", fp[:10])
-    assert shown.returncode == 0, shown.stderr
-    body = json.loads(shown.stdout)
+    body = ok_json(tradewind(home, "config", "show", fp[:10], "--json"))
     assert body["fingerprint"] == fp
+    assert body["kind"] == "universe"
     assert body["config"]["name"] == "fx-majors"
     assert len(body["config"]["instruments"]) == 11
+
+    shown = tradewind(home, "config", "show", fp[:10])  # for people: YAML under a header line
+    assert shown.returncode == 0, shown.stderr
+    header, *yaml_lines = shown.stdout.splitlines()
+    assert header.startswith(f"# universe config fx-majors {fp}")
+    assert yaml.safe_load("\n".join(yaml_lines))["name"] == "fx-majors"
 
 
 def test_demo_prints_a_summary(tmp_path: Path) -> None:

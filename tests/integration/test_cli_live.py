@@ -117,6 +117,17 @@ def test_run_status_halt_resume(tmp_path: Path, venue_url: str, db_url: str) -> 
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip() == f"{ACCOUNT}: trading: enabled"
 
+    # --json: one object with the account and the switch as `live status --json` shows it
+    halted = json.loads(
+        tradewind(home, "live", "halt", "--reason", "x", "--by", "alice", "--json").stdout
+    )
+    assert halted["account_id"] == ACCOUNT
+    assert (halted["trading"], halted["reason"], halted["by"]) == ("halted", "x", "alice")
+    enabled = json.loads(
+        tradewind(home, "live", "resume", "--reason", "ok", "--by", "alice", "--json").stdout
+    )
+    assert (enabled["account_id"], enabled["trading"]) == (ACCOUNT, "enabled")
+
 
 def test_the_summary_lines_name_the_trading_state() -> None:
     from tradewind.cli.demo import paper_summary

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tradewind.cli import backtest, config_cmd, data, db, instruments, live, models, train, venue
-from tradewind.cli.context import emit_json, engine, one_line_errors, out, settings
+from tradewind.cli import (
+    backtest,
+    config_cmd,
+    data,
+    db,
+    instruments,
+    live,
+    models,
+    runs,
+    train,
+    venue,
+)
+from tradewind.cli.context import JsonOpt, emit_json, engine, one_line_errors, out, settings
+from tradewind.cli.helptext import tidy_help
 from tradewind.pipelines.setup import initialise, load_universe
 
 app = typer.Typer(
@@ -19,11 +32,46 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tradewind.storage.runs import code_version
+
+        out.print(f"tradewind {code_version()}", highlight=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
+        ),
+    ] = False,
+    progress: Annotated[
+        str | None,
+        typer.Option(
+            help="Progress of long steps on stderr: auto (a bar on a terminal, else a plain "
+            "line every few seconds), bar, plain or off (default: TRADEWIND_PROGRESS, else auto)."
+        ),
+    ] = None,
+) -> None:
+    """Tradewind: from raw market data to backtests, models and live P&L."""
+    if progress is not None:
+        from tradewind.cli.progress import MODES
+
+        if progress not in MODES:
+            raise typer.BadParameter(f"choose one of {', '.join(MODES)}", param_hint="--progress")
+        os.environ["TRADEWIND_PROGRESS"] = progress
+
+
 app.add_typer(data.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(instruments.app, name="instruments")
 app.add_typer(backtest.app, name="backtest")
-app.add_typer(backtest.runs_app, name="runs")
+app.add_typer(runs.app, name="runs")
 app.command("report")(backtest.report)
 app.command("train")(train.train)
 app.add_typer(models.app, name="models")
@@ -37,9 +85,9 @@ app.add_typer(db.app, name="db")
 def init(
     universe: Annotated[
         Path | None,
-        typer.Option(help="Universe config [default: configs/universe/fx_majors.yaml]."),
+        typer.Option(help="Universe config (default: configs/universe/fx_majors.yaml)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create or migrate the database and load the instrument universe."""
     r = initialise(engine(), load_universe(universe))
@@ -61,7 +109,7 @@ def init(
 @app.command("demo")
 @one_line_errors
 def demo(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
     timesteps: Annotated[
         int | None,
         typer.Option(min=1, help="Train the demo's RL model for this many steps (a quick run)."),
@@ -74,4 +122,4 @@ def demo(
 
 
 def main() -> None:
-    app()
+    tidy_help(typer.main.get_command(app))(prog_name="tradewind")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.table import Table
 
-from tradewind.cli.context import emit_json, one_line_errors, out, ready_engine
+from tradewind.cli.context import JsonOpt, emit_json, one_line_errors, out, ready_engine
 from tradewind.config import UniverseConfig, load_config
 from tradewind.pipelines.setup import push_universe
 from tradewind.storage import catalog
@@ -21,7 +21,7 @@ app = typer.Typer(help="Configs: validate, store by fingerprint, list, show.", n
 @one_line_errors
 def push(
     file: Annotated[Path, typer.Argument(help="A YAML or JSON config.")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate FILE and store it under its fingerprint (a universe also updates instruments)."""
     cfg = load_config(file)
@@ -44,11 +44,19 @@ def push(
 @one_line_errors
 def ls(
     kind: Annotated[str | None, typer.Option(help="Only configs of this kind.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Only 12-digit fingerprints, one a line (for $(...))."),
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stored configs, newest first."""
     with ready_engine().connect() as conn:
         rows = catalog.list_configs(conn, kind)
+    if quiet and not as_json:
+        for r in rows:
+            print(r.fingerprint[:12])
+        return
     if as_json:
         emit_json(
             {
@@ -73,11 +81,35 @@ def ls(
 @app.command("show")
 @one_line_errors
 def show(
-    fingerprint: Annotated[str, typer.Argument(help="A fingerprint or a unique prefix of one.")],
+    fingerprint: Annotated[
+        str,
+        typer.Argument(metavar="FINGERPRINT", help="A fingerprint or a unique prefix of one."),
+    ],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Print a stored config as JSON."""
+    """Print a stored config (YAML; --json for one JSON object)."""
     with ready_engine().connect() as conn:
         row = catalog.get_config(conn, fingerprint)
-    print(
-        json.dumps({"fingerprint": row.fingerprint, "config": row.body}, indent=2, sort_keys=True)
+    if as_json:
+        emit_json(
+            {
+                "fingerprint": row.fingerprint,
+                "kind": row.kind,
+                "name": row.name,
+                "created_at": row.created_at,
+                "config": row.body,
+            }
+        )
+        return
+    out.print(
+        f"# {row.kind} config {row.name} {row.fingerprint} "
+        f"(stored {row.created_at:%Y-%m-%d %H:%M:%S})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        yaml.safe_dump(row.body, sort_keys=False).rstrip(),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
     )

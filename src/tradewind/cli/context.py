@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import quote, quote_plus
 
 import typer
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
@@ -143,9 +145,9 @@ def emit_json(obj: Any) -> None:
 
 @contextmanager
 def working(message: str, quiet: bool) -> Iterator[None]:
-    """A spinner on stderr while long work runs (not in --json mode, not when piped)."""
-    if quiet or not err.is_terminal:
-        yield
-        return
-    with err.status(message):
+    """Progress of a step whose size is unknown: a spinner with the elapsed time on a
+    terminal, a plain elapsed line every few seconds otherwise (see tradewind.cli.progress)."""
+    from tradewind.cli.progress import task
+
+    with task(message, quiet=quiet):
         yield

@@ -9,7 +9,15 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, working
+from tradewind.cli.context import (
+    CliError,
+    JsonOpt,
+    emit_json,
+    one_line_errors,
+    out,
+    ready_engine,
+    working,
+)
 from tradewind.config import ConfigError, ImportSpec, SyntheticConfig, load_config
 from tradewind.config.imports import ColumnMap, ConflictPolicy, FileFormat
 from tradewind.domain import PriceSide, Timeframe
@@ -21,8 +29,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Market data: synthesize, import, list, inspect the quarantine.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 def _timeframe(text: str) -> Timeframe:
@@ -82,12 +88,12 @@ def report_table(reports: list[ImportReport]) -> Table:
 @app.command("synth")
 @one_line_errors
 def synth(
-    instrument: Annotated[str | None, typer.Option(help="Symbol [default: EUR_USD].")] = None,
+    instrument: Annotated[str | None, typer.Option(help="Symbol (default: EUR_USD).")] = None,
     timeframe: Annotated[
-        str | None, typer.Option(help="S5 ... M1 ... H1 ... D [default: H1].")
+        str | None, typer.Option(help="S5 ... M1 ... H1 ... D (default: H1).")
     ] = None,
-    bars: Annotated[int | None, typer.Option(min=1, help="How many bars [default: 5000].")] = None,
-    seed: Annotated[int | None, typer.Option(help="Same seed, same bars [default: 7].")] = None,
+    bars: Annotated[int | None, typer.Option(min=1, help="How many bars (default: 5000).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same bars (default: 7).")] = None,
     config: Annotated[
         Path | None, typer.Option(help="A `kind: synthetic` config; flags given override it.")
     ] = None,

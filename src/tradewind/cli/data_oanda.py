@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, ready_engine, working
+from tradewind.cli.context import (
+    CliError,
+    JsonOpt,
+    emit_json,
+    one_line_errors,
+    out,
+    ready_engine,
+    working,
+)
 from tradewind.domain import Timeframe
 
 ingest_app = typer.Typer(help="Ingest bars from a data vendor.", no_args_is_help=True)
@@ -39,7 +47,7 @@ def oanda(
     allow_live: Annotated[
         bool, typer.Option("--allow-live", help="Needed to use the live environment.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Complete mid/bid/ask candles from OANDA (token from OANDA_TOKEN or OANDA_TOKEN_FILE);
     resumes after the last stored bar, so re-runs add nothing."""

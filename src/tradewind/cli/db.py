@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from tradewind.cli.context import CliError, emit_json, engine, one_line_errors, out, ready_engine
+from tradewind.cli.context import (
+    CliError,
+    JsonOpt,
+    emit_json,
+    engine,
+    one_line_errors,
+    out,
+    ready_engine,
+)
 from tradewind.storage.reporting_role import (
     DEFAULT_ROLE,
     ReportingRoleError,
@@ -52,7 +60,7 @@ def reporting_role(
         Path | None,
         typer.Option(help="A file holding the role's password (instead of the variable)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create or update a LOGIN role that can read the reporting views and nothing else
     (Postgres; idempotent). The password never goes on the command line."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tradewind.cli.context import emit_json, engine, out, settings, working
+from tradewind.cli.context import emit_json, engine, out, settings
 from tradewind.cli.data import report_table, series_table
+from tradewind.cli.progress import task
 from tradewind.config import ImportSpec, SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.domain import Timeframe
@@ -18,10 +20,13 @@ from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy import Engine
 
     from tradewind.config.live import LiveConfig
     from tradewind.config.promotion import PromotionGate
+    from tradewind.domain.progress import Progress
 
 DEMO_BACKTEST = Path("configs/backtests/demo.yaml")
 DEMO_MODELS = (Path("configs/models/ppo_eurusd_h1.yaml"), Path("configs/models/gbm_eurusd_h1.yaml"))
@@ -92,13 +97,29 @@ def paper_session(
     }
 
 
-def paper_trade(eng: Any, home: Path, as_json: bool) -> dict[str, Any]:
+class Stages:
+    """The demo's steps, numbered (``demo 3/10: ...``), each with its progress on stderr."""
+
+    TOTAL = 10
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.done = 0
+
+    @contextmanager
+    def step(self, label: str, total: int | None = None) -> Iterator[Progress]:
+        self.done += 1
+        with task(f"demo {self.done}/{self.TOTAL}: {label}", total, quiet=self.quiet) as p:
+            yield p
+
+
+def paper_trade(eng: Any, home: Path, stages: Stages) -> dict[str, Any]:
     """The promoted model trading on an in-process paper venue over held-out bars."""
     from tradewind.pipelines.live import load_live_config
     from tradewind.registry import configure, resolve_tracking
 
     cfg = load_live_config(DEMO_LIVE)
-    with working("paper trading the champion on the venue (held-out data)", as_json):
+    with stages.step("paper trading the champion on the venue (held-out data)"):
         return paper_session(
             eng,
             cfg,
@@ -166,11 +187,14 @@ def with_champions(cfg: BacktestConfig, tracking: Any) -> tuple[BacktestConfig, 
     return cfg.model_copy(update={"strategies": tuple(kept)}), skipped
 
 
-def train_and_compare(eng: Any, home: Path, as_json: bool, timesteps: int | None) -> DemoModels:
+def train_and_compare(eng: Any, home: Path, stages: Stages, timesteps: int | None) -> DemoModels:
     """Train the demo models; each new version faces the retraining job's gate on the held-out
     test split (against the champion, if any) and becomes ``champion`` only when it passes.
     Then the champions are backtested by alias on the held-out test split against
     buy-and-hold and the SMA crossover, and a tear sheet written."""
+    from tradewind.cli.runs import remember_report
+    from tradewind.cli.train import training_steps
+    from tradewind.config.models import ModelConfig
     from tradewind.pipelines.backtest import run_backtest
     from tradewind.pipelines.report import write_report
     from tradewind.pipelines.retrain import judge_version
@@ -181,9 +205,10 @@ def train_and_compare(eng: Any, home: Path, as_json: bool, timesteps: int | None
     gate = demo_gate()
     trained, decisions = [], []
     for path in DEMO_MODELS:
-        with working(f"training {path.stem}", as_json):
-            result = train(eng, path, timesteps=timesteps, tracking=tracking)
-        with working(f"judging {path.stem} by the gate on held-out data", as_json):
+        steps = training_steps(load_config(path, ModelConfig), timesteps)
+        with stages.step(f"training {path.stem}", steps) as progress:
+            result = train(eng, path, timesteps=timesteps, tracking=tracking, progress=progress)
+        with stages.step(f"judging {path.stem} by the gate on held-out data"):
             decision = judge_version(
                 eng,
                 path,
@@ -196,9 +221,10 @@ def train_and_compare(eng: Any, home: Path, as_json: bool, timesteps: int | None
         decisions.append(decision)
     report_path = home / "demo" / "models_report.html"
     cfg, skipped = with_champions(load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking)
-    with working("backtesting the champions on held-out data", as_json):
-        compared = run_backtest(eng, cfg, tracking=tracking)
+    with stages.step("backtesting the champions on held-out data", len(cfg.strategies)) as p:
+        compared = run_backtest(eng, cfg, tracking=tracking, progress=p)
         write_report(eng, compared.run_id, report_path)
+    remember_report(compared.run_id, report_path)
     return DemoModels(trained, decisions, compared, report_path, skipped)
 
 
@@ -229,7 +255,7 @@ def paper_missing(tracking: Any) -> str | None:
     return None
 
 
-def paper_stage(eng: Any, home: Path, as_json: bool) -> tuple[dict[str, Any] | None, str | None]:
+def paper_stage(eng: Any, home: Path, stages: Stages) -> tuple[dict[str, Any] | None, str | None]:
     """The paper session's snapshot, or why it was skipped (no champion to trade)."""
     if not DEMO_LIVE.exists():
         return None, None
@@ -238,7 +264,7 @@ def paper_stage(eng: Any, home: Path, as_json: bool) -> tuple[dict[str, Any] | N
     missing = paper_missing(configure(resolve_tracking(home)))
     if missing is not None:
         return None, missing
-    return paper_trade(eng, home, as_json), None
+    return paper_trade(eng, home, stages), None
 
 
 def print_models(models: DemoModels, table: Any) -> None:
@@ -263,13 +289,14 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     eng = engine()
     steps: dict[str, object] = {"database": settings().database_display}
     universe = load_universe()
-    with working("migrating the database", as_json):
+    stages = Stages(as_json)
+    with stages.step("migrating the database"):
         initialise(eng, universe)
     steps["universe"] = f"{universe.name} ({len(universe.instruments)} instruments)"
 
     # 1. Synthetic EUR_USD hourly bars straight into the security master (mid, bid, ask).
     synth = SyntheticConfig(instrument="EUR_USD", timeframe=Timeframe.H1, bars=5000, seed=7)
-    with working("synthesizing EUR_USD H1", as_json):
+    with stages.step("synthesizing EUR_USD H1"):
         reports = synthesize_to_db(eng, synth)
     # 2. A GBP_USD file, written then imported like any vendor file; the second import is
     #    the idempotency check: it must insert nothing.
@@ -277,9 +304,9 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     gbp = SyntheticConfig(
         instrument="GBP_USD", timeframe=Timeframe.M1, bars=20_000, seed=11, start_price=1.27
     )
-    synthesize_to_file(gbp, Path(csv_path))
     spec = ImportSpec(instrument="GBP_USD", timeframe=Timeframe.M1, vendor="synthetic")
-    with working("importing the GBP_USD file twice", as_json):
+    with stages.step("writing a GBP_USD M1 file and importing it twice"):
+        synthesize_to_file(gbp, Path(csv_path))
         first = import_file(eng, csv_path, spec)
         second = import_file(eng, csv_path, spec)
     reports += [first, second]
@@ -290,22 +317,25 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     backtest = None
     report_path = home / "demo" / "report.html"
     if DEMO_BACKTEST.exists():
+        from tradewind.cli.runs import remember_report
         from tradewind.pipelines.backtest import run_backtest
         from tradewind.pipelines.report import write_report
 
-        with working("backtesting the shipped strategies", as_json):
-            backtest = run_backtest(eng, load_config(DEMO_BACKTEST, BacktestConfig))
+        shipped = load_config(DEMO_BACKTEST, BacktestConfig)
+        with stages.step("backtesting the shipped strategies", len(shipped.strategies)) as p:
+            backtest = run_backtest(eng, shipped, progress=p)
             write_report(eng, backtest.run_id, report_path)
+        remember_report(backtest.run_id, report_path)
 
     # 4. Models: PPO and gradient boosting trained, registered, judged by the retraining
     #    job's gate (promoted only when they pass), the champions compared held out.
     models: DemoModels | None = None
     if all(p.exists() for p in (*DEMO_MODELS, DEMO_MODELS_BACKTEST, DEMO_GATE)):
-        models = train_and_compare(eng, home, as_json, timesteps)
+        models = train_and_compare(eng, home, stages, timesteps)
 
     # 5. The champion PPO model paper-trading on the venue over held-out data (when there
     #    is a champion: no version that failed the gate trades).
-    paper, paper_skipped = paper_stage(eng, home, as_json) if models else (None, None)
+    paper, paper_skipped = paper_stage(eng, home, stages) if models else (None, None)
 
     if as_json:
         emit_json(

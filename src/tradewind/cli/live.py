@@ -14,6 +14,7 @@ import typer
 
 from tradewind.cli.context import (
     CliError,
+    JsonOpt,
     emit_json,
     one_line_errors,
     out,
@@ -53,7 +54,7 @@ def run(
         float | None,
         typer.Option(help="Stop after this many seconds (default: run until stopped)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Reconcile, then trade until SIGTERM/SIGINT (or --duration); graceful shutdown."""
     from tradewind.broker.errors import BrokerError
@@ -114,7 +115,7 @@ def summary_line(snap: dict[str, Any]) -> str:
 
 @app.command("status")
 @one_line_errors
-def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(as_json: JsonOpt = False) -> None:
     """Deployments, heartbeats, the kill switches, positions and P&L from the database."""
     from tradewind.pipelines.live import live_status
     from tradewind.risk.killrecord import describe_trading
@@ -160,7 +161,9 @@ Account = Annotated[str | None, typer.Option(help="The account (default: the onl
 By = Annotated[str | None, typer.Option(help="Who (default: your user name).")]
 
 
-def _set_switch(state: str, reason: str, account: str | None, by: str | None) -> None:
+def _set_switch(
+    state: str, reason: str, account: str | None, by: str | None, as_json: bool
+) -> None:
     """Halt or reset the account's kill switch and print it. The risk log's own warning
     that a switch is latched is silenced: the printed state says it."""
     from tradewind.pipelines.live import set_kill_switch
@@ -168,6 +171,9 @@ def _set_switch(state: str, reason: str, account: str | None, by: str | None) ->
     logging.getLogger("tradewind.risk").setLevel(logging.ERROR)
     scope = _scope(account)
     rec = set_kill_switch(ready_engine(), scope, state, reason, by or getpass.getuser())
+    if as_json:
+        emit_json({"account_id": scope, **rec.as_json()})
+        return
     out.print(f"{scope}: {rec.describe()}")
 
 
@@ -177,9 +183,10 @@ def halt(
     reason: Annotated[str, typer.Option(help="Why (kept with the switch).")],
     account: Account = None,
     by: By = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Latch the account's kill switch to halted: no order goes out until a person resumes."""
-    _set_switch("halted", reason, account, by)
+    _set_switch("halted", reason, account, by, as_json)
 
 
 @app.command("resume")
@@ -188,9 +195,10 @@ def resume(
     reason: Annotated[str, typer.Option(help="Why it is safe to trade again.")],
     account: Account = None,
     by: By = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Reset a latched kill switch to active (only a person can)."""
-    _set_switch("active", reason, account, by)
+    _set_switch("active", reason, account, by, as_json)
 
 
 @app.command("resync")
@@ -208,9 +216,10 @@ def resync(
             "the one the account was last traded with).",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Adopt the broker's positions and pending orders into the OMS after a reviewed
     mismatch. Refused while a trader holds the account; the kill switch stays as it is."""
     from tradewind.cli.resync import run_resync
 
-    run_resync(reason=reason, by=by, account=account, config=config)
+    run_resync(reason=reason, by=by, account=account, config=config, as_json=as_json)

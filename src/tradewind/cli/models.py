@@ -11,7 +11,8 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.table import Table
 
-from tradewind.cli.context import CliError, emit_json, one_line_errors, out, registry
+from tradewind.cli.context import CliError, JsonOpt, emit_json, one_line_errors, out, registry
+from tradewind.cli.numbers import fmt_metric
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -19,8 +20,6 @@ R = TypeVar("R")
 app = typer.Typer(
     help="The model registry: registered models, versions and aliases.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 def tracking() -> Any:
@@ -85,7 +84,8 @@ def ls(as_json: JsonOpt = False) -> None:
     for m in models:
         aliases = ", ".join(f"{a} → v{v}" for a, v in m.aliases.items()) or "—"
         metrics = "; ".join(
-            f"{a}: " + ", ".join(f"{k}={fmt(v)}" for k, v in ms.items() if k.startswith("val_"))
+            f"{a}: "
+            + ", ".join(f"{k}={fmt_metric(k, v)}" for k, v in ms.items() if k.startswith("val_"))
             for a, ms in m.alias_metrics.items()
         )
         t.add_row(m.name, str(m.versions), fmt(m.latest_version), aliases, metrics or "—")
@@ -120,7 +120,7 @@ def show(
         out.print(f"feature spec: {c['feature_spec_fingerprint'][:12]}", highlight=False)
     t = Table("metric", "value")
     for k, v in d.metrics.items():
-        t.add_row(k, fmt(v))
+        t.add_row(k, fmt_metric(k, v))
     out.print(t)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
-from tradewind.cli.context import CliError, out, ready_engine
+from tradewind.cli.context import CliError, emit_json, out, ready_engine
 
 
-def run_resync(*, reason: str, by: str | None, account: str | None, config: Path | None) -> None:
+def run_resync(
+    *, reason: str, by: str | None, account: str | None, config: Path | None, as_json: bool = False
+) -> None:
     from tradewind.broker.errors import BrokerError
     from tradewind.config.live import BrokerSpec
     from tradewind.pipelines.live import LiveStartError, load_live_config
@@ -49,6 +52,16 @@ def run_resync(*, reason: str, by: str | None, account: str | None, config: Path
         raise CliError(f"resync of {broker.account_id}: {exc}") from None
     finally:
         broker.close()
+    if as_json:
+        emit_json(
+            {
+                "account_id": broker.account_id,
+                "resync": asdict(done.resync),
+                "reconcile": asdict(done.reconcile),
+                "kill_switch": {"state": done.kill_state.value, "reason": done.kill_reason},
+            }
+        )
+        return
     out.print(done.resync.summary())
     out.print(f"reconcile: {done.reconcile.summary()}")
     if done.kill_state is not KillState.ACTIVE:

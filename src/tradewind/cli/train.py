@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tradewind.cli.context import emit_json, err, one_line_errors, out, ready_engine, working
-from tradewind.cli.models import JsonOpt, fmt, mlflow_errors, tracking
+from tradewind.cli.context import (
+    JsonOpt,
+    emit_json,
+    one_line_errors,
+    out,
+    ready_engine,
+)
+from tradewind.cli.models import mlflow_errors, tracking
+from tradewind.cli.numbers import fmt_metric
+from tradewind.cli.progress import task
+
+
+def training_steps(cfg: Any, timesteps: int | None) -> int | None:
+    """The environment steps an RL training takes (None for a supervised one: its size is
+    not known in advance, so its progress is the elapsed time)."""
+    from tradewind.config.models import RLLearner
+
+    if not isinstance(cfg.learner, RLLearner):
+        return None
+    return int(timesteps if timesteps is not None else cfg.learner.timesteps)
 
 
 @one_line_errors
@@ -21,10 +39,6 @@ def train(
         typer.Option(min=1, help="RL only: override learner.timesteps (a quick run)."),
     ] = None,
     as_json: JsonOpt = False,
-    progress: Annotated[
-        bool | None,
-        typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal)."),
-    ] = None,
 ) -> None:
     """Train a model from a config and register it in MLflow under the config's name."""
     from tradewind.config import load_config
@@ -33,10 +47,14 @@ def train(
 
     cfg = load_config(config, ModelConfig)
     engine = ready_engine()
-    show_progress = (not as_json and err.is_terminal) if progress is None else progress
-    with working(f"training {cfg.name}", quiet=as_json or show_progress):
+    steps = training_steps(cfg, timesteps)
+    with task(f"training {cfg.name}", steps, quiet=as_json) as progress:
         result = run_train(
-            engine, cfg, timesteps=timesteps, progress=show_progress, tracking=tracking()
+            engine,
+            cfg,
+            timesteps=timesteps,
+            progress=progress,
+            tracking=tracking(),
         )
     if as_json:
         emit_json(result.to_json())
@@ -50,7 +68,7 @@ def train(
     t = Table("metric", "value")
     for k, v in sorted(result.metrics.items()):
         if k.startswith(("val_", "cv_")):
-            t.add_row(k, fmt(v))
+            t.add_row(k, fmt_metric(k, v))
     out.print(t)
     out.print(
         f"promote it: tradewind models promote {result.model_name} {result.model_version} "

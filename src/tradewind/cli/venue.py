@@ -56,7 +56,7 @@ def _accounts(engine: Any) -> list[str]:
 @app.command("serve")
 @one_line_errors
 def serve(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8081,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     token: Annotated[
         str | None,

@@ -23,6 +23,7 @@ from tradewind.config.backtest import BacktestConfig
 from tradewind.config.features import FeatureSpec
 from tradewind.domain import BarSeries, PriceSide, Timeframe
 from tradewind.domain.calendars import periods_per_year
+from tradewind.domain.progress import Progress
 from tradewind.features import build_features
 from tradewind.storage import runs
 from tradewind.storage.backtests import save_result
@@ -295,13 +296,15 @@ def run_backtest(
     *,
     tracking: Tracking | None = None,
     overrides: Overrides | None = None,
+    progress: Progress | None = None,
 ) -> BacktestRun:
     """Run and store ``cfg``. With ``feature_spec`` (instead of the ``features`` file), that
     spec is stored too and the stored run config's ``features`` reads ``config:<its
     fingerprint>``, so the run records exactly which features it used. ``tracking`` (the
     model registry, from the caller's composition root) is needed only by ``model:``
     strategies; ``overrides`` lets contract checks pass that would refuse them (recorded on
-    the run, as are models run on their own training or validation data: ``runs.marks``)."""
+    the run, as are models run on their own training or validation data: ``runs.marks``).
+    ``progress(done, total)`` hears of each strategy backtested."""
     classes = [load_strategy(s.name, Path(strategies_dir)) for s in cfg.strategies]
     for i, (s, cls) in enumerate(zip(cfg.strategies, classes, strict=True)):
         # a `model:` URI becomes the strategy's `policy` (see _resolve_models)
@@ -361,6 +364,8 @@ def run_backtest(
             )
             result.metrics = compute_metrics(result, ppy, bench_ret)
             results.append(result)
+            if progress is not None:
+                progress(len(results), len(cfg.strategies))
         first = min(int(b.ts[0]) for b in bars.values())
         last = max(int(b.ts[-1]) for b in bars.values())
         with engine.begin() as conn:

@@ -20,6 +20,7 @@ from tradewind.config import load_config
 from tradewind.config.features import FeatureSpec
 from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.domain import PriceSide
+from tradewind.domain.progress import Progress
 from tradewind.features import build_features
 from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
 from tradewind.policy.features import feature_definitions
@@ -114,7 +115,7 @@ def fit(
     data: ModelData,
     *,
     timesteps: int | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     on_metrics: MetricSink | None = None,
 ) -> TrainedModel:
     """Dispatch to the learner the config names (imported on demand: torch only for RL)."""
@@ -132,7 +133,7 @@ def train(
     config: str | Path | ModelConfig,
     *,
     timesteps: int | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     tracking: Tracking,
 ) -> TrainResult:
     """Train ``config`` (a ``kind: model`` file or config), log it to ``tracking`` (MLflow,

@@ -27,6 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from tradewind.config.models import ModelConfig, RLLearner
+from tradewind.domain.progress import Progress
 from tradewind.policy import MetricSink, ModelContract, ModelData, TrainedModel
 from tradewind.rl.callbacks import (
     MetricsCallback,
@@ -37,6 +38,7 @@ from tradewind.rl.callbacks import (
 from tradewind.rl.contract import build_contract, with_normaliser
 from tradewind.rl.env import check_env_costs, make_env
 from tradewind.rl.policy import SB3Policy
+from tradewind.rl.progress import ProgressCallback
 from tradewind.rl.recipes import (
     ALGOS,
     fill_extractor_kwargs,
@@ -68,7 +70,7 @@ def train_rl(
     *,
     timesteps: int | None = None,
     on_metrics: MetricSink | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> TrainedModel:
     """Train ``cfg``'s RL learner on ``data`` (``timesteps`` overrides the config's)."""
     learner = cfg.learner
@@ -101,7 +103,9 @@ def train_rl(
         learner.early_stop_patience,
     )
     callbacks: list[BaseCallback] = [MetricsCallback(sink), validation]
-    model.learn(total_timesteps=total, callback=CallbackList(callbacks), progress_bar=progress)
+    if progress is not None:
+        callbacks.append(ProgressCallback(progress, total))
+    model.learn(total_timesteps=total, callback=CallbackList(callbacks))
 
     norm = current_normaliser(model.get_vec_normalize_env())
     if validation.best_params is not None:

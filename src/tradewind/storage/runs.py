@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import tradewind
 from tradewind.config.base import FrozenModel
 from tradewind.storage.catalog import store_config
-from tradewind.storage.schema import RunRow
+from tradewind.storage.schema import BacktestResultRow, RunRow
 from tradewind.storage.types import us_to_datetime
 
 
@@ -106,3 +106,64 @@ def list_runs(conn: Connection, kind: str | None = None, limit: int = 50) -> lis
     if kind:
         q = q.where(RunRow.kind == kind)
     return list(Session(conn).scalars(q))
+
+
+SHORT_ID = 8  # hex digits of a run id shown in tables; any unique prefix is accepted back
+_ID_CHARS = frozenset("0123456789abcdef-")
+_SHOWN_MATCHES = 5
+
+
+class AmbiguousRunId(LookupError):
+    """A run id prefix that matches more than one run."""
+
+
+def short_id(run_id: str) -> str:
+    return run_id[:SHORT_ID]
+
+
+def short_ids(run_ids: list[str]) -> dict[str, str]:
+    """Each id shortened to ``SHORT_ID`` digits, or as many more as keep them apart."""
+    n = SHORT_ID
+    while len({i[:n] for i in run_ids}) < len(set(run_ids)):
+        n += 1
+    return {i: i[:n] for i in run_ids}
+
+
+def resolve_run(conn: Connection, ref: str) -> RunRow:
+    """The run whose id is ``ref`` or starts with it (one query, the same on every backend).
+    Raises ``LookupError`` naming the problem: not an id, no such run, or, for a prefix that
+    matches several runs, ``AmbiguousRunId`` listing them."""
+    prefix = ref.strip().lower()
+    if not prefix or not set(prefix) <= _ID_CHARS:
+        raise LookupError(
+            f"run id {ref!r}: expected a run id or a prefix of one (see `tradewind runs ls`)"
+        )
+    rows = list(
+        Session(conn).scalars(
+            select(RunRow)
+            .where(RunRow.id.startswith(prefix, autoescape=True))
+            .order_by(RunRow.started_at.desc(), RunRow.id)
+            .limit(_SHOWN_MATCHES + 1)
+        )
+    )
+    if not rows:
+        raise LookupError(f"no run {ref!r} (see `tradewind runs ls`)")
+    if len(rows) > 1:
+        shown = ", ".join(
+            f"{r.id[: max(SHORT_ID, len(prefix) + 1)]} ({r.kind} {r.name})".replace(" )", ")")
+            for r in rows[:_SHOWN_MATCHES]
+        )
+        more = ", ..." if len(rows) > _SHOWN_MATCHES else ""
+        raise AmbiguousRunId(f"run id prefix {ref!r} matches several runs: {shown}{more}")
+    return rows[0]
+
+
+def strategy_results(conn: Connection, run_id: str) -> list[BacktestResultRow]:
+    """A backtest run's strategy results (name, parameters, metrics as stored), in order."""
+    return list(
+        Session(conn).scalars(
+            select(BacktestResultRow)
+            .where(BacktestResultRow.run_id == run_id)
+            .order_by(BacktestResultRow.id)
+        )
+    )
