@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from tradewind.config import ImportSpec, InstrumentSpec, UniverseConfig
-from tradewind.config.backtest import BacktestConfig, Sizing, SizingMethod, StrategySpec
+from tradewind.config.backtest import BacktestConfig, Costs, Sizing, SizingMethod, StrategySpec
 from tradewind.domain import AssetClass, Timeframe, TradingCalendar
 from tradewind.pipelines.backtest import run_backtest
 from tradewind.pipelines.ingest import import_file
@@ -156,3 +156,35 @@ def test_0008_fills_in_existing_instruments_and_downgrades(db_url: str, new_db_u
         )
         assert conn.scalar(text(f"SELECT count(*) FROM {view}")) == 0
     eng.dispose()
+
+
+def test_a_fixed_spread_is_in_the_instruments_own_pips(db_engine: Engine, tmp_path: Path) -> None:
+    """USD_JPY's pip is 0.01, not EUR_USD's 0.0001: a 2-pip fixed spread costs each unit half
+    of 0.02 on each fill (it once cost half of 0.0002, the default pip)."""
+    initialise(
+        db_engine,
+        UniverseConfig(
+            name="jpy",
+            instruments=(InstrumentSpec(symbol="USD_JPY", pip_location=-2, display_precision=3),),
+        ),
+    )
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        f"{start + timedelta(hours=i):%Y-%m-%d %H:%M:%S},150.00,150.10,149.90,150.05,1"
+        for i in range(48)
+    ]
+    f = tmp_path / "jpy.csv"
+    f.write_text("time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    report = import_file(db_engine, f, ImportSpec(instrument="USD_JPY", timeframe=Timeframe.H1))
+    assert report.inserted == 48
+    cfg = BacktestConfig(
+        name="jpy",
+        instruments=("USD_JPY",),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="buy_and_hold"),),
+        costs=Costs(spread="fixed", spread_pips=2.0),
+    )
+    (result,) = run_backtest(db_engine, cfg).results
+    assert result.fills
+    for fill in result.fills:
+        assert fill.spread_cost == pytest.approx(abs(fill.units) * 0.01)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine
@@ -328,7 +328,7 @@ def run_backtest(
             cfg.start,
             cfg.end,
         )
-    ppy, precision = instrument_terms(engine, cfg.instruments, cfg.timeframe)
+    ppy, precision, pips = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     run_id = runs.start_run(engine, "backtest", cfg, name=cfg.name)
     if marks:
         with engine.begin() as conn:
@@ -355,6 +355,7 @@ def run_backtest(
                 spreads=spreads,
                 periods_per_year=ppy,
                 units_precision=precision,
+                pip_locations=pips,
             )
             result.params = stored
             bench_ret = (
@@ -382,21 +383,33 @@ def run_backtest(
     return BacktestRun(run_id, results, marks)
 
 
+class InstrumentTerms(NamedTuple):
+    """What a backtest takes from the security master about its instruments."""
+
+    periods_per_year: float  # bars a year on the instruments' trading calendars
+    units_precision: dict[str, int]  # decimals of a unit count, per symbol
+    pip_locations: dict[str, int]  # a pip is 10**pip_location (fixed spreads are in pips)
+
+
 def instrument_terms(
     engine: Engine, symbols: tuple[str, ...], timeframe: Timeframe
-) -> tuple[float, dict[str, int]]:
+) -> InstrumentTerms:
     """Bars a year of ``timeframe`` on the instruments' trading calendars (252 trading days
-    for equities, 260 for FX, intraday bars by session length) and each instrument's unit
-    precision, from the security master."""
+    for equities, 260 for FX, intraday bars by session length), each instrument's unit
+    precision and pip location, from the security master."""
     with engine.connect() as conn:
         found = list_instruments(conn, list(symbols))
-    ppy = periods_per_year([i.calendar for i in found], timeframe)
-    return ppy, {i.id.symbol: i.trade_units_precision for i in found}
+    return InstrumentTerms(
+        periods_per_year([i.calendar for i in found], timeframe),
+        {i.id.symbol: i.trade_units_precision for i in found},
+        {i.id.symbol: i.pip_location for i in found},
+    )
 
 
 __all__ = [
     "BacktestInputError",
     "BacktestRun",
+    "InstrumentTerms",
     "Overrides",
     "instrument_terms",
     "load_inputs",
