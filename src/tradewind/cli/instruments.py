@@ -51,10 +51,10 @@ def add(
     ),
     tick_size: Annotated[float | None, typer.Option(help="Smallest price step, e.g. 0.01.")] = None,
     display_precision: Annotated[
-        int | None, typer.Option(help="Price decimals [default: those of --tick-size].")
+        int | None, typer.Option(help="Price decimals (default: those of --tick-size).")
     ] = None,
     pip_location: Annotated[
-        int | None, typer.Option(help="The pip is 10**N [default: the tick's exponent].")
+        int | None, typer.Option(help="The pip is 10**N (default: the tick's exponent).")
     ] = None,
     units_precision: Annotated[
         int, typer.Option(help="Decimals of a unit count (0: whole shares; 8 for BTC).")
@@ -62,7 +62,7 @@ def add(
     min_trade_size: Annotated[float, typer.Option(help="Smallest order, in units.")] = 1.0,
     calendar: Annotated[
         str | None,
-        typer.Option(help=f"Trading calendar: {CALENDARS} [default: by asset class]."),
+        typer.Option(help=f"Trading calendar: {CALENDARS} (default: by asset class)."),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
