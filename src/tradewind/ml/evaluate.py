@@ -75,9 +75,16 @@ def check_tradable(cfg: ModelConfig) -> None:
     cost_model(cfg.env.costs, cfg.env.pip_location)
 
 
-def trading_metrics(cfg: ModelConfig, bars: BarSeries, targets: npt.ArrayLike) -> dict[str, float]:
+def trading_metrics(
+    cfg: ModelConfig,
+    bars: BarSeries,
+    targets: npt.ArrayLike,
+    periods_per_year: float | None = None,
+) -> dict[str, float]:
     """``total_return``, ``sharpe``, ``max_drawdown`` and ``trades`` (round trips) of
-    trading ``targets`` (one per bar of ``bars``, in [-1, 1]) under ``cfg.env``."""
+    trading ``targets`` (one per bar of ``bars``, in [-1, 1]) under ``cfg.env``; Sharpe is
+    annualised on ``periods_per_year``, the instrument's bars a year (the training pipeline
+    looks it up as backtests do; default: the FX year of ``cfg.timeframe``)."""
     signal = np.nan_to_num(np.asarray(targets, dtype=np.float64), nan=0.0)
     if not cfg.env.allow_short:
         signal = np.maximum(signal, 0.0)
@@ -88,5 +95,6 @@ def trading_metrics(cfg: ModelConfig, bars: BarSeries, targets: npt.ArrayLike) -
         cfg.name,
         pip_locations={cfg.instrument: cfg.env.pip_location},
     )
-    metrics = compute_metrics(result, cfg.timeframe.periods_per_year)
+    ppy = cfg.timeframe.periods_per_year if periods_per_year is None else periods_per_year
+    metrics = compute_metrics(result, ppy)
     return {k: float(metrics[k]) for k in TRADING_METRICS}

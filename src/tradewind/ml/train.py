@@ -35,15 +35,25 @@ _PREFIX = {"validation": "val", "test": "test"}
 
 
 def train_supervised(
-    cfg: ModelConfig, data: ModelData, *, on_metrics: MetricSink | None = None
+    cfg: ModelConfig,
+    data: ModelData,
+    *,
+    on_metrics: MetricSink | None = None,
+    periods_per_year: float | None = None,
 ) -> TrainedModel:
     """Cross-validate, fit and score the pipeline ``cfg.learner`` describes on ``data``
-    (OpenMP on one thread: see ``ml.threads``)."""
+    (OpenMP on one thread: see ``ml.threads``). Trading metrics are annualised on
+    ``periods_per_year``, the instrument's bars a year (default: the FX year)."""
     with one_thread():
-        return _train(cfg, data, on_metrics)
+        return _train(cfg, data, on_metrics, periods_per_year)
 
 
-def _train(cfg: ModelConfig, data: ModelData, on_metrics: MetricSink | None) -> TrainedModel:
+def _train(
+    cfg: ModelConfig,
+    data: ModelData,
+    on_metrics: MetricSink | None,
+    periods_per_year: float | None = None,
+) -> TrainedModel:
     learner = supervised_learner(cfg)
     pipeline = check_supervised(cfg)
     ds = build_dataset(cfg, data)
@@ -55,7 +65,8 @@ def _train(cfg: ModelConfig, data: ModelData, on_metrics: MetricSink | None) -> 
     fitted = clone(pipeline).fit(ds.train.X, ds.train.y)
     policy = SklearnPolicy(fitted, ds.contract)
     for split, prefix in _PREFIX.items():
-        metrics.update({f"{prefix}_{k}": v for k, v in score_split(policy, ds, cfg, split).items()})
+        scores = score_split(policy, ds, cfg, split, periods_per_year)
+        metrics.update({f"{prefix}_{k}": v for k, v in scores.items()})
     return TrainedModel(
         contract=ds.contract,
         policy=policy,
@@ -110,10 +121,14 @@ def cross_validate(
 
 
 def score_split(
-    policy: SklearnPolicy, ds: SupervisedDataset, cfg: ModelConfig, split: str
+    policy: SklearnPolicy,
+    ds: SupervisedDataset,
+    cfg: ModelConfig,
+    split: str,
+    periods_per_year: float | None = None,
 ) -> dict[str, float]:
     """Classification scores on the split's labelled rows and trading scores of the policy's
-    targets on all of its bars."""
+    targets on all of its bars (annualised on ``periods_per_year``, see ``trading_metrics``)."""
     rows = ds.splits[split]
     proba = policy.pipeline.predict_proba(rows.X)
     out = classification_metrics(rows.y, proba, policy.contract.actions.classes)
@@ -122,7 +137,7 @@ def score_split(
     targets = np.zeros(sl.stop - sl.start)
     targets[tradable - sl.start] = policy.targets(ds.observations(tradable))
     bars = ds.data.bars.take(np.arange(sl.start, sl.stop))
-    out.update(trading_metrics(cfg, bars, targets))
+    out.update(trading_metrics(cfg, bars, targets, periods_per_year))
     return out
 
 

@@ -41,7 +41,12 @@ from tradewind.config.backtest import BacktestConfig, StrategySpec
 from tradewind.config.features import FeatureDef, FeatureSpec
 from tradewind.domain.series import BarSeries
 from tradewind.features import build_features
-from tradewind.pipelines.backtest import instrument_terms, load_inputs, run_backtest
+from tradewind.pipelines.backtest import (
+    InstrumentTerms,
+    instrument_terms,
+    load_inputs,
+    run_backtest,
+)
 
 F64 = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]  # (points done, points in all)
@@ -163,14 +168,14 @@ def _rank_key(score: float) -> tuple[bool, float]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(bars: Any, cfg: Any, ppy: float, name: str) -> None:
-    _STATE.update(bars=bars, cfg=cfg, ppy=ppy, name=name)
+def _init(bars: Any, cfg: Any, ppy: float, name: str, pips: Mapping[str, int] | None) -> None:
+    _STATE.update(bars=bars, cfg=cfg, ppy=ppy, name=name, pips=pips)
 
 
 def _evaluate(i: int, params: Params) -> tuple[int, dict[str, float]]:
     st = _STATE
     sig = sma_feature_signal_fn(st["bars"], params)
-    result = run_vector(st["bars"], sig, st["cfg"], st["name"], params)
+    result = run_vector(st["bars"], sig, st["cfg"], st["name"], params, st["pips"])
     return i, compute_metrics(result, st["ppy"])
 
 
@@ -182,10 +187,13 @@ def score_points(
     max_workers: int | None = None,
     progress: Progress | None = None,
     strategy_name: str = "sweep",
+    pip_locations: Mapping[str, int] | None = None,
 ) -> list[dict[str, float]]:
     """Metrics of every point on the vectorised engine, in ``points`` order; ``progress`` is
-    called after each finished point. ``max_workers=1`` runs here (default: all cores)."""
-    args = (dict(bars), cfg, ppy, strategy_name)
+    called after each finished point. ``max_workers=1`` runs here (default: all cores).
+    ``ppy`` and ``pip_locations`` are the instruments' (``instrument_terms``): bars a year
+    on their calendars, and the pip a fixed spread is priced in (default: -4, EUR_USD's)."""
+    args = (dict(bars), cfg, ppy, strategy_name, pip_locations)
     workers = max_workers or os.cpu_count() or 1
     out: list[dict[str, float] | None] = [None] * len(points)
     total = len(points)
@@ -308,9 +316,18 @@ def sweep(
     label, scorer = resolve_target(target)
     pts, skipped, _ = _points(grid, n_random, seed)
     bars, _features = load_inputs(engine, cfg, sma_feature_spec(2, 3))
-    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
+    terms = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     full = [_point_params(strategy, p) for p in pts]
-    metrics = score_points(bars, full, cfg, ppy, max_workers, progress, strategy.name)
+    metrics = score_points(
+        bars,
+        full,
+        cfg,
+        terms.periods_per_year,
+        max_workers,
+        progress,
+        strategy.name,
+        terms.pip_locations,
+    )
     ranked = rank(pts, metrics, scorer)
     reruns = [rerun_point(engine, cfg, p.params, strategies_dir) for p in ranked[: max(top, 0)]]
     return SweepReport(label, ranked, skipped, reruns)
@@ -425,9 +442,10 @@ def select_on(
     scorer: Scorer,
     ppy: float,
     max_workers: int | None = None,
+    pip_locations: Mapping[str, int] | None = None,
 ) -> RankedPoint:
     """The best point on ``bars`` alone (a fold's train window)."""
-    metrics = score_points(bars, points, cfg, ppy, max_workers)
+    metrics = score_points(bars, points, cfg, ppy, max_workers, pip_locations=pip_locations)
     return rank(points, metrics, scorer)[0]
 
 
@@ -438,9 +456,11 @@ def evaluate_oos(
     warm_from: int,
     test: tuple[int, int],
     strategy_name: str,
+    pip_locations: Mapping[str, int] | None = None,
 ) -> BacktestResult:
     """Trade ``params`` on bars ``test`` only; features use bars ``warm_from..test[1]`` (so
-    warm-up reads earlier bars, never later ones), signals start flat at ``test[0]``."""
+    warm-up reads earlier bars, never later ones), signals start flat at ``test[0]``; a fixed
+    spread is in ``pip_locations``' pips (the instruments', from ``instrument_terms``)."""
     lo, hi = test
     window = _slice(bars, lo, hi)
     short = bool(params.get("allow_short", False))
@@ -449,7 +469,7 @@ def evaluate_oos(
         fast, slow = sma_lines(b, params)
         k = lo - warm_from
         signals[s] = sma_crossover_signals(fast[k:], slow[k:], short)
-    return run_vector(window, signals, cfg, strategy_name, params)
+    return run_vector(window, signals, cfg, strategy_name, params, pip_locations)
 
 
 def stitch(results: Sequence[BacktestResult], cash: float, name: str) -> BacktestResult:
@@ -493,18 +513,20 @@ def walkforward(
     bars, _features = load_inputs(engine, cfg, sma_feature_spec(2, 3))
     n = len(next(iter(bars.values())))
     windows = fold_windows(n, train_bars, test_bars, mode)
-    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
+    terms = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     full = [_point_params(strategy, p) for p in pts]
     folds: list[Fold] = []
     oos: list[BacktestResult] = []
     for k, (train, test) in enumerate(windows):
-        fold, result = run_fold(bars, cfg, full, list(pts[0]), scorer, k, train, test, max_workers)
+        fold, result = run_fold(
+            bars, cfg, full, list(pts[0]), scorer, k, train, test, terms, max_workers
+        )
         folds.append(fold)
         oos.append(result)
         if progress:
             progress(k + 1, len(windows))
     stitched = stitch(oos, cfg.cash, strategy.name)
-    stitched.metrics = compute_metrics(stitched, ppy)
+    stitched.metrics = compute_metrics(stitched, terms.periods_per_year)
     return WalkForwardReport(label, mode, folds, stitched, stitched.metrics, skipped)
 
 
@@ -517,15 +539,17 @@ def run_fold(
     index: int,
     train: tuple[int, int],
     test: tuple[int, int],
+    terms: InstrumentTerms,
     max_workers: int | None = None,
 ) -> tuple[Fold, BacktestResult]:
     """One fold: the best of ``full`` (strategy params + point) on the train window alone,
-    traded on the test window; the fold reports the point's ``keys`` only."""
+    traded on the test window; the fold reports the point's ``keys`` only. ``terms`` (the
+    instruments' bars a year and pips, ``instrument_terms``) score and cost both windows."""
     strategy = _strategy(cfg)
-    ppy = cfg.timeframe.periods_per_year
+    ppy, pips = terms.periods_per_year, terms.pip_locations
     ts = next(iter(bars.values())).ts
-    best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers)
-    result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name)
+    best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers, pips)
+    result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name, pips)
     fold = Fold(
         index,
         train,

@@ -129,8 +129,17 @@ def score_chunk(
     strategy = _strategy(cfg)
     resolve_target(target)  # fail here, not after scoring, on a bad target
     full = [_point_params(strategy, p) for p in chunk]
-    ppy = instrument_terms(engine, cfg.instruments, cfg.timeframe)[0]
-    metrics = score_points(load_bars_of(engine, cfg), full, cfg, ppy, workers, None, strategy.name)
+    terms = instrument_terms(engine, cfg.instruments, cfg.timeframe)
+    metrics = score_points(
+        load_bars_of(engine, cfg),
+        full,
+        cfg,
+        terms.periods_per_year,
+        workers,
+        None,
+        strategy.name,
+        terms.pip_locations,
+    )
     return [{"params": dict(p), "metrics": cleand(m)} for p, m in zip(chunk, metrics, strict=True)]
 
 

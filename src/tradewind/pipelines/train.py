@@ -22,6 +22,7 @@ from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.domain import PriceSide
 from tradewind.domain.progress import Progress
 from tradewind.features import build_features
+from tradewind.pipelines.backtest import instrument_terms
 from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
 from tradewind.policy.features import feature_definitions
 from tradewind.registry.log import log_trained, mlflow_sink, training_run
@@ -117,15 +118,25 @@ def fit(
     timesteps: int | None = None,
     progress: Progress | None = None,
     on_metrics: MetricSink | None = None,
+    periods_per_year: float | None = None,
 ) -> TrainedModel:
-    """Dispatch to the learner the config names (imported on demand: torch only for RL)."""
+    """Dispatch to the learner the config names (imported on demand: torch only for RL).
+    ``periods_per_year`` annualises the trading metrics (``train`` passes the instrument's,
+    as a backtest does; default: the FX year of ``cfg.timeframe``)."""
     if isinstance(cfg.learner, RLLearner):
         from tradewind.rl.train import train_rl
 
-        return train_rl(cfg, data, timesteps=timesteps, on_metrics=on_metrics, progress=progress)
+        return train_rl(
+            cfg,
+            data,
+            timesteps=timesteps,
+            on_metrics=on_metrics,
+            progress=progress,
+            periods_per_year=periods_per_year,
+        )
     from tradewind.ml.train import train_supervised
 
-    return train_supervised(cfg, data, on_metrics=on_metrics)
+    return train_supervised(cfg, data, on_metrics=on_metrics, periods_per_year=periods_per_year)
 
 
 def train(
@@ -141,6 +152,8 @@ def train(
     cfg = config if isinstance(config, ModelConfig) else load_config(config, ModelConfig)
     spec = load_config(cfg.features, FeatureSpec)
     data = load_training_data(engine, cfg, spec)
+    # the instrument's year, looked up as a backtest of it does: one rule for both
+    ppy = instrument_terms(engine, (cfg.instrument,), cfg.timeframe).periods_per_year
     configure(tracking)
     with engine.begin() as conn:
         store_config(conn, spec, spec.name)
@@ -150,7 +163,12 @@ def train(
             runs.record_data_range(conn, run_id, int(data.bars.ts[0]), int(data.bars.ts[-1]))
         with training_run(tracking, cfg, run_id, spec) as mrun:
             trained = fit(
-                cfg, data, timesteps=timesteps, progress=progress, on_metrics=mlflow_sink(mrun)
+                cfg,
+                data,
+                timesteps=timesteps,
+                progress=progress,
+                on_metrics=mlflow_sink(mrun),
+                periods_per_year=ppy,
             )
             # what each column means, so a backtest with other definitions is refused by name
             trained.contract = trained.contract.model_copy(

@@ -66,6 +66,7 @@ def score_fold(
         int(fold["fold"]),
         (int(train[0]), int(train[1])),
         (int(test[0]), int(test[1])),
+        instrument_terms(engine, cfg.instruments, cfg.timeframe),
         workers,
     )
     return done.to_json()
@@ -89,13 +90,17 @@ def stitch_folds(
     ordered_folds = sorted(folds, key=lambda f: int(f["fold"]))
     if not ordered_folds:
         raise SweepError("nothing to stitch: no folds")
+    terms = instrument_terms(engine, cfg.instruments, cfg.timeframe)
     results = []
     for f in ordered_folds:
         params = _point_params(strategy, f["params"])
         test = (int(f["test"][0]), int(f["test"][1]))
-        results.append(evaluate_oos(bars, params, cfg, int(f["train"][0]), test, strategy.name))
+        warm = int(f["train"][0])
+        results.append(
+            evaluate_oos(bars, params, cfg, warm, test, strategy.name, terms.pip_locations)
+        )
     stitched = stitch(results, cfg.cash, strategy.name)
-    metrics = compute_metrics(stitched, instrument_terms(engine, cfg.instruments, cfg.timeframe)[0])
+    metrics = compute_metrics(stitched, terms.periods_per_year)
     keys = list(pts[0])
     return {
         "target": label,

@@ -71,8 +71,11 @@ def train_rl(
     timesteps: int | None = None,
     on_metrics: MetricSink | None = None,
     progress: Progress | None = None,
+    periods_per_year: float | None = None,
 ) -> TrainedModel:
-    """Train ``cfg``'s RL learner on ``data`` (``timesteps`` overrides the config's)."""
+    """Train ``cfg``'s RL learner on ``data`` (``timesteps`` overrides the config's).
+    Validation and test Sharpe are annualised on ``periods_per_year``, the instrument's bars
+    a year (the training pipeline looks it up as backtests do; default: the FX year)."""
     learner = cfg.learner
     if not isinstance(learner, RLLearner):
         raise TypeError(f"config {cfg.name} has a {learner.type} learner; train_rl needs rl")
@@ -81,7 +84,7 @@ def train_rl(
     hyper = resolve_hyperparams(recipe, learner.algo, learner.hyperparams)
     contract = build_contract(cfg, data)
     total = int(timesteps if timesteps is not None else learner.timesteps)
-    ppy = cfg.timeframe.periods_per_year
+    ppy = cfg.timeframe.periods_per_year if periods_per_year is None else periods_per_year
     history: list[tuple[int, dict[str, float]]] = []
     sink = sink_into(history, on_metrics)
 

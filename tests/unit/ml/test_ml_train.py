@@ -3,6 +3,7 @@ params are reported, target mappings and bad params behave."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,3 +190,16 @@ def _instants(splits: Splits) -> list[datetime]:
         for d in (getattr(splits, name).start, getattr(splits, name).end):
             out.append(d if d.tzinfo else d.replace(tzinfo=UTC))
     return out
+
+
+def test_trading_metrics_annualise_on_the_given_year(
+    make_config: MakeConfig, data: ModelData
+) -> None:
+    """An equity's hourly bars (XNYS: 252 days of 7 bars) annualise on its year, not FX's."""
+    cfg = make_config()
+    bars = data.bars.take(np.arange(200))
+    target = np.r_[np.full(60, 1.0), np.full(80, -1.0), np.zeros(60)]
+    fx = trading_metrics(cfg, bars, target)["sharpe"]
+    xnys = trading_metrics(cfg, bars, target, 252 * 7)["sharpe"]
+    assert fx != 0
+    assert xnys == pytest.approx(fx * math.sqrt(252 * 7 / cfg.timeframe.periods_per_year))

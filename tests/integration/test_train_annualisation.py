@@ -1,0 +1,134 @@
+"""A model trained on an equity reports its trading metrics on the equity's year (252 trading
+days on XNYS, not the FX year's 260), by the same rule as a backtest of it by alias. On
+SQLite and Postgres."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sqlalchemy import Engine
+
+from tradewind.config import ImportSpec, InstrumentSpec, UniverseConfig
+from tradewind.config.backtest import BacktestConfig, StrategySpec
+from tradewind.config.models import EnvConfig, ModelConfig, RLLearner, Split, Splits
+from tradewind.domain import AssetClass, PriceSide, Timeframe
+from tradewind.pipelines.backtest import run_backtest
+from tradewind.pipelines.ingest import import_file
+from tradewind.pipelines.setup import initialise
+from tradewind.pipelines.train import train
+from tradewind.registry import configure, promote, resolve_tracking
+from tradewind.storage.engine import make_engine
+from tradewind.storage.market import load_bars
+
+REPO = Path(__file__).resolve().parents[2]
+FEATURES = str(REPO / "configs/features/default.yaml")
+COSTS = {"commission_bps": 1.0}
+TEST_START, TEST_END = datetime(2024, 3, 1), datetime(2024, 7, 1)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    torch.set_num_threads(1)
+    return tmp_path
+
+
+@pytest.fixture
+def engine(db_url: str, home: Path) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    initialise(
+        eng,
+        UniverseConfig(
+            name="eq",
+            instruments=(
+                InstrumentSpec(symbol="AAPL_USD", asset_class=AssetClass.EQUITY, tick_size=0.01),
+            ),
+        ),
+    )
+    rng = np.random.default_rng(5)
+    day = datetime(2023, 1, 2, tzinfo=UTC)
+    rows, price = [], 180.0
+    while day < datetime(2024, 7, 1, tzinfo=UTC):
+        if day.weekday() < 5:
+            o = price
+            price = round(price * math.exp(rng.normal(0.0003, 0.015)), 2)
+            hi, lo = max(o, price) + 0.5, min(o, price) - 0.5
+            rows.append(f"{day:%Y-%m-%d},{o:.2f},{hi:.2f},{lo:.2f},{price:.2f},1000000")
+        day += timedelta(days=1)
+    f = home / "aapl.csv"
+    f.write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
+    spec = ImportSpec(instrument="AAPL_USD", timeframe=Timeframe.D, timezone="America/New_York")
+    assert import_file(eng, f, spec).quarantined == 0
+    yield eng
+    eng.dispose()
+
+
+def model_config() -> ModelConfig:
+    return ModelConfig(
+        name="eq-ppo",
+        instrument="AAPL_USD",
+        timeframe="D",
+        window=6,
+        splits=Splits(
+            train=Split(start=datetime(2023, 1, 1), end=datetime(2023, 11, 1)),
+            validation=Split(start=datetime(2023, 11, 1), end=TEST_START),
+            test=Split(start=TEST_START, end=TEST_END),
+        ),
+        learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
+        env=EnvConfig(costs=COSTS, episode_bars=64, max_drawdown=1.0, max_units=100),
+        seed=1,
+    )
+
+
+def test_equity_training_metrics_are_annualised_on_252_days_like_its_backtest(
+    engine: Engine, home: Path
+) -> None:
+    cfg = model_config()
+    trained = train(engine, cfg, tracking=resolve_tracking(home))
+    promote(
+        configure(resolve_tracking(home)), trained.model_name, trained.model_version, "champion"
+    )
+    with engine.connect() as conn:  # warm up over exactly the bars before the test split
+        before = load_bars(
+            conn,
+            "AAPL_USD",
+            Timeframe.D,
+            PriceSide.MID,
+            cfg.splits.train.start,
+            cfg.splits.test.start,
+        )
+    bt = BacktestConfig(
+        name="eq-by-alias",
+        instruments=("AAPL_USD",),
+        timeframe=Timeframe.D,
+        start=cfg.splits.test.start,
+        end=cfg.splits.test.end,
+        warmup_bars=len(before),
+        features=FEATURES,
+        strategies=(
+            StrategySpec(
+                name="model_target", label="ppo", params={"model": "models:/eq-ppo@champion"}
+            ),
+        ),
+        cash=cfg.env.cash,
+        sizing={"method": "fixed_units", "value": cfg.env.max_units},
+        costs=cfg.env.costs,
+        fill=cfg.env.fill,
+    )
+    (result,) = run_backtest(engine, bt, tracking=resolve_tracking(home)).results
+    r = np.diff(result.equity) / result.equity[:-1]
+    assert np.std(r, ddof=1) > 0, "the model never traded: a weak test"
+    expected = float(np.mean(r) / np.std(r, ddof=1) * math.sqrt(252))
+    assert result.metrics["sharpe"] == pytest.approx(expected, rel=1e-9)
+    for key in ("total_return", "sharpe", "max_drawdown"):
+        assert trained.metrics[f"test_{key}"] == pytest.approx(
+            result.metrics[key], rel=1e-9, abs=1e-12
+        ), key
