@@ -8,7 +8,9 @@
    (``val_*``, ``test_*``): the classification scores on labelled rows and the trading scores
    of its targets on every bar of the split (``ml.evaluate``).
 
-The result is a ``TrainedModel`` (flavor ``sklearn``) for the registry.
+``progress`` hears ``(done, n_splits + 1)``: one unit per cross-validation fold fitted and
+scored, one for the final fit. The result is a ``TrainedModel`` (flavor ``sklearn``) for
+the registry.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from tradewind.config.models import LabelKind, ModelConfig, SupervisedLearner
+from tradewind.domain.progress import Progress
 from tradewind.ml.contract import supervised_learner
 from tradewind.ml.cv import PurgedKFold
 from tradewind.ml.dataset import SupervisedDataset, build_dataset
@@ -35,24 +38,49 @@ _PREFIX = {"validation": "val", "test": "test"}
 
 
 def train_supervised(
-    cfg: ModelConfig, data: ModelData, *, on_metrics: MetricSink | None = None
+    cfg: ModelConfig,
+    data: ModelData,
+    *,
+    on_metrics: MetricSink | None = None,
+    progress: Progress | None = None,
 ) -> TrainedModel:
     """Cross-validate, fit and score the pipeline ``cfg.learner`` describes on ``data``
     (OpenMP on one thread: see ``ml.threads``)."""
     with one_thread():
-        return _train(cfg, data, on_metrics)
+        return _train(cfg, data, on_metrics, progress)
 
 
-def _train(cfg: ModelConfig, data: ModelData, on_metrics: MetricSink | None) -> TrainedModel:
+def supervised_fits(learner: SupervisedLearner) -> int:
+    """The fits a supervised training makes: one per cross-validation fold, then the final."""
+    return learner.cv.n_splits + 1
+
+
+def _train(
+    cfg: ModelConfig,
+    data: ModelData,
+    on_metrics: MetricSink | None,
+    progress: Progress | None,
+) -> TrainedModel:
     learner = supervised_learner(cfg)
     pipeline = check_supervised(cfg)
+    total = supervised_fits(learner)
+    if progress is not None:
+        progress(0, total)
     ds = build_dataset(cfg, data)
-    history = cross_validate(pipeline, ds, learner, on_metrics)
+    history = cross_validate(
+        pipeline,
+        ds,
+        learner,
+        on_metrics,
+        progress=None if progress is None else (lambda done, _: progress(done, total)),
+    )
     metrics = {
         f"cv_{name}": float(np.mean([m[f"fold_{name}"] for _, m in history]))
         for name in CLASSIFICATION_METRICS
     }
     fitted = clone(pipeline).fit(ds.train.X, ds.train.y)
+    if progress is not None:
+        progress(total, total)
     policy = SklearnPolicy(fitted, ds.contract)
     for split, prefix in _PREFIX.items():
         metrics.update({f"{prefix}_{k}": v for k, v in score_split(policy, ds, cfg, split).items()})
@@ -86,9 +114,12 @@ def cross_validate(
     ds: SupervisedDataset,
     learner: SupervisedLearner,
     on_metrics: MetricSink | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> list[tuple[int, dict[str, float]]]:
     """``(fold, {fold_accuracy, fold_balanced_accuracy, fold_log_loss})`` per purged fold of
-    the training rows (distances in bars, so dropped rows count as gaps)."""
+    the training rows (distances in bars, so dropped rows count as gaps); ``progress`` hears
+    ``(folds done, n_splits)`` after each fold."""
     train = ds.train
     splitter = PurgedKFold(
         learner.cv.n_splits, cv_purge(learner), learner.cv.embargo, index=train.rows
@@ -106,6 +137,8 @@ def cross_validate(
         history.append((fold, fold_metrics))
         if on_metrics is not None:
             on_metrics(fold_metrics, fold)
+        if progress is not None:
+            progress(fold + 1, splitter.get_n_splits())
     return history
 
 

@@ -125,7 +125,7 @@ def fit(
         return train_rl(cfg, data, timesteps=timesteps, on_metrics=on_metrics, progress=progress)
     from tradewind.ml.train import train_supervised
 
-    return train_supervised(cfg, data, on_metrics=on_metrics)
+    return train_supervised(cfg, data, on_metrics=on_metrics, progress=progress)
 
 
 def train(
