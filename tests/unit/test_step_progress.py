@@ -11,6 +11,7 @@ import pytest
 
 from tradewind.cli.app import main
 from tradewind.config import SyntheticConfig
+from tradewind.domain.progress import within
 from tradewind.pipelines.synthetic import synthesize_to_file
 
 
@@ -21,6 +22,14 @@ def test_synthesizing_to_a_file_reports_generating_then_writing(tmp_path: Path) 
     )
     assert n == 300
     assert seen == [(0, 2), (1, 2), (2, 2)]
+
+
+def test_parts_of_a_step_count_on_from_where_the_last_ended(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    whole = lambda d, t: seen.append((d, t))  # noqa: E731
+    synthesize_to_file(SyntheticConfig(bars=50), tmp_path / "f.csv", progress=within(whole, 0, 5))
+    within(whole, 2, 5)(3, 3)
+    assert seen == [(0, 5), (1, 5), (2, 5), (5, 5)]
 
 
 def test_json_stays_on_stdout_and_progress_on_stderr(
