@@ -16,8 +16,8 @@ from tradewind.cli.context import (
     one_line_errors,
     out,
     ready_engine,
-    working,
 )
+from tradewind.cli.progress import task
 from tradewind.config import ConfigError, ImportSpec, SyntheticConfig, load_config
 from tradewind.config.imports import ColumnMap, ConflictPolicy, FileFormat
 from tradewind.domain import PriceSide, Timeframe
@@ -119,21 +119,23 @@ def synth(
         )
     except ValidationError as exc:
         raise ConfigError.from_validation("synthetic options", exc) from None
-    with working(f"generating {cfg.bars:,} synthetic {cfg.timeframe} bars", as_json):
-        if out_file is not None:
-            n = synthesize_to_file(cfg, out_file, side)
-            result = {
-                "out": str(out_file),
-                "bars": n,
-                "config_fingerprint": cfg.fingerprint,
-                "synthetic": True,
-            }
-            if as_json:
-                emit_json(result)
-            else:
-                out.print(f"wrote {n:,} synthetic bars to {out_file}")
-            return
-        reports = synthesize_to_db(ready_engine(), cfg)
+    label = f"generating {cfg.bars:,} synthetic {cfg.timeframe} bars"
+    if out_file is not None:
+        with task(label, 2, quiet=as_json) as progress:
+            n = synthesize_to_file(cfg, out_file, side, progress=progress)
+        result = {
+            "out": str(out_file),
+            "bars": n,
+            "config_fingerprint": cfg.fingerprint,
+            "synthetic": True,
+        }
+        if as_json:
+            emit_json(result)
+        else:
+            out.print(f"wrote {n:,} synthetic bars to {out_file}")
+        return
+    with task(label, 1 + len(PriceSide), quiet=as_json) as progress:
+        reports = synthesize_to_db(ready_engine(), cfg, progress=progress)
     if as_json:
         emit_json(
             {
@@ -188,7 +190,7 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Import a bar file: bad rows are quarantined with a reason; re-imports add nothing."""
-    from tradewind.pipelines.ingest import import_file
+    from tradewind.pipelines.ingest import IMPORT_PHASES, import_file
 
     if spec is not None:
         import_spec = load_config(spec, ImportSpec)
@@ -210,8 +212,8 @@ def import_(
             )
         except ValidationError as exc:
             raise ConfigError.from_validation("import options", exc) from None
-    with working(f"importing {file}", as_json):
-        report = import_file(ready_engine(), file, import_spec)
+    with task(f"importing {file}", len(IMPORT_PHASES), quiet=as_json) as progress:
+        report = import_file(ready_engine(), file, import_spec, progress=progress)
     if as_json:
         emit_json(report.to_json())
         return

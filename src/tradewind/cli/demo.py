@@ -13,8 +13,9 @@ from tradewind.cli.data import report_table, series_table
 from tradewind.cli.progress import task
 from tradewind.config import ImportSpec, SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
-from tradewind.domain import Timeframe
-from tradewind.pipelines.ingest import import_file
+from tradewind.domain import PriceSide, Timeframe
+from tradewind.domain.progress import within
+from tradewind.pipelines.ingest import IMPORT_PHASES, import_file
 from tradewind.pipelines.setup import initialise, load_universe
 from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
 from tradewind.storage import batches
@@ -296,8 +297,8 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
 
     # 1. Synthetic EUR_USD hourly bars straight into the security master (mid, bid, ask).
     synth = SyntheticConfig(instrument="EUR_USD", timeframe=Timeframe.H1, bars=5000, seed=7)
-    with stages.step("synthesizing EUR_USD H1"):
-        reports = synthesize_to_db(eng, synth)
+    with stages.step("synthesizing EUR_USD H1", 1 + len(PriceSide)) as progress:
+        reports = synthesize_to_db(eng, synth, progress=progress)
     # 2. A GBP_USD file, written then imported like any vendor file; the second import is
     #    the idempotency check: it must insert nothing.
     csv_path = home / "demo" / "GBP_USD_M1.synthetic.csv"
@@ -305,10 +306,12 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
         instrument="GBP_USD", timeframe=Timeframe.M1, bars=20_000, seed=11, start_price=1.27
     )
     spec = ImportSpec(instrument="GBP_USD", timeframe=Timeframe.M1, vendor="synthetic")
-    with stages.step("writing a GBP_USD M1 file and importing it twice"):
-        synthesize_to_file(gbp, Path(csv_path))
-        first = import_file(eng, csv_path, spec)
-        second = import_file(eng, csv_path, spec)
+    phases = len(IMPORT_PHASES)
+    units = 2 + 2 * phases  # the file generated and written, then each import's phases
+    with stages.step("writing a GBP_USD M1 file and importing it twice", units) as p:
+        synthesize_to_file(gbp, Path(csv_path), progress=within(p, 0, units))
+        first = import_file(eng, csv_path, spec, progress=within(p, 2, units))
+        second = import_file(eng, csv_path, spec, progress=within(p, 2 + phases, units))
     reports += [first, second]
     with eng.connect() as conn:
         series = batches.summarize_bars(conn)

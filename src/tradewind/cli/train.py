@@ -20,14 +20,16 @@ from tradewind.cli.numbers import fmt_metric
 from tradewind.cli.progress import task
 
 
-def training_steps(cfg: Any, timesteps: int | None) -> int | None:
-    """The environment steps an RL training takes (None for a supervised one: its size is
-    not known in advance, so its progress is the elapsed time)."""
+def training_steps(cfg: Any, timesteps: int | None) -> int:
+    """The units of a training's progress: the environment steps an RL training takes, or
+    the fits a supervised one makes (each cross-validation fold, then the final fit)."""
     from tradewind.config.models import RLLearner
 
-    if not isinstance(cfg.learner, RLLearner):
-        return None
-    return int(timesteps if timesteps is not None else cfg.learner.timesteps)
+    if isinstance(cfg.learner, RLLearner):
+        return int(timesteps if timesteps is not None else cfg.learner.timesteps)
+    from tradewind.ml.train import supervised_fits
+
+    return supervised_fits(cfg.learner)
 
 
 @one_line_errors

@@ -27,3 +27,9 @@ def every(progress: Progress, total: int, parts: int = 200) -> Callable[[int], N
             progress(done, total)
 
     return report
+
+
+def within(progress: Progress, start: int, total: int) -> Progress:
+    """``progress`` for a part of a larger step: the part's ``done`` counted from ``start``
+    of the whole ``total`` (an import after the file it reads was written)."""
+    return lambda done, _part_total: progress(start + done, total)

@@ -8,7 +8,9 @@
    (``val_*``, ``test_*``): the classification scores on labelled rows and the trading scores
    of its targets on every bar of the split (``ml.evaluate``).
 
-The result is a ``TrainedModel`` (flavor ``sklearn``) for the registry.
+``progress`` hears ``(done, n_splits + 1)``: one unit per cross-validation fold fitted and
+scored, one for the final fit. The result is a ``TrainedModel`` (flavor ``sklearn``) for
+the registry.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from tradewind.config.models import LabelKind, ModelConfig, SupervisedLearner
+from tradewind.domain.progress import Progress
 from tradewind.ml.contract import supervised_learner
 from tradewind.ml.cv import PurgedKFold
 from tradewind.ml.dataset import SupervisedDataset, build_dataset
@@ -40,29 +43,47 @@ def train_supervised(
     *,
     on_metrics: MetricSink | None = None,
     periods_per_year: float | None = None,
+    progress: Progress | None = None,
 ) -> TrainedModel:
     """Cross-validate, fit and score the pipeline ``cfg.learner`` describes on ``data``
     (OpenMP on one thread: see ``ml.threads``). Trading metrics are annualised on
     ``periods_per_year``, the instrument's bars a year (default: the FX year)."""
     with one_thread():
-        return _train(cfg, data, on_metrics, periods_per_year)
+        return _train(cfg, data, on_metrics, progress, periods_per_year)
+
+
+def supervised_fits(learner: SupervisedLearner) -> int:
+    """The fits a supervised training makes: one per cross-validation fold, then the final."""
+    return learner.cv.n_splits + 1
 
 
 def _train(
     cfg: ModelConfig,
     data: ModelData,
     on_metrics: MetricSink | None,
+    progress: Progress | None,
     periods_per_year: float | None = None,
 ) -> TrainedModel:
     learner = supervised_learner(cfg)
     pipeline = check_supervised(cfg)
+    total = supervised_fits(learner)
+    if progress is not None:
+        progress(0, total)
     ds = build_dataset(cfg, data)
-    history = cross_validate(pipeline, ds, learner, on_metrics)
+    history = cross_validate(
+        pipeline,
+        ds,
+        learner,
+        on_metrics,
+        progress=None if progress is None else (lambda done, _: progress(done, total)),
+    )
     metrics = {
         f"cv_{name}": float(np.mean([m[f"fold_{name}"] for _, m in history]))
         for name in CLASSIFICATION_METRICS
     }
     fitted = clone(pipeline).fit(ds.train.X, ds.train.y)
+    if progress is not None:
+        progress(total, total)
     policy = SklearnPolicy(fitted, ds.contract)
     for split, prefix in _PREFIX.items():
         scores = score_split(policy, ds, cfg, split, periods_per_year)
@@ -97,9 +118,12 @@ def cross_validate(
     ds: SupervisedDataset,
     learner: SupervisedLearner,
     on_metrics: MetricSink | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> list[tuple[int, dict[str, float]]]:
     """``(fold, {fold_accuracy, fold_balanced_accuracy, fold_log_loss})`` per purged fold of
-    the training rows (distances in bars, so dropped rows count as gaps)."""
+    the training rows (distances in bars, so dropped rows count as gaps); ``progress`` hears
+    ``(folds done, n_splits)`` after each fold."""
     train = ds.train
     splitter = PurgedKFold(
         learner.cv.n_splits, cv_purge(learner), learner.cv.embargo, index=train.rows
@@ -117,6 +141,8 @@ def cross_validate(
         history.append((fold, fold_metrics))
         if on_metrics is not None:
             on_metrics(fold_metrics, fold)
+        if progress is not None:
+            progress(fold + 1, splitter.get_n_splits())
     return history
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from tradewind.config import FrozenModel, ImportSpec
 from tradewind.config.imports import ConflictPolicy
 from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.domain.progress import Progress
 from tradewind.marketdata.interval import check_interval
 from tradewind.marketdata.issues import RowIssues
 from tradewind.marketdata.readers import read_bar_file
@@ -148,20 +149,36 @@ def store_series(
     return report
 
 
+IMPORT_PHASES = ("read", "interval check", "validation", "storing")
+"""What :func:`import_file` reports as done/total: one unit per phase a file goes through."""
+
+
 def import_file(
-    engine: Engine, path: str | Path, spec: ImportSpec, source_name: str | None = None
+    engine: Engine,
+    path: str | Path,
+    spec: ImportSpec,
+    source_name: str | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import one CSV or Parquet file of bars. Atomic: a failure leaves nothing behind.
-    ``source_name`` is what the batch records as its source (default: the file's path)."""
+    ``source_name`` is what the batch records as its source (default: the file's path);
+    ``progress`` hears ``(done, 4)`` as each of :data:`IMPORT_PHASES` ends."""
     started = time.perf_counter()
+    total = len(IMPORT_PHASES)
+    report_phase = progress or (lambda done, total: None)
+    report_phase(0, total)
     check_instrument(engine, spec.instrument)
     parsed = read_bar_file(path, spec)
+    report_phase(1, total)
     check_interval(parsed.bars.ts, ~parsed.unparsed["ts"], spec.timeframe, parsed.source)
+    report_phase(2, total)
     validate_bars(parsed.bars, spec.timeframe, parsed.issues, parsed.unparsed)
+    report_phase(3, total)
     extra = [QuarantineItem(line, reason, raw) for line, reason, raw in parsed.malformed]
     name = source_name or str(Path(path).resolve())
     source = Source(name, parsed.source_kind, parsed.checksum, spec.vendor)
-    return store_series(
+    report = store_series(
         engine,
         source,
         spec,
@@ -175,3 +192,5 @@ def import_file(
         spec.on_conflict,
         started,
     )
+    report_phase(total, total)
+    return report

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from tradewind.config import SyntheticConfig
 from tradewind.domain import BarSeries, PriceSide
+from tradewind.domain.progress import Progress
 from tradewind.marketdata.issues import RowIssues
 from tradewind.marketdata.synthetic import generate_bars
 from tradewind.marketdata.validation import validate_bars
@@ -40,10 +41,22 @@ def side_series(df: pd.DataFrame, side: PriceSide) -> BarSeries:
     )
 
 
+def _silent(done: int, total: int) -> None:
+    return None
+
+
 def synthesize_to_db(
-    engine: Engine, cfg: SyntheticConfig, sides: tuple[PriceSide, ...] = tuple(PriceSide)
+    engine: Engine,
+    cfg: SyntheticConfig,
+    sides: tuple[PriceSide, ...] = tuple(PriceSide),
+    *,
+    progress: Progress | None = None,
 ) -> list[ImportReport]:
-    """Generate and store each side as its own batch; the run records the config fingerprint."""
+    """Generate and store each side as its own batch; the run records the config fingerprint.
+    ``progress`` hears ``(done, 1 + len(sides))``: the bars generated, then each side stored."""
+    report = progress or _silent
+    total = 1 + len(sides)
+    report(0, total)
     check_instrument(engine, cfg.instrument)
     run_id = runs.start_run(
         engine, "synthesize", cfg, name=f"synthetic {cfg.instrument} {cfg.timeframe}"
@@ -51,6 +64,7 @@ def synthesize_to_db(
     try:
         started = time.perf_counter()
         df = generate_bars(cfg)
+        report(1, total)
         reports = []
         for side in sides:
             bars = side_series(df, side)
@@ -77,6 +91,7 @@ def synthesize_to_db(
                     started=started,
                 )
             )
+            report(1 + len(reports), total)
     except BaseException as exc:
         runs.finish_run(engine, run_id, "failed", {}, f"{type(exc).__name__}: {exc}")
         raise
@@ -98,9 +113,19 @@ def _raw(df: pd.DataFrame) -> Callable[[np.ndarray], list[dict[str, object]]]:
     return rows
 
 
-def synthesize_to_file(cfg: SyntheticConfig, out: Path, side: PriceSide = PriceSide.MID) -> int:
-    """Write one side to CSV or Parquet (by extension) with a ``spread`` column; returns rows."""
+def synthesize_to_file(
+    cfg: SyntheticConfig,
+    out: Path,
+    side: PriceSide = PriceSide.MID,
+    *,
+    progress: Progress | None = None,
+) -> int:
+    """Write one side to CSV or Parquet (by extension) with a ``spread`` column; returns rows.
+    ``progress`` hears ``(done, 2)``: the bars generated, then the file written."""
+    report = progress or _silent
+    report(0, 2)
     df = generate_bars(cfg)
+    report(1, 2)
     bars = side_series(df, side)
     table = pa.table(
         {
@@ -118,4 +143,5 @@ def synthesize_to_file(cfg: SyntheticConfig, out: Path, side: PriceSide = PriceS
         pq.write_table(table, out)
     else:
         pacsv.write_csv(table, out)
+    report(2, 2)
     return len(df)

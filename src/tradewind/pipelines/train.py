@@ -136,7 +136,9 @@ def fit(
         )
     from tradewind.ml.train import train_supervised
 
-    return train_supervised(cfg, data, on_metrics=on_metrics, periods_per_year=periods_per_year)
+    return train_supervised(
+        cfg, data, on_metrics=on_metrics, progress=progress, periods_per_year=periods_per_year
+    )
 
 
 def train(
