@@ -43,6 +43,7 @@ from tradewind.config.features import FeatureSpec
 from tradewind.config.live import DeploymentConfig
 from tradewind.config.models import ModelConfig
 from tradewind.domain import BarSeries, PriceSide, Timeframe
+from tradewind.domain.instruments import round_units
 from tradewind.live.bars import BarAggregator, LiveBar, ticks_from_bars
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.ticks import TickFilter
@@ -163,9 +164,16 @@ def backtest_side(cfg: BacktestConfig, spec: FeatureSpec, engine: Engine, params
     if "policy" in params:  # as the pipeline does for a model strategy
         params = {**params, "history": warm}
     calls: list[Call] = []
-    result = run_backtrader(bars, features, recorded_model_target(calls), params, cfg, "x")
+    result = run_backtrader(
+        bars, features, recorded_model_target(calls), params, cfg, "x", units_precision=UNITS
+    )
     matrix = np.column_stack([features[EUR][c] for c in spec.columns])
     return Side(calls, fills(result), list(matrix))
+
+
+# EUR_USD trades whole units: both paths round every order toward zero (the pipeline's
+# backtest takes the precision from the security master; the OMS from the instrument rules)
+UNITS = {EUR: 0}
 
 
 def fills(result: BacktestResult) -> list[tuple[int, float, float]]:
@@ -198,7 +206,9 @@ def live_side(live: LiveDecision, bars: BarSeries) -> Side:
         for bar in closed:
             on_bar(bar)
         if closed and order:  # this tick is the next bar's open
-            size = order.pop()
+            size = round_units(order.pop(), UNITS[EUR])  # as the OMS sends it
+            if size == 0:
+                continue
             price = costs.fill_price(accepted.mid, size > 0, units=size)
             book.update(size, price)
             side.fills.append((aggregate.bucket(accepted.ts_us), size, price))
