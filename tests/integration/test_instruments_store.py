@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from equity_support import import_daily_equity
 from sqlalchemy import Engine, inspect, text
 
 from tradewind.config import ImportSpec, InstrumentSpec, UniverseConfig
 from tradewind.config.backtest import BacktestConfig, Costs, Sizing, SizingMethod, StrategySpec
-from tradewind.domain import AssetClass, Timeframe, TradingCalendar
+from tradewind.domain import Timeframe, TradingCalendar
 from tradewind.pipelines.backtest import run_backtest
 from tradewind.pipelines.ingest import import_file
 from tradewind.pipelines.setup import initialise
@@ -83,29 +84,7 @@ def test_add_equity_and_crypto_from_the_cli(db_url: str, tmp_path: Path) -> None
 def test_equity_daily_backtest_annualises_on_252_days_and_trades_whole_shares(
     db_engine: Engine, tmp_path: Path
 ) -> None:
-    initialise(
-        db_engine,
-        UniverseConfig(
-            name="eq",
-            instruments=(
-                InstrumentSpec(symbol="AAPL_USD", asset_class=AssetClass.EQUITY, tick_size=0.01),
-            ),
-        ),
-    )
-    rng = np.random.default_rng(16)
-    day = datetime(2024, 1, 2, tzinfo=UTC)
-    rows, price = [], 180.0
-    while len(rows) < 120:
-        if day.weekday() < 5:
-            o = price
-            price = round(price * math.exp(rng.normal(0, 0.015)), 2)
-            hi, lo = max(o, price) + 0.5, min(o, price) - 0.5
-            rows.append(f"{day:%Y-%m-%d},{o:.2f},{hi:.2f},{lo:.2f},{price:.2f},1000000")
-        day += timedelta(days=1)
-    f = tmp_path / "aapl.csv"
-    f.write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
-    spec = ImportSpec(instrument="AAPL_USD", timeframe=Timeframe.D, timezone="America/New_York")
-    report = import_file(db_engine, f, spec)
+    report = import_daily_equity(db_engine, tmp_path, 120, datetime(2024, 1, 2), seed=16)
     assert (report.inserted, report.quarantined) == (120, 0)
     cfg = BacktestConfig(
         name="aapl",

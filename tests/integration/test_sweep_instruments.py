@@ -5,19 +5,17 @@ vectorised engine what it costs the Backtrader re-run, and both report Sharpe on
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from equity_support import import_daily_equity
 from sqlalchemy import Engine
 
-from tradewind.config import ImportSpec, InstrumentSpec, UniverseConfig
 from tradewind.config.backtest import BacktestConfig, Costs, Sizing, StrategySpec
-from tradewind.domain import AssetClass, Timeframe
+from tradewind.domain import Timeframe
 from tradewind.pipelines.backtest import instrument_terms, load_inputs
-from tradewind.pipelines.ingest import import_file
-from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.sweep import evaluate_oos, sma_feature_spec, sweep, walkforward
 from tradewind.pipelines.sweep_tasks import score_chunk
 from tradewind.pipelines.walkforward_tasks import plan_folds, score_fold, stitch_folds
@@ -26,29 +24,7 @@ GRID = "fast=3:6:3,slow=12:24:12"
 
 
 def _equity(engine: Engine, tmp_path: Path) -> BacktestConfig:
-    initialise(
-        engine,
-        UniverseConfig(
-            name="eq",
-            instruments=(
-                InstrumentSpec(symbol="AAPL_USD", asset_class=AssetClass.EQUITY, tick_size=0.01),
-            ),
-        ),
-    )
-    rng = np.random.default_rng(7)
-    day = datetime(2023, 1, 2, tzinfo=UTC)
-    rows, price = [], 180.0
-    while len(rows) < 300:
-        if day.weekday() < 5:
-            o = price
-            price = round(price * math.exp(rng.normal(0, 0.015)), 2)
-            hi, lo = max(o, price) + 0.5, min(o, price) - 0.5
-            rows.append(f"{day:%Y-%m-%d},{o:.2f},{hi:.2f},{lo:.2f},{price:.2f},1000000")
-        day += timedelta(days=1)
-    f = tmp_path / "aapl.csv"
-    f.write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
-    spec = ImportSpec(instrument="AAPL_USD", timeframe=Timeframe.D, timezone="America/New_York")
-    assert import_file(engine, f, spec).inserted == 300
+    assert import_daily_equity(engine, tmp_path, 300, datetime(2023, 1, 2), seed=7).inserted == 300
     return BacktestConfig(
         name="aapl-sweep",
         instruments=("AAPL_USD",),
