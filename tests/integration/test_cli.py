@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,8 +93,9 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *needles: str)
     return message
 
 
-def db_counts(home: Path) -> dict[str, int]:
-    engine = make_engine(f"sqlite:///{home / 'tradewind.db'}", poolclass=NullPool)
+def db_counts(home: Path, url: str | None = None) -> dict[str, int]:
+    """Rows per table in ``url``, by default the home's SQLite file."""
+    engine = make_engine(url or f"sqlite:///{home / 'tradewind.db'}", poolclass=NullPool)
     try:
         with engine.connect() as conn:
             return {t: int(conn.scalar(text(f"SELECT count(*) FROM {t}"))) for t in TABLES}
@@ -231,17 +233,39 @@ def test_config_push_ls_show(home: Path) -> None:
     assert yaml.safe_load("\n".join(yaml_lines))["name"] == "fx-majors"
 
 
-def test_demo_prints_a_summary(tmp_path: Path) -> None:
+PAPER_NAV = re.compile(
+    r"NAV (?P<start>[\d,.]+) -> (?P<end>[\d,.]+) \((?P<change>[-+][\d,.]+)\) = "
+    r"realised (?P<realised>[-+][\d,.]+) \+ unrealised (?P<unrealised>[-+][\d,.]+) \+ "
+    r"financing (?P<financing>[-+][\d,.]+) - commission (?P<commission>[\d,.]+); "
+    r"the fills paid (?P<spread>[\d,.]+) of spread"
+)
+
+
+def paper_arithmetic(stdout: str) -> dict[str, float]:
+    """The paper summary's NAV line as numbers; asserts that they add up to the cent."""
+    found = PAPER_NAV.search(stdout)
+    assert found is not None, stdout
+    n = {k: float(v.replace(",", "")) for k, v in found.groupdict().items()}
+    assert n["end"] - n["start"] == pytest.approx(n["change"], abs=0.006)
+    parts = n["realised"] + n["unrealised"] + n["financing"] - n["commission"]
+    assert parts == pytest.approx(n["change"], abs=0.011)
+    return n
+
+
+def test_demo_prints_a_summary(tmp_path: Path, db_url: str) -> None:
+    """The whole demo on each backend (on Postgres as a user moving off the embedded
+    default runs it), every stage checked by the demo itself."""
     home = tmp_path / "home"
     repo = Path(__file__).resolve().parents[2]  # the demo reads configs/ from the repository
-    done = tradewind(home, "demo", "--timesteps", "2048", cwd=repo)
+    env = {} if db_url.startswith("sqlite") else {"TRADEWIND_DATABASE_URL": db_url}
+    done = tradewind(home, "demo", "--timesteps", "2048", cwd=repo, env=env)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "SYNTHETIC" in done.stdout
     assert "inserted 0 bars: idempotent" in done.stdout
     assert "EUR_USD H1 mid" in done.stdout
     assert "GBP_USD M1 mid" in done.stdout
-    counts = db_counts(home)
+    counts = db_counts(home, None if db_url.startswith("sqlite") else db_url)
     assert counts["bars"] == 3 * 5000 + 20_000
     assert counts["ingest_batches"] == 5
     # the models: trained, registered, judged by the retraining job's gate (champion only
@@ -263,9 +287,33 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
         assert "no model passed the gate: nothing was promoted to champion" in done.stdout
     if "ppo" not in promoted:
         assert "paper trading skipped: models:/ppo-eurusd-h1@champion does not exist" in done.stdout
+    else:  # the demo checked the session (trading enabled, fills = the broker's, ...)
+        paper_arithmetic(done.stdout)
+        assert "; trading: enabled" in done.stdout
     for strategy in ("buy_and_hold", "sma_crossover"):
         assert f"│ {strategy} " in done.stdout
     assert (home / "demo" / "models_report.html").stat().st_size > 100_000
+
+
+def test_a_demo_stage_that_fails_its_check_fails_the_demo(tmp_path: Path) -> None:
+    """A backtest strategy that never trades stops the demo at that stage: exit 1, one line
+    naming the stage and why, and no later stage runs (no models trained)."""
+    home, cwd = tmp_path / "home", tmp_path / "checkout"
+    shutil.copytree(REPO / "configs", cwd / "configs")
+    demo = cwd / "configs" / "backtests" / "demo.yaml"
+    cfg = yaml.safe_load(demo.read_text())
+    cfg["strategies"][1]["params"].update(lower=0.01, upper=99.99)  # RSI never gets there
+    demo.write_text(yaml.safe_dump(cfg))
+    quiet = {"TRADEWIND_PROGRESS": "off"}
+    done = tradewind(home, "demo", "--timesteps", "2048", cwd=cwd, env=quiet)
+    message = assert_one_line_error(done, "demo failed at demo 4/10 (backtesting")
+    assert message.endswith("no trades from rsi_meanrev"), message
+    assert done.stdout == ""  # no summary, and no model trained after the failed stage
+    as_json = tradewind(home, "demo", "--json", cwd=cwd, env=quiet)
+    assert as_json.returncode == 1
+    body = json.loads(as_json.stdout)
+    assert body["ok"] is False
+    assert "no trades from rsi_meanrev" in body["error"]
 
 
 # --------------------------------------------------------------------------- errors

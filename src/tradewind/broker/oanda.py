@@ -58,6 +58,7 @@ from tradewind.broker.errors import (
     UnknownOutcome,
 )
 from tradewind.broker.http import make_session
+from tradewind.broker.ledger import AccountLedger, ledger_from_v20
 from tradewind.broker.limits import Backoff, RateLimiter
 from tradewind.broker.mapping import (
     RETRYABLE,
@@ -372,6 +373,14 @@ class OandaBroker:
 
     def account_summary(self) -> AccountSnapshot:
         return account_from_v20(self.v20_account_summary())
+
+    def ledger(self) -> AccountLedger:
+        """What moved the account's NAV since it opened, from all its transactions up to
+        the summary's last one (read first, so a fill after it cannot skew the sum)."""
+        summary = self.v20_account_summary()
+        last = _txn_id(summary["lastTransactionID"])
+        txs = (t for t in self._transactions_after(0) if _txn_id(t["id"]) <= last)
+        return ledger_from_v20(txs, summary)
 
     def v20_instruments(self) -> list[Json]:
         """The account's tradeable instruments as v20 ``Instrument`` objects."""

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tradewind.cli.context import emit_json, engine, out, settings
+import typer
+
+from tradewind.cli.context import emit_json, engine, fail, out, settings
 from tradewind.cli.data import report_table, series_table
 from tradewind.cli.progress import task
 from tradewind.config import ImportSpec, SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig
 from tradewind.domain import PriceSide, Timeframe
 from tradewind.domain.progress import within
+from tradewind.pipelines import demo_checks as check
+from tradewind.pipelines.demo_checks import StageFailed
 from tradewind.pipelines.ingest import IMPORT_PHASES, import_file
 from tradewind.pipelines.setup import initialise, load_universe
 from tradewind.pipelines.synthetic import synthesize_to_db, synthesize_to_file
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
+    from tradewind.broker.ledger import AccountLedger
     from tradewind.config.live import LiveConfig
     from tradewind.config.promotion import PromotionGate
     from tradewind.domain.progress import Progress
@@ -53,9 +59,11 @@ def paper_session(
     v20 adapter pointed at it and the trader. Trades ``cfg`` for ``duration_s`` wall seconds
     on the venue, whose fast clock starts at ``start`` and runs ``speed`` times real time
     over the stored bars, in a fresh account (so every session starts flat). Returns the
-    trader's last snapshot with the account id, the orders and the fills."""
+    trader's last snapshot with the account id, the orders and the fills the OMS recorded,
+    and the broker's ledger of the account (what moved its NAV) under ``ledger``."""
     import secrets
     import time
+    from collections import Counter
 
     from tradewind.broker.environments import register_environment
     from tradewind.broker.oanda import OandaBroker
@@ -83,6 +91,7 @@ def paper_session(
             # call a price stale whenever the process pauses for a moment)
             built = build_trader(eng, cfg, broker, clock_speed=0.0, health=False, policies=policies)
             snap = built.trader.run(duration_s=duration_s)
+            ledger = broker.ledger()
         finally:
             broker.close()
     store = SqlOmsStore(eng)
@@ -92,9 +101,17 @@ def paper_session(
         "account_id": account,
         "orders": len(orders),
         "filled_orders": sum(o.state.value == "filled" for o in orders),
+        "unfilled": dict(
+            Counter(
+                f"{o.state.value} ({o.reject_reason})" if o.reject_reason else o.state.value
+                for o in orders
+                if o.state.value != "filled"
+            )
+        ),
         "fills": len(store.fills(account)),
         "market_start": start.isoformat(),
         "speed": speed,
+        "ledger": ledger,
     }
 
 
@@ -109,9 +126,20 @@ class Stages:
 
     @contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[Progress]:
+        """One stage; a failure in it (a ``StageFailed`` check or an error) is re-raised as
+        ``StageFailed`` naming the stage: ``demo 4/10 (backtesting ...): why``."""
         self.done += 1
-        with task(f"demo {self.done}/{self.TOTAL}: {label}", total, quiet=self.quiet) as p:
-            yield p
+        name = f"demo {self.done}/{self.TOTAL}"
+        try:
+            with task(f"{name}: {label}", total, quiet=self.quiet) as p:
+                yield p
+        except StageFailed as exc:
+            raise StageFailed(f"{name} ({label}): {exc}") from exc
+        except Exception as exc:
+            if os.environ.get("TRADEWIND_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise StageFailed(f"{name} ({label}): {type(exc).__name__}: {first}") from exc
 
 
 def paper_trade(eng: Any, home: Path, stages: Stages) -> dict[str, Any]:
@@ -121,7 +149,7 @@ def paper_trade(eng: Any, home: Path, stages: Stages) -> dict[str, Any]:
 
     cfg = load_live_config(DEMO_LIVE)
     with stages.step("paper trading the champion on the venue (held-out data)"):
-        return paper_session(
+        paper = paper_session(
             eng,
             cfg,
             start=PAPER_START,
@@ -129,19 +157,30 @@ def paper_trade(eng: Any, home: Path, stages: Stages) -> dict[str, Any]:
             duration_s=PAPER_SECONDS,
             tracking=configure(resolve_tracking(home)),
         )
+        check.check_paper(paper, paper["ledger"])
+    return paper
 
 
 def paper_summary(p: dict[str, Any]) -> str:
+    """The paper session as arithmetic a trader can check, in the broker's figures: NAV
+    start -> end = realised + unrealised + financing - commission, with the spread the fills
+    paid (already inside realised and unrealised) shown beside it."""
     from tradewind.risk.killrecord import describe_trading
 
-    nav, start = p["nav"], p["nav_start"]
-    counts = p["counts"]
+    led: AccountLedger = p["ledger"]
+    start, nav = led.funded, led.nav
+    held = {k: v for k, v in p["positions"].items() if v}
+    positions = ", ".join(f"{k} {v:+,.0f}" for k, v in held.items()) or "flat"
+    unfilled = "".join(f", {n} {what}" for what, n in p.get("unfilled", {}).items())
     return (
-        f"paper trading (account {p['account_id']}, {counts['bars']} H1 bars from "
-        f"{p['market_start'][:10]} at {p['speed']:.0f}x): NAV {start:,.2f} -> {nav:,.2f} "
-        f"({nav - start:+,.2f}); realised {p['realized_pl']:+,.2f}, unrealised "
-        f"{p['unrealized_pl']:+,.2f}; {p['orders']} orders, {p['fills']} fills; "
-        f"positions {p['positions'] or 'flat'}; {describe_trading(p['kill_switch'])}"
+        f"paper trading (account {p['account_id']}, {p['counts']['bars']} H1 bars from "
+        f"{p['market_start'][:10]} at {p['speed']:.0f}x):\n"
+        f"  NAV {start:,.2f} -> {nav:,.2f} ({nav - start:+,.2f}) = realised "
+        f"{led.realised:+,.2f} + unrealised {led.unrealised:+,.2f} + financing "
+        f"{led.financing:+,.2f} - commission {led.commission:,.2f}; the fills paid "
+        f"{led.spread:,.2f} of spread, inside realised and unrealised\n"
+        f"  {p['orders']} orders: {p['filled_orders']} filled{unfilled} ({p['fills']} fills); "
+        f"positions {positions}; {describe_trading(p['kill_switch'])}"
     )
 
 
@@ -209,6 +248,7 @@ def train_and_compare(eng: Any, home: Path, stages: Stages, timesteps: int | Non
         steps = training_steps(load_config(path, ModelConfig), timesteps)
         with stages.step(f"training {path.stem}", steps) as progress:
             result = train(eng, path, timesteps=timesteps, tracking=tracking, progress=progress)
+            check.check_registered(result)
         with stages.step(f"judging {path.stem} by the gate on held-out data"):
             decision = judge_version(
                 eng,
@@ -224,6 +264,7 @@ def train_and_compare(eng: Any, home: Path, stages: Stages, timesteps: int | Non
     cfg, skipped = with_champions(load_config(DEMO_MODELS_BACKTEST, BacktestConfig), tracking)
     with stages.step("backtesting the champions on held-out data", len(cfg.strategies)) as p:
         compared = run_backtest(eng, cfg, tracking=tracking, progress=p)
+        check.check_traded(compared)
         write_report(eng, compared.run_id, report_path)
     remember_report(compared.run_id, report_path)
     return DemoModels(trained, decisions, compared, report_path, skipped)
@@ -286,6 +327,18 @@ def print_models(models: DemoModels, table: Any) -> None:
 
 
 def run_demo(as_json: bool, timesteps: int | None = None) -> None:
+    """Every stage, then the summary; a stage that fails its own check stops the demo with
+    one line naming it and why (exit 1; with ``--json``, ``{"ok": false, "error": ...}``)."""
+    try:
+        _run_demo(as_json, timesteps)
+    except StageFailed as exc:
+        if as_json:
+            emit_json({"ok": False, "error": f"demo failed at {exc}"})
+            raise typer.Exit(1) from exc
+        fail(f"demo failed at {exc}")
+
+
+def _run_demo(as_json: bool, timesteps: int | None) -> None:
     home = settings().home
     eng = engine()
     steps: dict[str, object] = {"database": settings().database_display}
@@ -299,6 +352,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     synth = SyntheticConfig(instrument="EUR_USD", timeframe=Timeframe.H1, bars=5000, seed=7)
     with stages.step("synthesizing EUR_USD H1", 1 + len(PriceSide)) as progress:
         reports = synthesize_to_db(eng, synth, progress=progress)
+        check.check_stored(reports, synth.bars)
     # 2. A GBP_USD file, written then imported like any vendor file; the second import is
     #    the idempotency check: it must insert nothing.
     csv_path = home / "demo" / "GBP_USD_M1.synthetic.csv"
@@ -311,7 +365,9 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     with stages.step("writing a GBP_USD M1 file and importing it twice", units) as p:
         synthesize_to_file(gbp, Path(csv_path), progress=within(p, 0, units))
         first = import_file(eng, csv_path, spec, progress=within(p, 2, units))
+        check.check_stored([first], gbp.bars)
         second = import_file(eng, csv_path, spec, progress=within(p, 2 + phases, units))
+        check.check_reimport(second)
     reports += [first, second]
     with eng.connect() as conn:
         series = batches.summarize_bars(conn)
@@ -327,6 +383,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
         shipped = load_config(DEMO_BACKTEST, BacktestConfig)
         with stages.step("backtesting the shipped strategies", len(shipped.strategies)) as p:
             backtest = run_backtest(eng, shipped, progress=p)
+            check.check_traded(backtest)
             write_report(eng, backtest.run_id, report_path)
         remember_report(backtest.run_id, report_path)
 
@@ -343,6 +400,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
     if as_json:
         emit_json(
             {
+                "ok": True,
                 **steps,
                 "models": [t.to_json() for t in models.trained] if models else None,
                 "promotions": [d.to_json() for d in models.decisions] if models else None,
@@ -350,7 +408,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
                 "models_backtest": models.compared.to_json() if models else None,
                 "models_backtest_skipped": models.skipped if models else None,
                 "models_report": str(models.report) if models else None,
-                "paper": paper,
+                "paper": {**paper, "ledger": paper["ledger"].to_json()} if paper else None,
                 "paper_skipped": paper_skipped,
                 "synthetic": True,
                 "batches": [r.to_json() for r in reports],
@@ -380,7 +438,7 @@ def run_demo(as_json: bool, timesteps: int | None = None) -> None:
 
         print_models(models, backtest_table)
     if paper is not None:
-        out.print(paper_summary(paper), highlight=False)
+        out.print(paper_summary(paper), highlight=False, soft_wrap=True)
     elif paper_skipped is not None:
         out.print(f"paper trading skipped: {paper_skipped}", highlight=False)
     out.print(
