@@ -3,7 +3,9 @@
 Input: per instrument a target position per bar in signal units (+1 long, 0 flat, -1 short;
 fractions allowed), decided on bar t's close. When the target differs from the position, the
 difference is traded at bar t+1's open (``next_open``) or close (``next_close``); a NaN target
-keeps the position. Units are the signal times ``sizing.value`` (``fixed_units`` only). Costs
+keeps the position. Units are the signal times ``sizing.value`` (``fixed_units`` only); each
+order is rounded toward zero to the instrument's unit precision and one that rounds to nothing
+is not sent (``backtest.units``: the Backtrader broker's and the live path's rule). Costs
 are the shared ``CostModel`` (the Backtrader runner's arithmetic, to the bit): half spread and
 slippage against the trader on every fill, commission per unit + bps on the executed price.
 No cash check: orders are never refused (the Backtrader broker refuses an order the cash cannot
@@ -23,6 +25,7 @@ import numpy.typing as npt
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
 from tradewind.backtest.result import EXIT_END_OF_DATA, BacktestResult, Fill, Order, Trade
 from tradewind.backtest.trades import AT_CLOSE, AT_OPEN
+from tradewind.backtest.units import precision_code, round_order
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
 from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
@@ -64,6 +67,7 @@ def _simulate(
     slip: float,
     per_unit: float,
     bps: float,
+    precision: int,
 ) -> tuple[F64, F64, npt.NDArray[np.int64], F64, F64, F64]:
     n = len(close)
     pos = np.zeros(n)
@@ -78,14 +82,18 @@ def _simulate(
     for t in range(n):
         if t > 0:
             tgt = target[t - 1]
+            d = 0.0
             if not np.isnan(tgt) and tgt != p:
-                d = tgt - p
+                # at the unit precision (toward zero) the position is p + d, as a broker keeps
+                # it; an order that rounds to nothing is not sent
+                d = tgt - p if precision < 0 else round_order(tgt - p, precision)
+            if d != 0.0:
                 raw = close[t] if at_close else open_[t]
                 price = raw + raw * slip + half if d > 0 else raw - raw * slip - half
                 size = abs(d)
                 comm = size * per_unit + size * price * bps
                 c -= d * price + comm
-                p = tgt
+                p = tgt if precision < 0 else p + d
                 f_idx[k] = t
                 f_units[k] = d
                 f_price[k] = price
@@ -288,8 +296,12 @@ def run_vector(
     params: Mapping[str, Any] | None = None,
     pip_locations: Mapping[str, int] | None = None,
     orders: bool = False,
+    units_precision: Mapping[str, int] | None = None,
 ) -> BacktestResult:
     """Simulate ``signals`` (per instrument, aligned with its bars; all on one time grid).
+    ``pip_locations`` and ``units_precision`` are the instruments' (``instrument_terms``):
+    fixed spreads are in their pips, orders at their unit precision (a symbol without one
+    is not rounded).
 
     With ``orders=True`` the result also lists the orders (one market order per fill, decided
     a bar earlier). Sweeps and walk-forward only score results, so they leave it off; stored
@@ -307,6 +319,7 @@ def run_vector(
         if len(signals[s]) != len(ts):
             raise ValueError(f"{s}: {len(signals[s])} signals for {len(ts)} bars")
     pips = pip_locations or {}
+    precisions = units_precision or {}
     at_close = cfg.fill is FillTiming.NEXT_CLOSE
     n = len(ts)
     equity = np.full(n, cfg.cash)
@@ -316,7 +329,15 @@ def run_vector(
         b, m = bars[s], cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION))
         target = np.asarray(signals[s], dtype=np.float64) * cfg.sizing.value
         pos, cash, fi, fu, fp, fc = _simulate(
-            b.open, b.close, target, at_close, m.half_spread, m.slip_frac, m.per_unit, m.bps_frac
+            b.open,
+            b.close,
+            target,
+            at_close,
+            m.half_spread,
+            m.slip_frac,
+            m.per_unit,
+            m.bps_frac,
+            precision_code(precisions.get(s)),
         )
         _accumulate(equity, gross, pos, cash, np.asarray(b.close, dtype=np.float64))
         # the bar index as trades_from_fills looks it up: the first bar with the fill's time

@@ -101,7 +101,9 @@ class EnvConfig(FrozenModel):
     max_units: float = Field(default=10_000.0, gt=0)  # units at target +-1
     costs: Costs = Costs()
     fill: FillTiming = FillTiming.NEXT_OPEN
-    pip_location: int = -4
+    # deprecated: training takes the instrument's pip from the security master, as backtests
+    # do; a value that contradicts it is refused (leave it out)
+    pip_location: int | None = None
     allow_short: bool = True
     min_hold_bars: int = Field(default=0, ge=0)  # a position change is masked for this long
     episode_bars: int = Field(default=1024, ge=2)  # training episodes; evaluation: whole split

@@ -6,7 +6,9 @@ split holding a class the training split lacked is scored, not refused.
 
 Trading: the model's target on every bar of a split, traded by the vectorised engine (decided
 at bar t's close, filled at t+1 as ``env.fill`` says), with fixed units ``env.max_units``, the
-environment's costs and cash. Bars without a complete window are flat; without
+environment's costs and cash, on the instrument's terms from the security master (its pip for a
+fixed spread, its unit precision for every order: ``ModelData``), as a backtest of the model
+by alias trades it. Bars without a complete window are flat; without
 ``env.allow_short`` negative targets are flat too.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 
-from tradewind.backtest.costs import cost_model
+from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.vector import run_vector
 from tradewind.config.backtest import BacktestConfig, Sizing, SizingMethod, StrategySpec
@@ -72,7 +74,7 @@ def backtest_config(cfg: ModelConfig) -> BacktestConfig:
 
 def check_tradable(cfg: ModelConfig) -> None:
     """Fail before training when the vectorised engine cannot price ``cfg.env.costs``."""
-    cost_model(cfg.env.costs, cfg.env.pip_location)
+    cost_model(cfg.env.costs)
 
 
 def trading_metrics(
@@ -80,11 +82,16 @@ def trading_metrics(
     bars: BarSeries,
     targets: npt.ArrayLike,
     periods_per_year: float | None = None,
+    *,
+    pip_location: int = DEFAULT_PIP_LOCATION,
+    units_precision: int | None = None,
 ) -> dict[str, float]:
     """``total_return``, ``sharpe``, ``max_drawdown`` and ``trades`` (round trips) of
     trading ``targets`` (one per bar of ``bars``, in [-1, 1]) under ``cfg.env``; Sharpe is
     annualised on ``periods_per_year``, the instrument's bars a year (the training pipeline
-    looks it up as backtests do; default: the FX year of ``cfg.timeframe``)."""
+    looks it up as backtests do; default: the FX year of ``cfg.timeframe``). A fixed spread
+    is in pips of ``10**pip_location``; orders are rounded toward zero to
+    ``units_precision`` decimals (None: not rounded): the instrument's, as in its backtest."""
     signal = np.nan_to_num(np.asarray(targets, dtype=np.float64), nan=0.0)
     if not cfg.env.allow_short:
         signal = np.maximum(signal, 0.0)
@@ -93,7 +100,8 @@ def trading_metrics(
         {cfg.instrument: signal},
         backtest_config(cfg),
         cfg.name,
-        pip_locations={cfg.instrument: cfg.env.pip_location},
+        pip_locations={cfg.instrument: pip_location},
+        units_precision=None if units_precision is None else {cfg.instrument: units_precision},
     )
     ppy = cfg.timeframe.periods_per_year if periods_per_year is None else periods_per_year
     metrics = compute_metrics(result, ppy)

@@ -163,7 +163,16 @@ def score_split(
     targets = np.zeros(sl.stop - sl.start)
     targets[tradable - sl.start] = policy.targets(ds.observations(tradable))
     bars = ds.data.bars.take(np.arange(sl.start, sl.stop))
-    out.update(trading_metrics(cfg, bars, targets, periods_per_year))
+    out.update(
+        trading_metrics(
+            cfg,
+            bars,
+            targets,
+            periods_per_year,
+            pip_location=ds.data.pip_location,
+            units_precision=ds.data.units_precision,
+        )
+    )
     return out
 
 

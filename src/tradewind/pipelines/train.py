@@ -22,7 +22,7 @@ from tradewind.config.models import ModelConfig, RLLearner
 from tradewind.domain import PriceSide
 from tradewind.domain.progress import Progress
 from tradewind.features import build_features
-from tradewind.pipelines.backtest import instrument_terms
+from tradewind.pipelines.backtest import InstrumentTerms, instrument_terms
 from tradewind.policy import MetricSink, ModelContract, ModelData, ObservationBuilder, TrainedModel
 from tradewind.policy.features import feature_definitions
 from tradewind.registry.log import log_trained, mlflow_sink, training_run
@@ -72,9 +72,16 @@ def _json_metrics(m: dict[str, float]) -> dict[str, Any]:
     return {k: (float(v) if np.isfinite(v) else str(v)) for k, v in sorted(m.items())}
 
 
-def load_training_data(engine: Engine, cfg: ModelConfig, spec: FeatureSpec) -> ModelData:
+def load_training_data(
+    engine: Engine, cfg: ModelConfig, spec: FeatureSpec, terms: InstrumentTerms | None = None
+) -> ModelData:
     """Bars over ``[splits.train.start, splits.test.end)``, the features of ``spec`` over them,
-    and the split rows; ``TrainInputError`` naming the data when any of it is missing."""
+    the split rows, and the instrument's pip and unit precision from the security master
+    (``terms``, looked up when not given: ``instrument_terms``, as a backtest of the model
+    looks them up); ``TrainInputError`` naming the data when any of it is missing, or when
+    the config's deprecated ``env.pip_location`` contradicts the security master."""
+    if terms is None:
+        terms = instrument_terms(engine, (cfg.instrument,), cfg.timeframe)
     start, end = cfg.splits.train.start, cfg.splits.test.end
     with engine.connect() as conn:
         bars = load_bars(conn, cfg.instrument, cfg.timeframe, PriceSide(cfg.side), start, end)
@@ -86,11 +93,41 @@ def load_training_data(engine: Engine, cfg: ModelConfig, spec: FeatureSpec) -> M
             f"synth --instrument {cfg.instrument} --timeframe {cfg.timeframe}); "
             "tradewind data ls shows what is stored"
         )
+    pip, precision = check_instrument_terms(cfg, terms)
     try:
         frame = build_features(bars, spec)
-        return ModelData.build(bars, frame.columns, frame.values, spec.fingerprint, cfg)
+        return ModelData.build(
+            bars,
+            frame.columns,
+            frame.values,
+            spec.fingerprint,
+            cfg,
+            pip_location=pip,
+            units_precision=precision,
+        )
     except ValueError as exc:
         raise TrainInputError(str(exc)) from None
+
+
+def check_instrument_terms(cfg: ModelConfig, terms: InstrumentTerms) -> tuple[int, int | None]:
+    """The instrument's pip location and unit precision from ``terms`` (the security
+    master's). ``env.pip_location`` is deprecated: the pip is the instrument's; a config that
+    still sets it must agree (TrainInputError otherwise: a USD_JPY model trained with
+    EUR_USD's pip would charge a hundredth of its fixed spread)."""
+    pip = terms.pip_locations.get(cfg.instrument)
+    if pip is None:
+        raise TrainInputError(
+            f"{cfg.instrument} is not in the security master: add it (tradewind instruments "
+            "add) so training and backtests price it on the same terms"
+        )
+    given = cfg.env.pip_location
+    if given is not None and given != pip:
+        raise TrainInputError(
+            f"model {cfg.name}: env.pip_location {given} contradicts the security master's "
+            f"pip location {pip} for {cfg.instrument}; env.pip_location is deprecated (training "
+            "takes the instrument's pip, as backtests do): remove it from the config"
+        )
+    return pip, terms.units_precision.get(cfg.instrument)
 
 
 def example_observations(data: ModelData, contract: ModelContract, rows: int = 2) -> np.ndarray:
@@ -153,9 +190,11 @@ def train(
     built by the caller's composition root from its settings), register it."""
     cfg = config if isinstance(config, ModelConfig) else load_config(config, ModelConfig)
     spec = load_config(cfg.features, FeatureSpec)
-    data = load_training_data(engine, cfg, spec)
-    # the instrument's year, looked up as a backtest of it does: one rule for both
-    ppy = instrument_terms(engine, (cfg.instrument,), cfg.timeframe).periods_per_year
+    # the instrument's year, pip and unit precision, looked up as a backtest of it does: one
+    # rule for both
+    terms = instrument_terms(engine, (cfg.instrument,), cfg.timeframe)
+    data = load_training_data(engine, cfg, spec, terms)
+    ppy = terms.periods_per_year
     configure(tracking)
     with engine.begin() as conn:
         store_config(conn, spec, spec.name)
@@ -228,4 +267,12 @@ def _data_range(cfg: ModelConfig, data: ModelData) -> dict[str, Any]:
     return out
 
 
-__all__ = ["TrainInputError", "TrainResult", "example_observations", "fit", "train"]
+__all__ = [
+    "TrainInputError",
+    "TrainResult",
+    "check_instrument_terms",
+    "example_observations",
+    "fit",
+    "load_training_data",
+    "train",
+]

@@ -19,6 +19,7 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from tradewind.backtest.costs import cost_model
+from tradewind.backtest.units import precision_code
 from tradewind.config.models import EnvConfig, RewardKind
 from tradewind.policy import ModelContract, ModelData, ObservationBuilder
 from tradewind.rl import batch_kernel as K
@@ -48,7 +49,7 @@ class BatchTradingEnv(VecEnv):
         mode: Mode = "train",
         seed: int | None = None,
     ) -> None:
-        check_env_costs(cfg.costs, cfg.pip_location)
+        check_env_costs(cfg.costs, data.pip_location)
         _check_contract(data, contract, cfg)
         builder = ObservationBuilder(contract)
         self._scaled = np.ascontiguousarray(builder.scale(data.values))
@@ -58,7 +59,7 @@ class BatchTradingEnv(VecEnv):
         fill = bars.open if cfg.fill.value == "next_open" else bars.close
         self._fill = np.ascontiguousarray(fill, dtype=np.float64)
         self._close = np.ascontiguousarray(bars.close, dtype=np.float64)
-        costs = cost_model(cfg.costs, cfg.pip_location)
+        costs = cost_model(cfg.costs, data.pip_location)
         self.cfg, self.mode, self.contract = cfg, mode, contract
         self._window = builder.window
         self._pos_state = contract.position_state
@@ -83,7 +84,13 @@ class BatchTradingEnv(VecEnv):
             dtype=np.float64,
         )
         self._flags = np.array(
-            [self._window, _REWARD[cfg.reward.kind], int(self._pos_state), cfg.min_hold_bars],
+            [
+                self._window,
+                _REWARD[cfg.reward.kind],
+                int(self._pos_state),
+                cfg.min_hold_bars,
+                precision_code(data.units_precision),
+            ],
             dtype=np.int64,
         )
         if self._discrete:

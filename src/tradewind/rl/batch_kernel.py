@@ -2,9 +2,10 @@
 
 The arithmetic is ``TradingEnv.step``'s, written once more as a loop over environments so a
 whole batch costs one call: fills at the next bar's open (or close) at the shared cost model's
-price, Backtrader's average-price rule, equity marked at the close, the same reward kinds,
-drawdown termination and position state. ``tests/unit/rl/test_batch.py`` holds the two to the
-same observations, rewards and ends, step by step.
+price, orders rounded to the instrument's unit precision (``backtest.units``), Backtrader's
+average-price rule, equity marked at the close, the same reward kinds, drawdown termination
+and position state. ``tests/unit/rl/test_rl_batch.py`` holds the two to the same observations,
+rewards and ends, step by step.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from tradewind.backtest.units import round_order
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -83,11 +86,13 @@ def step_batch(  # noqa: C901  numba kernel: one loop for speed; split later
     clipped to [lo, 1]). ``params``: max_units, half spread, slippage fraction, commission per
     unit, commission fraction, initial cash, reward scale, drawdown penalty, sharpe eta, max
     drawdown, time scale, lo. ``flags``: window, reward kind, position_state (0/1),
-    min_hold_bars."""
+    min_hold_bars, unit precision (``backtest.units``: orders are rounded toward zero to it;
+    ``NO_PRECISION``: not rounded)."""
     max_units, half, slip, per_unit, bps = params[0], params[1], params[2], params[3], params[4]
     cash0, scale, penalty, eta = params[5], params[6], params[7], params[8]
     max_dd, time_scale, lo = params[9], params[10], params[11]
     window, kind, pos_state, min_hold = flags[0], flags[1], flags[2] == 1, flags[3]
+    precision = flags[4]
     eps = 1e-9 * max(1.0, max_units)
     for i in range(len(rows)):
         s = state[i]
@@ -105,6 +110,8 @@ def step_batch(  # noqa: C901  numba kernel: one loop for speed; split later
         n = t + 1
         new_units = units
         if trade:
+            delta = round_order(delta, precision)
+        if trade and delta != 0.0:
             raw = fill[n]
             px = raw + raw * slip + half if delta > 0 else raw - raw * slip - half
             size = abs(delta)
@@ -127,6 +134,7 @@ def step_batch(  # noqa: C901  numba kernel: one loop for speed; split later
                 elif new_units > 0:
                     s[S_PRICE] = px
             s[S_UNITS] = new_units
+        if trade:  # the decision to change, even if it rounded to no order (TradingEnv's)
             since[i] = 1
             s[S_TARGET] = tgt
         else:

@@ -6,6 +6,10 @@ at row t+1's open (``next_open``) or close (``next_close``) at ``CostModel.price
 ``CostModel.commission``; the position follows ``PositionBook`` (Backtrader's average-price
 rule); equity is ``cash + units * close`` at row t+1's close. A change smaller than
 ``1e-9 * max(1, max_units)`` units is not traded (``strategies/model_target.py``'s rule).
+The instrument's terms are the security master's (``ModelData``): a fixed spread is in its
+pips, and every order is rounded toward zero to its unit precision, one that rounds to
+nothing not filled (the backtest broker's and the live path's rule; as in the backtests'
+model strategy, the decision to change still restarts the ``min_hold_bars`` count).
 
 Everything is precomputed in ``__init__`` (features scaled over all rows, so a window at a
 split's start looks back into earlier rows; prices as Python floats), so ``step`` does scalar
@@ -35,6 +39,7 @@ from tradewind.backtest.costs import cost_model
 from tradewind.config.backtest import Costs, FillTiming
 from tradewind.config.models import ActionKind, Actions, EnvConfig, RewardKind
 from tradewind.domain.errors import Unsupported
+from tradewind.domain.instruments import round_units
 from tradewind.policy import (
     ModelContract,
     ModelData,
@@ -90,7 +95,7 @@ class TradingEnv(gym.Env[F32, Any]):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        check_env_costs(cfg.costs, cfg.pip_location)
+        check_env_costs(cfg.costs, data.pip_location)
         _check_contract(data, contract, cfg)
         if split not in data.rows:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(data.rows)}")
@@ -106,7 +111,8 @@ class TradingEnv(gym.Env[F32, Any]):
         self._fill: list[float] = np.asarray(fill, dtype=np.float64).tolist()
         self._close: list[float] = np.asarray(bars.close, dtype=np.float64).tolist()
         _check_leverage(cfg, float(np.max(bars.high)))
-        self._costs = cost_model(cfg.costs, cfg.pip_location)
+        self._costs = cost_model(cfg.costs, data.pip_location)
+        self._precision = data.units_precision
         self._max_units = float(contract.max_units)
         self._eps = _EPS * max(1.0, self._max_units)
         self._time_scale = float(contract.time_scale)
@@ -201,11 +207,14 @@ class TradingEnv(gym.Env[F32, Any]):
             target = self._target
         n = t + 1
         if trade:
-            px = self._costs.price(self._fill[n], delta > 0)
-            fee = self._costs.commission(delta, px)
-            self._cash -= delta * px + fee
-            self._fees += fee
-            book.update(delta, px)
+            if self._precision is not None:
+                delta = round_units(delta, self._precision)
+            if delta:
+                px = self._costs.price(self._fill[n], delta > 0)
+                fee = self._costs.commission(delta, px)
+                self._cash -= delta * px + fee
+                self._fees += fee
+                book.update(delta, px)
             self._held = 1
             self._target = target
         else:

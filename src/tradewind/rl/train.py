@@ -79,7 +79,7 @@ def train_rl(
     learner = cfg.learner
     if not isinstance(learner, RLLearner):
         raise TypeError(f"config {cfg.name} has a {learner.type} learner; train_rl needs rl")
-    check_env_costs(cfg.env.costs, cfg.env.pip_location)
+    check_env_costs(cfg.env.costs, data.pip_location)
     recipe = load_recipe(learner.recipe)
     hyper = resolve_hyperparams(recipe, learner.algo, learner.hyperparams)
     contract = build_contract(cfg, data)

@@ -3,6 +3,7 @@ for step: observations, rewards, ends and books, for every reward kind, masking 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,18 @@ CASES: list[dict[str, Any]] = [
     {"env": {"actions": {"kind": "continuous"}}},
     {"env": {"actions": {"sizes": [0.5, 1.0]}, "allow_short": False}},
     {"env": {"max_drawdown": 0.002}},
+    # orders at the instrument's unit precision: 0.3 * 1001 units rounds to 300, 0.5 to 500
+    {"env": {"max_units": 1001.0, "min_hold_bars": 2}, "units_precision": 0},
+    {"env": {"actions": {"kind": "continuous"}, "max_units": 10.55}, "units_precision": 1},
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: str(c.get("env", "default")))
 def test_batch_equals_single_env_step_by_step(bars, spec, case) -> None:
+    case = dict(case)
+    precision = case.pop("units_precision", None)
     cfg = model_config(**case)
-    data = model_data(bars, spec, cfg)
+    data = replace(model_data(bars, spec, cfg), units_precision=precision)
     contract = build_contract(cfg, data)
     n = 3
     batch = BatchTradingEnv(data, contract, cfg.env, n, split="train", mode="train", seed=0)
@@ -56,6 +62,8 @@ def test_batch_equals_single_env_step_by_step(bars, spec, case) -> None:
             assert done_b[i] == (term or trunc)
             assert batch._state[i, S_EQUITY] == info["equity"]
             assert batch._state[i, S_UNITS] == info["units"]
+            if precision is not None:  # every position is on the unit grid (sums of orders)
+                assert info["units"] == pytest.approx(round(info["units"], precision), abs=1e-9)
             assert batch._invalid[i] == info["invalid_actions"]
             done[i] = term or trunc
         if done.all():

@@ -5,6 +5,7 @@ the same equity at every bar's close, and the same fills."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import backtrader as bt
 import numpy as np
@@ -50,10 +51,15 @@ def scripted_targets(kind: str, n: int) -> list[float]:
     return np.repeat(levels, 4)[:n].tolist()
 
 
+@pytest.mark.parametrize("precision", [None, 0], ids=["unrounded", "whole-units"])
 @pytest.mark.parametrize("fill", ["next_open", "next_close"])
 @pytest.mark.parametrize("kind", ["discrete", "continuous"])
-def test_env_equity_equals_backtrader(data, make_cfg, fill, kind) -> None:
-    cfg = make_cfg(env={"costs": COSTS, "fill": fill, "actions": {"kind": kind}})
+def test_env_equity_equals_backtrader(data, make_cfg, fill, kind, precision) -> None:
+    env_cfg = {"costs": COSTS, "fill": fill, "actions": {"kind": kind}}
+    if precision is not None:  # 0.25 of 1001 units is 250.25: the order rounds to 250
+        env_cfg["max_units"] = 1001.0
+        data = replace(data, units_precision=precision)
+    cfg = make_cfg(env=env_cfg)
     env = TradingEnv(data, build_contract(cfg, data), cfg.env, "validation", "eval")
     _, info = env.reset()
     first, stop = env.first_row, env.stop_row
@@ -91,7 +97,8 @@ def test_env_equity_equals_backtrader(data, make_cfg, fill, kind) -> None:
         {"targets": plan, "max_units": cfg.env.max_units},
         bt_cfg,
         "scripted",
-        pip_locations={"EUR_USD": cfg.env.pip_location},
+        pip_locations={"EUR_USD": data.pip_location},
+        units_precision=None if precision is None else {"EUR_USD": precision},
     )
     bt_equity = result.equity[first:stop]
     assert np.max(np.abs(bt_equity - np.array(equity))) <= 1e-9 * cfg.env.cash
@@ -102,6 +109,8 @@ def test_env_equity_equals_backtrader(data, make_cfg, fill, kind) -> None:
     for (r1, u1), (r2, u2) in zip(bt_fills, fills, strict=True):
         assert r1 == r2
         assert u1 == pytest.approx(u2, abs=1e-6)
+        if precision is not None:
+            assert u1 == u2 == round(u2, precision)
     assert info["fees"] == pytest.approx(sum(f.commission for f in result.fills), rel=1e-9)
     # one trade count: what RL training logs (rollout_metrics) is the backtest's count, the
     # continuous case's partial reductions and adds staying inside their trades
