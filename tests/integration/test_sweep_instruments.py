@@ -82,3 +82,20 @@ def test_equity_walkforward_costs_in_its_pips_and_annualises_on_252_days(
     assert folds == [f.to_json() for f in report.folds]
     tasks = stitch_folds(db_engine, cfg, GRID, "sharpe", "rolling", folds)
     assert tasks["oos_metrics"] == report.to_json()["oos_metrics"]
+
+
+def test_sweeps_and_walkforward_round_orders_to_whole_shares_as_the_rerun(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    """100.5 shares a position: the vectorised sweep and walk-forward trade whole shares
+    (AAPL_USD's unit precision is 0), as the Backtrader re-run of the best point does."""
+    cfg = _equity(db_engine, tmp_path).model_copy(update={"sizing": Sizing(value=100.5)})
+    report = sweep(db_engine, cfg, GRID, None, "sharpe", top=1, max_workers=1)
+    (rerun,) = report.rerun
+    best = report.points[0]
+    assert rerun.metrics["trades"] == best.metrics["trades"] > 0
+    for k in ("total_return", "sharpe", "max_drawdown"):
+        assert rerun.metrics[k] == pytest.approx(best.metrics[k], rel=1e-9, abs=1e-12), k
+    wf = walkforward(db_engine, cfg, GRID, "sharpe", 120, 60, max_workers=1)
+    assert wf.oos.fills
+    assert all(float(f.units).is_integer() for f in wf.oos.fills)

@@ -168,14 +168,23 @@ def _rank_key(score: float) -> tuple[bool, float]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(bars: Any, cfg: Any, ppy: float, name: str, pips: Mapping[str, int] | None) -> None:
-    _STATE.update(bars=bars, cfg=cfg, ppy=ppy, name=name, pips=pips)
+def _init(
+    bars: Any,
+    cfg: Any,
+    ppy: float,
+    name: str,
+    pips: Mapping[str, int] | None,
+    precision: Mapping[str, int] | None = None,
+) -> None:
+    _STATE.update(bars=bars, cfg=cfg, ppy=ppy, name=name, pips=pips, precision=precision)
 
 
 def _evaluate(i: int, params: Params) -> tuple[int, dict[str, float]]:
     st = _STATE
     sig = sma_feature_signal_fn(st["bars"], params)
-    result = run_vector(st["bars"], sig, st["cfg"], st["name"], params, st["pips"])
+    result = run_vector(
+        st["bars"], sig, st["cfg"], st["name"], params, st["pips"], units_precision=st["precision"]
+    )
     return i, compute_metrics(result, st["ppy"])
 
 
@@ -188,12 +197,14 @@ def score_points(
     progress: Progress | None = None,
     strategy_name: str = "sweep",
     pip_locations: Mapping[str, int] | None = None,
+    units_precision: Mapping[str, int] | None = None,
 ) -> list[dict[str, float]]:
     """Metrics of every point on the vectorised engine, in ``points`` order; ``progress`` is
     called after each finished point. ``max_workers=1`` runs here (default: all cores).
     ``ppy`` and ``pip_locations`` are the instruments' (``instrument_terms``): bars a year
-    on their calendars, and the pip a fixed spread is priced in (default: -4, EUR_USD's)."""
-    args = (dict(bars), cfg, ppy, strategy_name, pip_locations)
+    on their calendars, and the pip a fixed spread is priced in (default: -4, EUR_USD's);
+    ``units_precision`` rounds orders as the Backtrader broker does (default: not rounded)."""
+    args = (dict(bars), cfg, ppy, strategy_name, pip_locations, units_precision)
     workers = max_workers or os.cpu_count() or 1
     out: list[dict[str, float] | None] = [None] * len(points)
     total = len(points)
@@ -327,6 +338,7 @@ def sweep(
         progress,
         strategy.name,
         terms.pip_locations,
+        terms.units_precision,
     )
     ranked = rank(pts, metrics, scorer)
     reruns = [rerun_point(engine, cfg, p.params, strategies_dir) for p in ranked[: max(top, 0)]]
@@ -443,9 +455,18 @@ def select_on(
     ppy: float,
     max_workers: int | None = None,
     pip_locations: Mapping[str, int] | None = None,
+    units_precision: Mapping[str, int] | None = None,
 ) -> RankedPoint:
     """The best point on ``bars`` alone (a fold's train window)."""
-    metrics = score_points(bars, points, cfg, ppy, max_workers, pip_locations=pip_locations)
+    metrics = score_points(
+        bars,
+        points,
+        cfg,
+        ppy,
+        max_workers,
+        pip_locations=pip_locations,
+        units_precision=units_precision,
+    )
     return rank(points, metrics, scorer)[0]
 
 
@@ -457,6 +478,7 @@ def evaluate_oos(
     test: tuple[int, int],
     strategy_name: str,
     pip_locations: Mapping[str, int] | None = None,
+    units_precision: Mapping[str, int] | None = None,
 ) -> BacktestResult:
     """Trade ``params`` on bars ``test`` only; features use bars ``warm_from..test[1]`` (so
     warm-up reads earlier bars, never later ones), signals start flat at ``test[0]``; a fixed
@@ -469,7 +491,9 @@ def evaluate_oos(
         fast, slow = sma_lines(b, params)
         k = lo - warm_from
         signals[s] = sma_crossover_signals(fast[k:], slow[k:], short)
-    return run_vector(window, signals, cfg, strategy_name, params, pip_locations)
+    return run_vector(
+        window, signals, cfg, strategy_name, params, pip_locations, units_precision=units_precision
+    )
 
 
 def stitch(results: Sequence[BacktestResult], cash: float, name: str) -> BacktestResult:
@@ -546,10 +570,10 @@ def run_fold(
     traded on the test window; the fold reports the point's ``keys`` only. ``terms`` (the
     instruments' bars a year and pips, ``instrument_terms``) score and cost both windows."""
     strategy = _strategy(cfg)
-    ppy, pips = terms.periods_per_year, terms.pip_locations
+    ppy, pips, precision = terms.periods_per_year, terms.pip_locations, terms.units_precision
     ts = next(iter(bars.values())).ts
-    best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers, pips)
-    result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name, pips)
+    best = select_on(_slice(bars, *train), full, cfg, scorer, ppy, max_workers, pips, precision)
+    result = evaluate_oos(bars, best.params, cfg, train[0], test, strategy.name, pips, precision)
     fold = Fold(
         index,
         train,

@@ -139,6 +139,7 @@ def score_chunk(
         None,
         strategy.name,
         terms.pip_locations,
+        terms.units_precision,
     )
     return [{"params": dict(p), "metrics": cleand(m)} for p, m in zip(chunk, metrics, strict=True)]
 

@@ -97,7 +97,16 @@ def stitch_folds(
         test = (int(f["test"][0]), int(f["test"][1]))
         warm = int(f["train"][0])
         results.append(
-            evaluate_oos(bars, params, cfg, warm, test, strategy.name, terms.pip_locations)
+            evaluate_oos(
+                bars,
+                params,
+                cfg,
+                warm,
+                test,
+                strategy.name,
+                terms.pip_locations,
+                terms.units_precision,
+            )
         )
     stitched = stitch(results, cfg.cash, strategy.name)
     metrics = compute_metrics(stitched, terms.periods_per_year)
