@@ -273,3 +273,18 @@ def test_the_rl_environment_refuses_financing_it_does_not_model() -> None:
     check_env_costs(Costs(spread="fixed", spread_pips=1.0), -4)
     with pytest.raises(Unsupported, match="financing"):
         check_env_costs(Costs(financing_long_rate=0.01), -4)
+
+
+def test_walk_forward_stitching_scales_each_windows_financing_as_its_curve() -> None:
+    from tradewind.pipelines.sweep import stitch
+
+    def window(equity: list[float], financing: float | None) -> BacktestResult:
+        ts = np.arange(len(equity), dtype=np.int64)
+        e = np.asarray(equity)
+        return BacktestResult("s", {}, ("EUR_USD",), ts, e, np.zeros(len(e)), financing=financing)
+
+    one, two = window([100.0, 110.0], 1.0), window([50.0, 60.0], 2.0)
+    stitched = stitch([one, two], 100.0, "wf")
+    np.testing.assert_allclose(stitched.equity, [100.0, 110.0, 110.0, 132.0])
+    assert stitched.financing == pytest.approx(1.0 + 2.0 * 110.0 / 50.0)
+    assert stitch([one, window([50.0, 60.0], None)], 100.0, "wf").financing is None
