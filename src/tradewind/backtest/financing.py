@@ -25,7 +25,8 @@ financing off and leave every result exactly as before.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -44,14 +45,23 @@ def _utc(ts_us: int) -> datetime:
 
 def rollover_instants(first_us: int, last_us: int) -> I64:
     """Every 17:00 New York instant from the one before ``first_us`` to the one after
-    ``last_us``, as UTC epoch microseconds (ascending, one per calendar day)."""
-    day = _utc(first_us).astimezone(NEW_YORK).date() - timedelta(days=1)
-    end = _utc(last_us).astimezone(NEW_YORK).date() + timedelta(days=1)
+    ``last_us``, as UTC epoch microseconds (ascending, one per calendar day; read-only)."""
+    first = _utc(first_us).astimezone(NEW_YORK).date() - timedelta(days=1)
+    last = _utc(last_us).astimezone(NEW_YORK).date() + timedelta(days=1)
+    return _instants(first, last)
+
+
+@lru_cache(maxsize=32)
+def _instants(first: date, last: date) -> I64:
+    """Cached: a sweep asks for the same span at every point (a time-zone lookup per day)."""
     out = []
-    while day <= end:
+    day = first
+    while day <= last:
         out.append(fx_day(day).end_us)
         day += timedelta(days=1)
-    return np.asarray(out, dtype=np.int64)
+    arr = np.asarray(out, dtype=np.int64)
+    arr.flags.writeable = False
+    return arr
 
 
 def rollover_days(ts_us: npt.ArrayLike) -> I64:
