@@ -196,6 +196,35 @@ def test_engines_charge_the_same_financing(fill: FillTiming) -> None:
     assert free_vec.financing < 0
 
 
+def test_engines_agree_on_two_instruments() -> None:
+    bars, feats = synthetic()
+    df = generate_bars(SyntheticConfig(timeframe=Timeframe.H1, bars=3000, seed=11))
+    assert np.array_equal(df["ts"].astype("int64").to_numpy(), bars.ts)
+    col = lambda c: df[c].to_numpy(dtype=np.float64)  # noqa: E731
+    other = BarSeries(bars.ts, col("open"), col("high"), col("low"), col("close"), col("volume"))
+    other_feats = {"sma_fast": talib.SMA(other.close, 10), "sma_slow": talib.SMA(other.close, 30)}
+    both_bars = {"EUR_USD": bars, "GBP_USD": other}
+    cfg = synthetic_cfg(FIN).model_copy(update={"instruments": ("EUR_USD", "GBP_USD")})
+    params = {"allow_short": True}
+    bt_res = run_backtrader(
+        both_bars,
+        {"EUR_USD": feats, "GBP_USD": other_feats},
+        load_strategy("sma_crossover"),
+        params,
+        cfg,
+        "sma",
+    )
+    signals = {
+        s: sma_crossover_signals(f["sma_fast"], f["sma_slow"], True)
+        for s, f in (("EUR_USD", feats), ("GBP_USD", other_feats))
+    }
+    vec = run_vector(both_bars, signals, cfg, "sma", params)
+    single, _ = both(FIN)
+    assert vec.financing == bt_res.financing
+    assert vec.financing != single.financing  # both instruments pay
+    np.testing.assert_allclose(vec.equity, bt_res.equity, rtol=1e-9)
+
+
 PLAIN = Costs(commission_bps=0.5, spread="fixed", spread_pips=1.2, slippage_bps=0.3)
 
 
