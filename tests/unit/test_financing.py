@@ -54,6 +54,13 @@ def test_one_day_per_new_york_17_00_on_the_first_bar_at_or_after_it() -> None:
     assert rollover_days([]).tolist() == []
 
 
+def test_daily_bars_at_the_new_york_roll_pay_one_rollover_each_and_three_over_a_weekend() -> None:
+    # OANDA's daily candles start at 17:00 New York: 22:00 UTC in winter, 21:00 UTC in summer
+    # (DST began Sunday 10 March 2024). Thu 7, then Sun 10 (summer), Mon 11, Tue 12 March.
+    ts = [us(2024, 3, 6, 22), us(2024, 3, 7, 22), us(2024, 3, 10, 21), us(2024, 3, 11, 21)]
+    assert rollover_days(ts).tolist() == [0, 1, 3, 1]
+
+
 # ------------------------------------------------------------------------ hand-computed case
 
 # Thursday 4 Jan 2024 12:00 UTC ... Monday 8 Jan 13:00 UTC. The fast SMA crosses the slow one
