@@ -230,6 +230,23 @@ def test_0010_adds_and_removes_exit_reasons_and_fill_costs(engine: Engine) -> No
     assert _views(engine) == {view_name(v.name, dialect) for v in views_on(dialect, 1)}
 
 
+def test_0011_adds_and_removes_result_financing(engine: Engine) -> None:
+    def columns() -> set[str]:
+        with engine.connect() as conn:
+            return {c["name"] for c in inspect(conn).get_columns("backtest_results")}
+
+    upgrade(engine, "0010_backtest_costs_exits")
+    assert "financing" not in columns()
+    views = _views(engine)
+    upgrade(engine, "0011_backtest_financing")
+    assert "financing" in columns()
+    assert _views(engine) == views  # the reporting views on backtest_results still stand
+    downgrade(engine, "0010_backtest_costs_exits")
+    assert "financing" not in columns()
+    assert {"strategy", "metrics"} <= columns()
+    assert _views(engine) == views
+
+
 # --------------------------------------------------------------------------- UtcDateTime
 
 _meta = MetaData()

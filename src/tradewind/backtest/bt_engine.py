@@ -25,6 +25,7 @@ from tradewind.backtest.bt_broker import (
 )
 from tradewind.backtest.bt_feeds import make_feed
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, SpreadSeries, bar_cost_model
+from tradewind.backtest.financing import year_fractions
 from tradewind.backtest.result import BacktestResult, Fill, Order
 from tradewind.backtest.trades import trades_from_fills
 from tradewind.config.backtest import BacktestConfig, FillTiming
@@ -169,6 +170,8 @@ def run_backtrader(
     for symbol, series in bars.items():
         data = make_feed(symbol, series, features.get(symbol, {}), bar_spreads.get(symbol))
         cerebro.adddata(data, name=symbol)
+        if cfg.costs.financing:
+            cerebro.broker.track_financing(data, year_fractions(series.ts))
         cerebro.broker.addcommissioninfo(TradewindCommission(model=costs[symbol]), name=symbol)
     cerebro.addsizer(TradewindSizer, sizing=cfg.sizing, periods_per_year=periods_per_year)
     cerebro.addstrategy(strategy_cls, **dict(params))
@@ -187,6 +190,7 @@ def run_backtrader(
         fills=rec.fills,
         trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
         orders=orders,
+        financing=math.fsum(cerebro.broker.financing_charges),
     )
 
 

@@ -15,6 +15,9 @@ engine's ``cost_model`` refuses them):
 * ``slippage: volume_scaled``: ``slip = min(slippage_bps * |units| / volume,
   slippage_max_bps) / 1e4`` with ``volume`` the fill bar's volume; a volume of 0 (or NaN)
   pays ``slippage_max_bps``.
+
+Financing (overnight rollover) is not a fill cost: ``CostModel`` carries its rates and
+``backtest.financing`` its schedule and formula, which both engines apply.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from tradewind.backtest.financing import charge as financing_charge
 from tradewind.config.backtest import Costs, SlippageModel
 from tradewind.domain.errors import Unsupported
 from tradewind.domain.series import BarSeries
@@ -47,6 +51,16 @@ class CostModel:
     volume_scaled: bool = False
     slip_bps: float = 0.0
     slip_max_bps: float = 0.0
+    financing_long: float = 0.0  # annual rates paid on a position's notional (< 0: received)
+    financing_short: float = 0.0
+
+    @property
+    def financed(self) -> bool:
+        return self.financing_long != 0.0 or self.financing_short != 0.0
+
+    def financing(self, units: float, price: float, years: float) -> float:
+        """Financing of ``units`` held at ``price`` for ``years``: positive = paid."""
+        return financing_charge(units, price, years, self.financing_long, self.financing_short)
 
     def price(self, raw: float, is_buy: bool) -> float:
         if is_buy:
@@ -115,6 +129,8 @@ def bar_cost_model(costs: Costs, pip_location: int = DEFAULT_PIP_LOCATION) -> Co
         volume_scaled=volume_scaled,
         slip_bps=costs.slippage_bps,
         slip_max_bps=costs.slippage_max_bps,
+        financing_long=costs.financing_long_rate,
+        financing_short=costs.financing_short_rate,
     )
 
 
@@ -137,4 +153,6 @@ def cost_model(costs: Costs, pip_location: int = DEFAULT_PIP_LOCATION) -> CostMo
         slip_frac=costs.slippage_bps / 1e4,
         per_unit=costs.commission_per_unit,
         bps_frac=costs.commission_bps / 1e4,
+        financing_long=costs.financing_long_rate,
+        financing_short=costs.financing_short_rate,
     )

@@ -86,3 +86,6 @@ class BacktestResult:
     trades: list[Trade] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     orders: list[Order] = field(default_factory=list)
+    # financing (overnight rollover) paid over the run, in account currency (< 0: received);
+    # in the equity curve, not in any trade's P&L. None: not modelled (runs stored before)
+    financing: float | None = None

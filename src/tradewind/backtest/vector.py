@@ -7,7 +7,9 @@ keeps the position. Units are the signal times ``sizing.value`` (``fixed_units``
 order is rounded toward zero to the instrument's unit precision and one that rounds to nothing
 is not sent (``backtest.units``: the Backtrader broker's and the live path's rule). Costs
 are the shared ``CostModel`` (the Backtrader runner's arithmetic, to the bit): half spread and
-slippage against the trader on every fill, commission per unit + bps on the executed price.
+slippage against the trader on every fill, commission per unit + bps on the executed price;
+financing at each rollover as ``backtest.financing`` defines it (on bar t, before its fills, on
+the position after bar t-1 at bar t-1's close), the same arithmetic as the runner's broker.
 No cash check: orders are never refused (the Backtrader broker refuses an order the cash cannot
 pay for, so the engines differ only in that case). Same ``BacktestResult`` as the runner.
 """
@@ -15,6 +17,7 @@ pay for, so the engines differ only in that case). Same ``BacktestResult`` as th
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
+from tradewind.backtest.financing import year_fractions
 from tradewind.backtest.result import EXIT_END_OF_DATA, BacktestResult, Fill, Order, Trade
 from tradewind.backtest.trades import AT_CLOSE, AT_OPEN
 from tradewind.backtest.units import precision_code, round_order
@@ -68,10 +72,14 @@ def _simulate(
     per_unit: float,
     bps: float,
     precision: int,
-) -> tuple[F64, F64, npt.NDArray[np.int64], F64, F64, F64]:
+    years: F64,
+    long_rate: float,
+    short_rate: float,
+) -> tuple[F64, F64, npt.NDArray[np.int64], F64, F64, F64, F64]:
     n = len(close)
     pos = np.zeros(n)
-    cash = np.zeros(n)  # cumulative cash change from trading
+    cash = np.zeros(n)  # cumulative cash change from trading and financing
+    fin = np.zeros(n)  # financing charged on each bar (financing.charge, to the bit)
     f_idx = np.empty(n, np.int64)
     f_units = np.empty(n)
     f_price = np.empty(n)
@@ -80,6 +88,12 @@ def _simulate(
     p = 0.0
     c = 0.0
     for t in range(n):
+        if t > 0 and p != 0.0 and years[t] > 0.0:
+            rate = long_rate if p > 0 else short_rate
+            f = abs(p) * close[t - 1] * years[t] * rate
+            if f != 0.0:
+                c -= f
+                fin[t] = f
         if t > 0:
             tgt = target[t - 1]
             d = 0.0
@@ -101,7 +115,7 @@ def _simulate(
                 k += 1
         pos[t] = p
         cash[t] = c
-    return pos, cash, f_idx[:k], f_units[:k], f_price[:k], f_comm[:k]
+    return pos, cash, f_idx[:k], f_units[:k], f_price[:k], f_comm[:k], fin
 
 
 @numba.njit(cache=True)
@@ -325,10 +339,12 @@ def run_vector(
     equity = np.full(n, cfg.cash)
     gross = np.zeros(n)
     per_symbol: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []
+    years = year_fractions(ts) if cfg.costs.financing else np.zeros(n)
+    charges: list[F64] = []
     for s in symbols:
         b, m = bars[s], cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION))
         target = np.asarray(signals[s], dtype=np.float64) * cfg.sizing.value
-        pos, cash, fi, fu, fp, fc = _simulate(
+        pos, cash, fi, fu, fp, fc, fin = _simulate(
             b.open,
             b.close,
             target,
@@ -338,7 +354,11 @@ def run_vector(
             m.per_unit,
             m.bps_frac,
             precision_code(precisions.get(s)),
+            years,
+            m.financing_long,
+            m.financing_short,
         )
+        charges.append(fin)
         _accumulate(equity, gross, pos, cash, np.asarray(b.close, dtype=np.float64))
         # the bar index as trades_from_fills looks it up: the first bar with the fill's time
         idx = np.searchsorted(b.ts, ts[fi]).astype(np.int64)
@@ -369,7 +389,16 @@ def run_vector(
         fills=fills,
         trades=trades,
         orders=_orders_from_fills(fills, ts, cfg) if orders else [],
+        financing=total_financing(charges),
     )
+
+
+def total_financing(charges: list[F64]) -> float:
+    """The exactly rounded sum (``math.fsum``: independent of order) of per-bar charges."""
+    if not charges:
+        return 0.0
+    every = np.concatenate(charges)
+    return math.fsum(every[every != 0.0].tolist())
 
 
 def _orders_from_fills(

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from tradewind.config.base import FrozenModel
 from tradewind.domain import Timeframe
@@ -45,6 +45,31 @@ class Costs(FrozenModel):
     slippage: SlippageModel = SlippageModel.FIXED_BPS
     slippage_bps: float = Field(default=0.0, ge=0)
     slippage_max_bps: float = Field(default=50.0, ge=0)
+    # financing (overnight rollover), as OANDA charges it: the annual rate the trader PAYS on a
+    # position's notional (units x price, quote currency), as a fraction (0.03 = 3 % a year);
+    # negative = a credit the trader receives. Charged for every 17:00 New York rollover a
+    # position is held over, one day each (365-day year): see ``backtest.financing``.
+    financing_long_rate: float = Field(default=0.0, ge=-1.0, le=1.0, allow_inf_nan=False)
+    financing_short_rate: float = Field(default=0.0, ge=-1.0, le=1.0, allow_inf_nan=False)
+
+    @model_serializer(mode="wrap")
+    def _omit_financing_when_off(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Rates of 0 (off) are left out of a dump, so configs written before financing
+        existed keep their fingerprints; a non-zero rate is a different config."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in FINANCING_FIELDS:
+                if data.get(key) == 0.0:
+                    del data[key]
+        return data
+
+    @property
+    def financing(self) -> bool:
+        """Whether either financing rate is set (non-zero)."""
+        return self.financing_long_rate != 0.0 or self.financing_short_rate != 0.0
+
+
+FINANCING_FIELDS = ("financing_long_rate", "financing_short_rate")
 
 
 class StrategySpec(FrozenModel):

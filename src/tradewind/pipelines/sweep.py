@@ -497,12 +497,18 @@ def evaluate_oos(
 
 
 def stitch(results: Sequence[BacktestResult], cash: float, name: str) -> BacktestResult:
-    """Chain test-window curves: each starts where the previous ended (compounded)."""
+    """Chain test-window curves: each starts where the previous ended (compounded); the
+    windows' financing is scaled as their curves are (None if a window did not model it)."""
     equity: list[F64] = []
+    financing: list[float] | None = []
     level = cash
     for r in results:
         e = np.asarray(r.equity, dtype=np.float64)
         equity.append(e / e[0] * level)
+        if financing is not None and r.financing is not None:
+            financing.append(r.financing / e[0] * level)
+        else:
+            financing = None
         level = float(equity[-1][-1])
     first = results[0]
     return BacktestResult(
@@ -514,6 +520,7 @@ def stitch(results: Sequence[BacktestResult], cash: float, name: str) -> Backtes
         exposure=np.concatenate([np.asarray(r.exposure) for r in results]),
         fills=[f for r in results for f in r.fills],
         trades=[t for r in results for t in r.trades],
+        financing=None if financing is None else math.fsum(financing),
     )
 
 

@@ -72,8 +72,8 @@ def worst_drawdowns(equity: npt.ArrayLike, n: int = 5) -> list[Drawdown]:
 @dataclass(frozen=True)
 class Costs:
     """What a strategy paid, in account currency: commission, half spreads and slippage on
-    its fills (NaN when a stored run did not record them). Financing is not modelled by the
-    engines: ``financing`` is None."""
+    its fills (NaN when a stored run did not record them), and financing at the rollovers
+    (negative: received; None for runs stored before the engines modelled it)."""
 
     commission: float
     spread: float
@@ -91,6 +91,7 @@ def cost_breakdown(result: BacktestResult) -> Costs:
         commission=math.fsum(f.commission for f in fills),
         spread=math.fsum(f.spread_cost for f in fills),
         slippage=math.fsum(f.slippage_cost for f in fills),
+        financing=result.financing,
     )
 
 

@@ -5,7 +5,7 @@ no external references, so the file opens offline and can be mailed.
 Per strategy: metrics, the strategy against its benchmark (buy-and-hold of the run's first
 instrument unless the run names one), the equity curve with the benchmark, drawdowns and the
 five worst, monthly returns, the trade P&L histogram, rolling Sharpe and volatility, exposure,
-the cost breakdown (commission, spread, slippage; financing is not modelled), exit reasons and
+the cost breakdown (commission, spread, slippage, financing), exit reasons and
 every trade (sortable, downloadable as CSV). Trades are ``backtest.trades``' trades: a trade
 still open at the end is marked to the last close and counted everywhere."""
 

@@ -65,7 +65,12 @@ def discrete_targets(actions: Actions, allow_short: bool) -> tuple[float, ...]:
 
 
 def check_env_costs(costs: Costs, pip_location: int) -> None:
-    """Refuse the per-fill cost variants the environment cannot reproduce."""
+    """Refuse the per-fill cost variants and the financing the environment cannot reproduce."""
+    if costs.financing:
+        raise Unsupported(
+            "the trading environment does not model financing: set financing_long_rate and "
+            "financing_short_rate to 0 in env.costs (backtests of the model can charge it)"
+        )
     try:
         cost_model(costs, pip_location)
     except Unsupported as exc:

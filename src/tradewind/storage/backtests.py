@@ -41,6 +41,7 @@ def save_result(conn: Connection, run_id: str, result: BacktestResult) -> int:
             params=result.params,
             instruments={"symbols": list(result.instruments)},
             metrics=json_metrics(result.metrics),
+            financing=result.financing,
         )
     )
     rid = int(res.inserted_primary_key[0])  # type: ignore[index]  # set by any INSERT
@@ -214,6 +215,7 @@ def load_results(conn: Connection, run_id: str) -> list[BacktestResult]:
                 trades=trades,
                 metrics=_float_metrics(r.metrics),
                 orders=orders,
+                financing=r.financing,
             )
         )
     return out

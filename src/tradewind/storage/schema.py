@@ -183,6 +183,8 @@ class BacktestResultRow(Base):
     params: Mapped[dict[str, Any]]
     instruments: Mapped[dict[str, Any]]  # {"symbols": [...]} (JSON objects keep both DBs simple)
     metrics: Mapped[dict[str, Any]]
+    # financing paid at the rollovers (< 0: received); migration 0011; NULL: not modelled
+    financing: Mapped[float | None] = mapped_column(Float)
 
 
 class BacktestOrderRow(Base):
