@@ -131,7 +131,10 @@ USAGE_ERRORS = [
         ("venue", "serve", "--port", "x"),
         "--port: 'x' is not valid: input should be a valid integer",
     ),
-    (("venue", "serve", "--port"), "option '--port' requires an argument"),
+    (
+        ("--progress", "plain", "venue", "serve", "--port"),
+        "option '--port' requires an argument (try 'tradewind venue serve --help')",
+    ),
     (("runs", "show"), "missing argument 'RUN' (try 'tradewind runs show --help')"),
     (("data", "ls", "--bogus"), "no such option: --bogus (try 'tradewind data ls --help')"),
     (("nosuch",), "no such command 'nosuch' (try 'tradewind --help')"),

@@ -84,20 +84,35 @@ def _sentence(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def usage_line(exc: ClickException) -> str:
-    """``exc`` as the one line the CLI prints (without the ``error:`` prefix)."""
+def command_path(root: Any, prog_name: str, args: Sequence[str]) -> str:
+    """The command ``args`` name below ``root``, e.g. ``tradewind venue serve``: for an error
+    the parser raises without its context (an option missing its value)."""
+    command, path = root, [prog_name]
+    for arg in args:
+        commands = getattr(command, "commands", None)
+        if commands is None:
+            break
+        if arg in commands:  # anything else at a group is one of its options or their values
+            command = commands[arg]
+            path.append(arg)
+    return " ".join(path)
+
+
+def usage_line(exc: ClickException, where: str | None = None) -> str:
+    """``exc`` as the one line the CLI prints (without the ``error:`` prefix); ``where``: the
+    command path to point at when ``exc`` carries no context."""
     if isinstance(exc, BadParameter) and not isinstance(exc, MissingParameter):
         what = f"{_hint(exc)}: {_detail(exc)}" if (exc.param or exc.param_hint) else exc.message
     else:
         what = exc.format_message()
     line = _sentence(what)
-    ctx = getattr(exc, "ctx", None)
-    if (
-        isinstance(exc, UsageError)
-        and ctx is not None
-        and ctx.command.get_help_option(ctx) is not None
-    ):
+    if not isinstance(exc, UsageError):
+        return line
+    ctx = exc.ctx
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
         line += f" (try '{ctx.command_path} {ctx.help_option_names[0]}')"
+    elif ctx is None and where:
+        line += f" (try '{where} --help')"
     return line
 
 
@@ -122,12 +137,14 @@ class OneLineUsageGroup(TyperGroup):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        args = list(sys.argv[1:] if args is None else args)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:  # the help is already printed
             sys.exit(exc.exit_code)
         except ClickException as exc:
-            _print_error(usage_line(exc))
+            where = command_path(self, prog_name or self.name or "tradewind", args)
+            _print_error(usage_line(exc, where))
             sys.exit(exc.exit_code)
         except typer.Abort:
             _print_error("aborted")
