@@ -19,9 +19,10 @@ EQUITY = "AAPL_USD"
 
 
 def import_daily_equity(
-    engine: Engine, folder: Path, bars: int, start: datetime, seed: int
+    engine: Engine, folder: Path, bars: int, start: datetime, seed: int, drift: float = 0.0
 ) -> ImportReport:
-    """``bars`` weekday bars of a random walk from 180.00, written to ``folder`` and imported."""
+    """``bars`` weekday bars of a random walk from 180.00 (``drift``: mean log return a bar),
+    written to ``folder`` and imported."""
     initialise(
         engine,
         UniverseConfig(
@@ -37,7 +38,7 @@ def import_daily_equity(
     while len(rows) < bars:
         if day.weekday() < 5:
             o = price
-            price = round(price * math.exp(rng.normal(0, 0.015)), 2)
+            price = round(price * math.exp(rng.normal(drift, 0.015)), 2)
             hi, lo = max(o, price) + 0.5, min(o, price) - 0.5
             rows.append(f"{day:%Y-%m-%d},{o:.2f},{hi:.2f},{lo:.2f},{price:.2f},1000000")
         day += timedelta(days=1)

@@ -1,10 +1,12 @@
-"""A small supervised model config the integration tests train (logistic regression on the
-synthetic EUR_USD H1 bars from 2024-01-01; trains in a second or two)."""
+"""Small model configs the integration tests train: a logistic regression on the synthetic
+EUR_USD H1 bars from 2024-01-01 (a second or two), and a PPO agent of a few hundred steps."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from tradewind.config.models import EnvConfig, ModelConfig, RLLearner, Splits
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,3 +34,28 @@ def small_logreg(name: str) -> dict[str, Any]:
         },
         "seed": 1,
     }
+
+
+def small_ppo(
+    name: str,
+    instrument: str,
+    timeframe: str,
+    splits: Splits,
+    costs: dict[str, Any],
+    *,
+    seed: int,
+    **env: Any,
+) -> ModelConfig:
+    """A PPO model ``name`` that trains in seconds: a window of 6 bars, 512 steps with an
+    evaluation every 256 and rollouts of 128, no drawdown stop; ``env`` adds to its
+    environment (``episode_bars``, ``min_hold_bars``, ``max_units``...)."""
+    return ModelConfig(
+        name=name,
+        instrument=instrument,
+        timeframe=timeframe,
+        window=6,
+        splits=splits,
+        learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
+        env=EnvConfig(costs=costs, max_drawdown=1.0, **env),
+        seed=seed,
+    )

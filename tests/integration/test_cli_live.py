@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pytest
 import yaml
 from live_support import live_config
 from venue_support import ACCOUNT, TOKEN, running_venue
+
+from tradewind.storage.engine import make_engine
+from tradewind.storage.live import SqlLiveStore
 
 TRADEWIND = Path(sys.executable).parent / "tradewind"
 REPO = Path(__file__).resolve().parents[2]
@@ -127,6 +131,50 @@ def test_run_status_halt_resume(tmp_path: Path, venue_url: str, db_url: str) -> 
         tradewind(home, "live", "resume", "--reason", "ok", "--by", "alice", "--json").stdout
     )
     assert (enabled["account_id"], enabled["trading"]) == (ACCOUNT, "enabled")
+
+
+def test_status_shows_prices_to_each_instruments_precision(tmp_path: Path, db_url: str) -> None:
+    """Average prices and mids read as quoted: EUR_USD to 5 decimals, USD_JPY to 3 (the
+    universe's display precisions); an instrument the security master lacks shows as many
+    decimals as its price needs. Units are integers, never 1e+06."""
+    home = tmp_path / "home"
+    init = tradewind(home, "init", db_url=db_url)
+    assert init.returncode == 0, init.stderr
+    engine = make_engine(db_url)
+    try:
+        store = SqlLiveStore(engine)
+        store.start("prices", account_id=ACCOUNT, fingerprint="f" * 64, config={}, health_url=None)
+        at = {"at_us": int(time.time() * 1e6), "account_id": ACCOUNT, "deployment": "prices"}
+        flat = {"realized_pl": 0.0, "nav": None}
+        store.pnl(
+            [
+                {**at, **flat, "instrument": "EUR_USD", "units": 100000.0,
+                 "avg_price": 1.0842317, "mid": 1.0845, "unrealized_pl": 27.83},
+                {**at, **flat, "instrument": "USD_JPY", "units": -2000000.0,
+                 "avg_price": 151.23449, "mid": 151.2, "unrealized_pl": 455.29},
+                {**at, **flat, "instrument": "XAU_XAG", "units": 10.0,
+                 "avg_price": 84.1234567, "mid": None, "unrealized_pl": 0.0},
+                {**at, **flat, "instrument": "GBP_USD", "units": 0.0,
+                 "avg_price": 0.0, "mid": 1.27, "realized_pl": -12.5, "unrealized_pl": 0.0},
+                {**at, "deployment": "", "instrument": "*", "units": 0.0, "avg_price": 0.0,
+                 "mid": None, "realized_pl": -12.5, "unrealized_pl": 483.12, "nav": 100470.62},
+            ]
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    status = tradewind(home, "live", "status", db_url=db_url)
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    for expected in (
+        f"{ACCOUNT} EUR_USD: 100,000 units, avg 1.08423, mid 1.08450, realised +0.00, "
+        "unrealised +27.83",
+        f"{ACCOUNT} USD_JPY: -2,000,000 units, avg 151.234, mid 151.200, realised +0.00, "
+        "unrealised +455.29",
+        f"{ACCOUNT} XAU_XAG: 10 units, avg 84.123457, realised +0.00, unrealised +0.00",
+        f"{ACCOUNT} GBP_USD: 0 units, mid 1.27000, realised -12.50, unrealised +0.00",
+        f"{ACCOUNT} account: NAV 100,470.62, realised -12.50, unrealised +483.12",
+    ):
+        assert expected in lines, status.stdout
 
 
 def test_the_summary_lines_name_the_trading_state() -> None:

@@ -8,16 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from run_support import add_runs
 
-from tradewind.config import SyntheticConfig
-from tradewind.storage.catalog import store_config
 from tradewind.storage.engine import make_engine
-from tradewind.storage.schema import RunRow
 
 REPO = Path(__file__).resolve().parents[2]
 TRADEWIND = Path(sys.executable).parent / "tradewind"
@@ -113,24 +109,8 @@ def test_runs_by_short_id_and_prefix(tmp_path: Path, db_url: str) -> None:
 
     # two runs sharing a prefix: one line naming both; a prefix of neither: one line
     engine = make_engine(db_url)
-    with engine.begin() as conn:
-        fp = store_config(conn, SyntheticConfig())
-        for i, twin in enumerate(
-            ("feedbee1-0000-4000-8000-000000000001", "feedbee2-0000-4000-8000-000000000002")
-        ):
-            conn.execute(
-                insert(RunRow).values(
-                    id=twin,
-                    kind="synthesize",
-                    name=f"twin{i}",
-                    config_fingerprint=fp,
-                    code_version="test",
-                    status="succeeded",
-                    started_at=datetime(2026, 1, 1, i, tzinfo=UTC),
-                    metrics={},
-                    message="",
-                )
-            )
+    twins = ("feedbee1-0000-4000-8000-000000000001", "feedbee2-0000-4000-8000-000000000002")
+    add_runs(engine, twins, kind="synthesize", status="succeeded", name="twin")
     engine.dispose()
     ambiguous = run(home, db_url, "runs", "show", "feedbee")
     one_line_error(ambiguous, "run id prefix 'feedbee' matches several runs")

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_support import small_ppo
 from sqlalchemy import Engine, select
 
 from tradewind.config import SyntheticConfig
 from tradewind.config.backtest import BacktestConfig, StrategySpec
-from tradewind.config.models import EnvConfig, ModelConfig, RLLearner, Split, Splits
+from tradewind.config.models import ModelConfig, Split, Splits
 from tradewind.domain import PriceSide
 from tradewind.pipelines.backtest import BacktestInputError, Overrides, run_backtest
 from tradewind.pipelines.report import write_report
@@ -62,16 +63,8 @@ def engine(db_url: str, home: Path) -> Iterator[Engine]:
 
 
 def model_config() -> ModelConfig:
-    return ModelConfig(
-        name="rules-ppo",
-        instrument="EUR_USD",
-        timeframe="H1",
-        window=6,
-        splits=SPLITS,
-        learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
-        env=EnvConfig(costs=COSTS, episode_bars=128, max_drawdown=1.0),
-        seed=1,  # this model goes short on the test split's first bar: the rule matters
-    )
+    # seed 1: this model goes short on the test split's first bar: the rule matters
+    return small_ppo("rules-ppo", "EUR_USD", "H1", SPLITS, COSTS, seed=1, episode_bars=128)
 
 
 @pytest.fixture

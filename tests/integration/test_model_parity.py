@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_support import small_ppo
 from sqlalchemy import Engine, select
 
 from tradewind.config import SyntheticConfig, load_config
 from tradewind.config.backtest import BacktestConfig, StrategySpec
 from tradewind.config.features import FeatureSpec
-from tradewind.config.models import EnvConfig, ModelConfig, RLLearner, Split, Splits
+from tradewind.config.models import ModelConfig, Split, Splits
 from tradewind.pipelines.backtest import BacktestInputError, load_inputs, run_backtest
 from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.synthetic import synthesize_to_db
@@ -71,15 +72,8 @@ def engine(home: Path) -> Iterator[Engine]:
 
 
 def model_config() -> ModelConfig:
-    return ModelConfig(
-        name="parity-ppo",
-        instrument="EUR_USD",
-        timeframe="H1",
-        window=6,
-        splits=SPLITS,
-        learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
-        env=EnvConfig(costs=COSTS, episode_bars=128, max_drawdown=1.0, min_hold_bars=3),
-        seed=3,
+    return small_ppo(
+        "parity-ppo", "EUR_USD", "H1", SPLITS, COSTS, seed=3, episode_bars=128, min_hold_bars=3
     )
 
 

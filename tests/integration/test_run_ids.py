@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sqlalchemy import Engine, insert
+from run_support import add_runs
+from sqlalchemy import Engine
 
-from tradewind.config import SyntheticConfig
 from tradewind.storage import runs
-from tradewind.storage.catalog import store_config
-from tradewind.storage.schema import RunRow
 
 IDS = (
     "ab12cd34-0000-4000-8000-000000000001",
@@ -19,28 +15,8 @@ IDS = (
 )
 
 
-def add_runs(engine: Engine) -> None:
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    with engine.begin() as conn:
-        fp = store_config(conn, SyntheticConfig())
-        for i, run_id in enumerate(IDS):
-            conn.execute(
-                insert(RunRow).values(
-                    id=run_id,
-                    kind="backtest",
-                    name=f"run{i}",
-                    config_fingerprint=fp,
-                    code_version="test",
-                    status="done",
-                    started_at=t0 + timedelta(hours=i),
-                    metrics={},
-                    message="",
-                )
-            )
-
-
 def test_full_ids_and_unique_prefixes_resolve(db_engine: Engine) -> None:
-    add_runs(db_engine)
+    add_runs(db_engine, IDS, kind="backtest", status="done")
     with db_engine.connect() as conn:
         assert runs.resolve_run(conn, IDS[0]).id == IDS[0]
         assert runs.resolve_run(conn, "ab12cd3").id == IDS[0]
@@ -50,7 +26,7 @@ def test_full_ids_and_unique_prefixes_resolve(db_engine: Engine) -> None:
 
 
 def test_ambiguous_prefix_lists_the_matches_on_one_line(db_engine: Engine) -> None:
-    add_runs(db_engine)
+    add_runs(db_engine, IDS, kind="backtest", status="done")
     with db_engine.connect() as conn, pytest.raises(runs.AmbiguousRunId) as caught:
         runs.resolve_run(conn, "ab12")
     message = str(caught.value)
@@ -72,7 +48,7 @@ def test_ambiguous_prefix_lists_the_matches_on_one_line(db_engine: Engine) -> No
 def test_unknown_and_malformed_ids_are_lookup_errors(
     db_engine: Engine, ref: str, needle: str
 ) -> None:
-    add_runs(db_engine)
+    add_runs(db_engine, IDS, kind="backtest", status="done")
     with db_engine.connect() as conn, pytest.raises(LookupError, match=needle):
         runs.resolve_run(conn, ref)
 

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from equity_support import import_daily_equity
+from model_support import small_ppo
 from sqlalchemy import Engine
 
-from tradewind.config import ImportSpec, InstrumentSpec, UniverseConfig
 from tradewind.config.backtest import BacktestConfig, StrategySpec
-from tradewind.config.models import EnvConfig, ModelConfig, RLLearner, Split, Splits
-from tradewind.domain import AssetClass, PriceSide, Timeframe
+from tradewind.config.models import ModelConfig, Split, Splits
+from tradewind.domain import PriceSide, Timeframe
 from tradewind.pipelines.backtest import run_backtest
-from tradewind.pipelines.ingest import import_file
-from tradewind.pipelines.setup import initialise
 from tradewind.pipelines.train import train
 from tradewind.registry import configure, promote, resolve_tracking
 from tradewind.storage.engine import make_engine
@@ -44,47 +43,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def engine(db_url: str, home: Path) -> Iterator[Engine]:
     eng = make_engine(db_url)
-    initialise(
-        eng,
-        UniverseConfig(
-            name="eq",
-            instruments=(
-                InstrumentSpec(symbol="AAPL_USD", asset_class=AssetClass.EQUITY, tick_size=0.01),
-            ),
-        ),
-    )
-    rng = np.random.default_rng(5)
-    day = datetime(2023, 1, 2, tzinfo=UTC)
-    rows, price = [], 180.0
-    while day < datetime(2024, 7, 1, tzinfo=UTC):
-        if day.weekday() < 5:
-            o = price
-            price = round(price * math.exp(rng.normal(0.0003, 0.015)), 2)
-            hi, lo = max(o, price) + 0.5, min(o, price) - 0.5
-            rows.append(f"{day:%Y-%m-%d},{o:.2f},{hi:.2f},{lo:.2f},{price:.2f},1000000")
-        day += timedelta(days=1)
-    f = home / "aapl.csv"
-    f.write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
-    spec = ImportSpec(instrument="AAPL_USD", timeframe=Timeframe.D, timezone="America/New_York")
-    assert import_file(eng, f, spec).quarantined == 0
+    weekdays = int(np.busday_count("2023-01-02", "2024-07-01"))  # every weekday to the end
+    report = import_daily_equity(eng, home, weekdays, datetime(2023, 1, 2), seed=5, drift=0.0003)
+    assert report.quarantined == 0
     yield eng
     eng.dispose()
 
 
 def model_config() -> ModelConfig:
-    return ModelConfig(
-        name="eq-ppo",
-        instrument="AAPL_USD",
-        timeframe="D",
-        window=6,
-        splits=Splits(
-            train=Split(start=datetime(2023, 1, 1), end=datetime(2023, 11, 1)),
-            validation=Split(start=datetime(2023, 11, 1), end=TEST_START),
-            test=Split(start=TEST_START, end=TEST_END),
-        ),
-        learner=RLLearner(algo="ppo", timesteps=512, eval_freq=256, hyperparams={"n_steps": 128}),
-        env=EnvConfig(costs=COSTS, episode_bars=64, max_drawdown=1.0, max_units=100),
-        seed=1,
+    splits = Splits(
+        train=Split(start=datetime(2023, 1, 1), end=datetime(2023, 11, 1)),
+        validation=Split(start=datetime(2023, 11, 1), end=TEST_START),
+        test=Split(start=TEST_START, end=TEST_END),
+    )
+    return small_ppo(
+        "eq-ppo", "AAPL_USD", "D", splits, COSTS, seed=1, episode_bars=64, max_units=100
     )
 
 

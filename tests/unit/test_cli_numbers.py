@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from tradewind.cli.numbers import fmt_metric, fmt_number, fmt_percent
+from tradewind.cli.numbers import (
+    PriceFormat,
+    fmt_metric,
+    fmt_number,
+    fmt_percent,
+    fmt_price,
+    fmt_units,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +47,38 @@ def test_plain_numbers_and_percent() -> None:
     assert fmt_number(1.5) == "1.50"
     assert fmt_number(None) == "—"
     assert fmt_percent(0.001) == "0.10%"
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "shown"),
+    [
+        (1.084231, 5, "1.08423"),  # EUR_USD
+        (1.08, 5, "1.08000"),  # trailing zeros kept: every digit of the quote
+        (151.23449, 3, "151.234"),  # USD_JPY
+        (151.2, 3, "151.200"),
+        (2345.678, 2, "2345.68"),  # XAU_USD: no thousands separator in a quote
+        (39123.4, 1, "39123.4"),
+        (None, 5, "—"),
+        (math.nan, 5, "—"),
+        (1.0842300000000001, None, "1.08423"),  # unknown instrument: as many as it needs
+        (151.0, None, "151.0"),
+        (0.123456789, None, "0.123457"),
+    ],
+)
+def test_prices_to_the_display_precision(value: object, precision: int | None, shown: str) -> None:
+    assert fmt_price(value, precision) == shown
+
+
+def test_a_price_format_knows_each_instrument() -> None:
+    price = PriceFormat({"EUR_USD": 5, "USD_JPY": 3})
+    assert price("EUR_USD", 1.0842349) == "1.08423"
+    assert price("USD_JPY", 151.2344) == "151.234"
+    assert price("XAU_XAG", 84.123456789) == "84.123457"
+
+
+@pytest.mark.parametrize(
+    ("units", "shown"),
+    [(100000.0, "100,000"), (2_000_000.0, "2,000,000"), (-1500.0, "-1,500"), (0.5, "0.5")],
+)
+def test_units_as_integers(units: float, shown: str) -> None:
+    assert fmt_units(units) == shown

@@ -23,10 +23,12 @@ from tradewind.cli import (
 )
 from tradewind.cli.context import JsonOpt, emit_json, engine, one_line_errors, out, settings
 from tradewind.cli.helptext import tidy_help
+from tradewind.cli.usage import OneLineUsageGroup
 from tradewind.pipelines.setup import initialise, load_universe
 
 app = typer.Typer(
     name="tradewind",
+    cls=OneLineUsageGroup,
     help="Tradewind: from raw market data to backtests, models and live P&L.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -63,7 +65,9 @@ def _root(
         from tradewind.cli.progress import MODES
 
         if progress not in MODES:
-            raise typer.BadParameter(f"choose one of {', '.join(MODES)}", param_hint="--progress")
+            raise typer.BadParameter(
+                f"{progress!r} is not one of {', '.join(MODES)}", param_hint="--progress"
+            )
         os.environ["TRADEWIND_PROGRESS"] = progress
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from tradewind.cli.numbers import PriceFormat
 from tradewind.config import ConfigError, Settings
 from tradewind.domain.errors import Unsupported
 from tradewind.marketdata.columns import ImportFileError
@@ -62,6 +63,14 @@ def registry() -> Tracking:
     from tradewind.registry.tracking import resolve_tracking
 
     return resolve_tracking(settings().home)
+
+
+def price_format(eng: Engine) -> PriceFormat:
+    """Prices to each instrument's display precision, as the security master has it."""
+    from tradewind.storage.catalog import list_instruments
+
+    with eng.connect() as conn:
+        return PriceFormat({i.id.symbol: i.display_precision for i in list_instruments(conn)})
 
 
 def ready_engine() -> Engine:

@@ -18,10 +18,12 @@ from tradewind.cli.context import (
     emit_json,
     one_line_errors,
     out,
+    price_format,
     ready_engine,
     registry,
     settings,
 )
+from tradewind.cli.numbers import PriceFormat, fmt_number, fmt_units
 
 app = typer.Typer(help="The live trader: run, status, halt, resume, resync.", no_args_is_help=True)
 
@@ -134,14 +136,26 @@ def status(as_json: JsonOpt = False) -> None:
         )
     for k in report["kill_switches"]:
         out.print(f"{k['scope']}: {describe_trading(k)}")
+    price = price_format(ready_engine())
     for acct, rows in report["pnl"].items():
         for r in rows:
-            label = "account" if r["instrument"] == "*" else r["instrument"]
-            nav = f" NAV {r['nav']:,.2f}" if r["nav"] is not None else f" {r['units']:g} units"
             out.print(
-                f"{acct} {label}:{nav}, realised {r['realized_pl']:+,.2f}, "
+                f"{acct} {pnl_line(r, price)}, realised {r['realized_pl']:+,.2f}, "
                 f"unrealised {r['unrealized_pl']:+,.2f}"
             )
+
+
+def pnl_line(r: dict[str, Any], price: PriceFormat) -> str:
+    """The head of one ``live status`` P&L line: the account's NAV, or a position's size,
+    average price and mid (to the instrument's display precision)."""
+    if r["instrument"] == "*":
+        return f"account: NAV {fmt_number(r['nav'])}"
+    head = f"{r['instrument']}: {fmt_units(r['units'])} units"
+    if r["units"] and r.get("avg_price") is not None:
+        head += f", avg {price(r['instrument'], r['avg_price'])}"
+    if r.get("mid") is not None:
+        head += f", mid {price(r['instrument'], r['mid'])}"
+    return head
 
 
 def _scope(account: str | None) -> str:
