@@ -178,6 +178,7 @@ def test_status_shows_prices_to_each_instruments_precision(tmp_path: Path, db_ur
 
 
 def test_the_summary_lines_name_the_trading_state() -> None:
+    from tradewind.broker.ledger import AccountLedger
     from tradewind.cli.demo import paper_summary
     from tradewind.cli.live import summary_line
     from tradewind.risk import KillRecord, KillState
@@ -200,7 +201,9 @@ def test_the_summary_lines_name_the_trading_state() -> None:
         "realized_pl": 0.0,
         "unrealized_pl": 0.0,
         "orders": 0,
+        "filled_orders": 0,
         "fills": 0,
+        "ledger": AccountLedger(100_000.0, 100_000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0),
         "kill_switch": {
             "trading": "halted",
             "reason": "x",

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from model_support import small_ppo
 from sqlalchemy import Engine, select
 
@@ -36,15 +35,6 @@ SPLITS = Splits(
     test=Split(start=datetime(2024, 2, 26), end=datetime(2024, 3, 20)),
 )
 COSTS = {"commission_bps": 0.2, "spread": "fixed", "spread_pips": 0.8, "slippage_bps": 0.1}
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    torch.set_num_threads(1)
-    return tmp_path
 
 
 @pytest.fixture

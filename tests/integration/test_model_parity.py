@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from model_support import small_ppo
 from sqlalchemy import Engine, select
 
@@ -51,15 +50,6 @@ class Recording:
         self.obs.extend(np.array(o, copy=True) for o in obs)
         self.given.extend(float(t) for t in out)
         return out
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    torch.set_num_threads(1)
-    return tmp_path
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from equity_support import import_daily_equity
 from model_support import small_ppo
 from sqlalchemy import Engine
@@ -29,15 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 FEATURES = str(REPO / "configs/features/default.yaml")
 COSTS = {"commission_bps": 1.0}
 TEST_START, TEST_END = datetime(2024, 3, 1), datetime(2024, 7, 1)
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    torch.set_num_threads(1)
-    return tmp_path
 
 
 @pytest.fixture

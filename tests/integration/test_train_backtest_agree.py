@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from equity_support import EQUITY, import_daily_equity
 from sqlalchemy import Engine, func, select
 
@@ -56,15 +55,6 @@ HOURLY = Splits(
 )
 # what training logs and a backtest computes alike
 SHARED = ("total_return", "sharpe", "max_drawdown", "trades")
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRADEWIND_HOME", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    torch.set_num_threads(1)
-    return tmp_path
 
 
 @pytest.fixture
