@@ -228,7 +228,8 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
         "tp-str": {"takeProfit": "x"},
         "sl-price": {"stopLoss": {"price": "abc"}},
         "surrogate": {"takeProfit": {"price": "2", "clientExtensions": {"comment": "\ud800"}}},
-        "trailing": {"trailingStopLoss": {"distance": "0.0050"}},
+        "trailing": {"trailingStopLoss": {"distance": "abc"}},
+        "trailing-near": {"trailingStopLoss": {"distance": "0.0001"}},
         "guaranteed": {"guaranteedStopLoss": {"distance": "0.0050"}},
     },
 }

@@ -466,24 +466,20 @@ def test_stored_lone_surrogates_do_not_break_reads_or_a_restart(db_url: str) -> 
         assert r.status_code == 200
 
 
-# --------------------------------------------- trailing and guaranteed stops: not yet (#12)
+# ------------------------------- guaranteed stops on an account whose mode is DISABLED (#17)
+# (trailing stops and a mode that allows guaranteed ones: test_venue_order_types.py)
 
-NOT_SUPPORTED = "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED"
 SL_NOT_ALLOWED = "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED"
 ON_FILL_NOT_ALLOWED = "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED"
 MO = {"type": "MARKET", "instrument": "EUR_USD", "units": "100"}
 LO = {"type": "LIMIT", "instrument": "EUR_USD", "units": "100", "price": "1.0500"}
 # (order request, the reject transaction's type, its reason)
 UNSUPPORTED_CREATES = [
-    ({**MO, "trailingStopLossOnFill": {"distance": "0.0050"}}, "MARKET_ORDER", NOT_SUPPORTED),
-    ({**LO, "trailingStopLossOnFill": {"distance": "0.0050"}}, "LIMIT_ORDER", NOT_SUPPORTED),
     ({**MO, "guaranteedStopLossOnFill": {"distance": "0.0050"}}, "MARKET_ORDER",
      ON_FILL_NOT_ALLOWED),
     ({**LO, "guaranteedStopLossOnFill": {"price": "1.0000"}}, "LIMIT_ORDER", ON_FILL_NOT_ALLOWED),
     ({**MO, "stopLossOnFill": {"price": "1.0000", "guaranteed": True}}, "MARKET_ORDER",
      ON_FILL_NOT_ALLOWED),
-    ({"type": "TRAILING_STOP_LOSS", "tradeID": "{trade}", "distance": "0.0050"},
-     "TRAILING_STOP_LOSS_ORDER", NOT_SUPPORTED),
     ({"type": "GUARANTEED_STOP_LOSS", "tradeID": "{trade}", "price": "1.0000"},
      "STOP_LOSS_ORDER", SL_NOT_ALLOWED),
     ({"type": "STOP_LOSS", "tradeID": "{trade}", "price": "1.0000", "guaranteed": True},
@@ -542,19 +538,17 @@ def test_unsupported_stop_losses_on_order_create_are_rejected(
 
 
 TRADE_ORDER_REQUESTS = [
-    ({"trailingStopLoss": {"distance": "0.0050"}},
-     {"trailingStopLoss": ("TRAILING_STOP_LOSS_ORDER", NOT_SUPPORTED)}),
     ({"guaranteedStopLoss": {"distance": "0.0050"}},
      {"guaranteedStopLoss": ("STOP_LOSS_ORDER", SL_NOT_ALLOWED)}),
     ({"stopLoss": {"price": "1.0000", "guaranteed": True}},
      {"stopLoss": ("STOP_LOSS_ORDER", SL_NOT_ALLOWED)}),
-    ({"takeProfit": {"price": "1.2000"}, "stopLoss": {"price": "1.0000"},
-      "trailingStopLoss": {"distance": "0.0050"}},
-     {"trailingStopLoss": ("TRAILING_STOP_LOSS_ORDER", NOT_SUPPORTED)}),
     ({"stopLoss": {"price": "1.0000", "guaranteed": True},
       "trailingStopLoss": {"distance": "0.0050"}},
+     {"stopLoss": ("STOP_LOSS_ORDER", SL_NOT_ALLOWED)}),
+    ({"stopLoss": {"price": "1.0000", "guaranteed": True},
+      "guaranteedStopLoss": {"distance": "0.0050"}},
      {"stopLoss": ("STOP_LOSS_ORDER", SL_NOT_ALLOWED),
-      "trailingStopLoss": ("TRAILING_STOP_LOSS_ORDER", NOT_SUPPORTED)}),
+      "guaranteedStopLoss": ("STOP_LOSS_ORDER", SL_NOT_ALLOWED)}),
 ]  # fmt: skip
 
 

@@ -107,16 +107,20 @@ class Venue:
         instruments: Mapping[str, VenueInstrument] | None = None,
         walk_step_s: int = 5,
         persist: bool = True,
+        guaranteed_stop_loss_mode: str = "DISABLED",
     ) -> Venue:
         """Instruments and bars from the database when it has them (else the default FX set
         and a random walk); the engine's transactions in the same database, migrated to head
         first (in memory without a database).
         A fast or stepped clock with no ``start_ns`` starts at the first stored bar if there
         are bars, else now. ``persist=False`` reads instruments and bars from the database but
-        keeps the transactions in memory (a throwaway session, like the demo's)."""
+        keeps the transactions in memory (a throwaway session, like the demo's).
+        ``guaranteed_stop_loss_mode`` is every account's guaranteedStopLossOrderMode
+        (DISABLED, ALLOWED or REQUIRED)."""
         from tradewind.storage import migrate
         from tradewind.storage.engine import make_engine
         from tradewind.venue.engine import VenueEngine
+        from tradewind.venue.engine.guaranteed import Guarantees
         from tradewind.venue.persistence import SqlTransactionStore
 
         db = make_engine(database_url) if database_url else None
@@ -136,7 +140,13 @@ class Venue:
         the_clock = Clock(clock, start_ns=start_ns, speed=speed)
         prices = PriceSource(the_clock, ins, seed, bars=bars, walk_step_s=walk_step_s)
         store = SqlTransactionStore(db) if db is not None and persist else None
-        engine = VenueEngine(ins, now=the_clock.now_ns, quote=prices.latest, store=store)
+        engine = VenueEngine(
+            ins,
+            now=the_clock.now_ns,
+            quote=prices.latest,
+            store=store,
+            guarantees=Guarantees(mode=guaranteed_stop_loss_mode),
+        )
         return cls(
             clock=the_clock,
             prices=prices,

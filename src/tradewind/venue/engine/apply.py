@@ -37,6 +37,8 @@ def _order_created(acct: Account, tx: dict[str, Any]) -> None:
             trade.tp_order = order.id
         elif order.type == "STOP_LOSS":
             trade.sl_order = order.id
+        elif order.type == "TRAILING_STOP_LOSS":
+            trade.tsl_order = order.id
 
 
 def _fill(acct: Account, tx: dict[str, Any]) -> None:
@@ -84,6 +86,7 @@ def _fill(acct: Account, tx: dict[str, Any]) -> None:
             order.extra["tradeReducedID"] = tx["tradeReduced"]["tradeID"]
     acct.balance = Decimal(tx["accountBalance"])
     acct.pl += Decimal(tx.get("pl", "0"))
+    acct.gsl_fees += Decimal(tx.get("guaranteedExecutionFee", "0"))
     acct.last_fill_time = tx["time"]
 
 
@@ -101,6 +104,8 @@ def _cancel(acct: Account, tx: dict[str, Any]) -> None:
             trade.tp_order = None
         if trade.sl_order == order.id:
             trade.sl_order = None
+        if trade.tsl_order == order.id:
+            trade.tsl_order = None
 
 
 def _order_ext(acct: Account, tx: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewind.venue.engine import history
+from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.engine.ledger import Ledger, Listener
 from tradewind.venue.engine.model import Account
 from tradewind.venue.engine.orders import Orders
@@ -47,9 +48,12 @@ class VenueEngine:
         opening_balance: float = 100_000.0,
         currency: str = "USD",
         account_id: str = DEFAULT_ACCOUNT,
+        guarantees: Guarantees | None = None,
     ) -> None:
+        """``guarantees``: the accounts' guaranteedStopLossOrderMode (DISABLED unless it
+        says otherwise) and the premium and minimum distance of guaranteed stop losses."""
         self._ledger = Ledger(
-            instruments, now, quote, store if store is not None else MemoryStore()
+            instruments, now, quote, store if store is not None else MemoryStore(), guarantees
         )
         self._triggers = Triggers(self._ledger)
         self._orders = Orders(self._ledger, self._triggers)

@@ -10,10 +10,11 @@ orders.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from tradewind.venue.engine import guaranteed
 from tradewind.venue.engine.ledger import Ledger
 from tradewind.venue.engine.model import HOME_PLACES, ZERO, Account, Order, Trade, round_even
 from tradewind.venue.engine.views import Valuation, money
@@ -28,6 +29,8 @@ _FILL_REASONS = {
     "STOP": "STOP_ORDER",
     "TAKE_PROFIT": "TAKE_PROFIT_ORDER",
     "STOP_LOSS": "STOP_LOSS_ORDER",
+    "MARKET_IF_TOUCHED": "MARKET_IF_TOUCHED_ORDER",
+    "TRAILING_STOP_LOSS": "TRAILING_STOP_LOSS_ORDER",
 }
 
 
@@ -61,6 +64,7 @@ class _Legs:
     opened: dict[str, Any] | None
     pl: Decimal
     half_spread: Decimal
+    fee: Decimal = ZERO  # guaranteed execution fee
 
 
 class Matcher:
@@ -86,13 +90,16 @@ class Matcher:
         only_trade: Trade | None = None,
         fill_reason: str | None = None,
         position_fill: str | None = None,
+        guarantee: tuple[Decimal, Decimal] | None = None,
     ) -> dict[str, Any]:
         """Fill ``order`` for ``units`` at the quote, or cancel it with OANDA's reason.
         Returns ``{"orderFillTransaction": ..., "orderCancelTransaction": ...}`` (either).
 
         The steps: a tradeable quote; the opposite trades and the position fill mode; how much
         reduces and how much opens; the walk of the book (price, liquidity, bound); the margin
-        for what opens; then the ORDER_FILL, its trades' aftermath and an IOC's rest."""
+        for what opens; then the ORDER_FILL, its trades' aftermath and an IOC's rest.
+        ``guarantee`` ``(price, premium)``: a guaranteed stop loss's fill, all of it at
+        ``price`` whatever the book says, charging ``premium`` per unit."""
         inst = self.ledger.instruments[order.instrument]
         val = self.ledger.val(acct)
         buy = units > 0
@@ -100,7 +107,10 @@ class Matcher:
             q, rate = _tradeable(q, val.rate(inst.quote_currency))
             opposite, mode = _opposite(acct, order, buy, only_trade, position_fill)
             size = _split(mode, abs(units), opposite, acct.hedging)
-            filled, vwap = _walk_book(q, buy, size.total, bound, force=force, partial=partial)
+            if guarantee is not None:
+                filled, vwap = size.total, guarantee[0]
+            else:
+                filled, vwap = _walk_book(q, buy, size.total, bound, force=force, partial=partial)
             if filled < size.total:  # IOC: the reducing part first, the rest opens
                 size = _Size(min(size.reduce, filled), filled - min(size.reduce, filled))
             price = round_even(vwap, inst.displayPrecision)
@@ -108,6 +118,8 @@ class Matcher:
         except _Cancel as c:
             return self._cancelled(acct, order, c.reason)
         legs = _legs(acct, order, q, inst, rate, buy, size, price, opposite)
+        if guarantee is not None:
+            legs = _charge(legs, guarantee[1], rate)
         fill = self._emit_fill(acct, order, q, inst, rate, buy, filled, price, legs, fill_reason)
         out: dict[str, Any] = {"orderFillTransaction": fill}
         self._after_fill(acct, order, fill, legs)
@@ -146,8 +158,8 @@ class Matcher:
             pl=money(legs.pl),
             financing="0.0000",
             commission="0.0000",
-            guaranteedExecutionFee="0.0000",
-            accountBalance=money(acct.balance + legs.pl),
+            guaranteedExecutionFee=money(legs.fee),
+            accountBalance=money(acct.balance + legs.pl - legs.fee),
             gainQuoteHomeConversionFactor=dec(rate, 8),
             lossQuoteHomeConversionFactor=dec(rate, 8),
             halfSpreadCost=money(legs.half_spread * filled),
@@ -161,7 +173,7 @@ class Matcher:
         orders."""
         for part in legs.closed:
             t = acct.trades[part["tradeID"]]
-            for oid in (t.tp_order, t.sl_order):
+            for oid in t.order_ids:
                 if oid and acct.orders[oid].state == "PENDING":
                     self.ledger.cancel(acct, acct.orders[oid], "LINKED_TRADE_CLOSED")
         if legs.opened is not None:
@@ -286,6 +298,16 @@ def _legs(
         if order.body.get("tradeClientExtensions"):
             opened["clientExtensions"] = dict(order.body["tradeClientExtensions"])
     return _Legs(closed, reduced, opened, pl, half_spread)
+
+
+def _charge(legs: _Legs, premium: Decimal, rate: Decimal) -> _Legs:
+    """``legs`` with each closed or reduced part's guaranteed execution fee, and their sum."""
+    total = ZERO
+    for part in [*legs.closed, *([legs.reduced] if legs.reduced else [])]:
+        part_fee = round_even(guaranteed.fee(premium, Decimal(part["units"]), rate), HOME_PLACES)
+        part["guaranteedExecutionFee"] = money(part_fee)
+        total += part_fee
+    return replace(legs, fee=total)
 
 
 def _reductions(

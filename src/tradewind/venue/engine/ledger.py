@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.venue.engine.apply import apply
+from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.engine.model import HOME_PLACES, Account, Order, Trade, round_even
 from tradewind.venue.engine.parse import Reject, message
 from tradewind.venue.engine.store import AccountRecord, TransactionStore
@@ -36,8 +37,10 @@ class Ledger:
         now: Callable[[], int],
         quote: QuoteFn,
         store: TransactionStore,
+        guarantees: Guarantees | None = None,
     ) -> None:
         self.instruments, self.now, self.quote = instruments, now, quote
+        self.guarantees = guarantees if guarantees is not None else Guarantees()
         self.store = store
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
@@ -56,6 +59,8 @@ class Ledger:
         self.accounts = {
             r.id: Account(r.id, r.currency, r.hedging, r.alias, r.created_time) for r in records
         }
+        for acct in self.accounts.values():
+            acct.gsl_mode = self.guarantees.mode_of(acct.id)
         for account_id, tx in txs:
             apply(self.accounts[account_id], scrub(tx))
 
@@ -178,7 +183,8 @@ class Ledger:
             raise VenueError(400, "The Account already exists", "INVALID_VALUE")
         created = format_time(self.now())
         record = AccountRecord(account_id, currency, hedging, alias, created)
-        acct = Account(account_id, currency, hedging, alias, created)
+        mode = self.guarantees.mode_of(account_id)
+        acct = Account(account_id, currency, hedging, alias, created, gsl_mode=mode)
         self.accounts[account_id] = acct
         self._new_accounts.append(record)
         site, division, user, number = (account_id.split("-") + ["0"] * 4)[:4]

@@ -17,7 +17,11 @@ ORDER_TYPES = {
     "STOP_ORDER": "STOP",
     "TAKE_PROFIT_ORDER": "TAKE_PROFIT",
     "STOP_LOSS_ORDER": "STOP_LOSS",
+    "MARKET_IF_TOUCHED_ORDER": "MARKET_IF_TOUCHED",
+    "TRAILING_STOP_LOSS_ORDER": "TRAILING_STOP_LOSS",
 }
+ENTRY_TYPES = ("LIMIT", "STOP", "MARKET_IF_TOUCHED")  # pending orders that open trades
+TRADE_ORDER_TYPES = ("TAKE_PROFIT", "STOP_LOSS", "TRAILING_STOP_LOSS")  # a trade's orders
 
 
 def round_even(value: Decimal, places: int) -> Decimal:
@@ -30,7 +34,7 @@ class Order:
     """An order as its create transaction described it, and what became of it."""
 
     id: str
-    type: str  # MARKET | LIMIT | STOP | TAKE_PROFIT | STOP_LOSS
+    type: str  # MARKET | an entry type | a trade order type
     body: dict[str, Any]  # the create transaction's fields that describe the order
     create_time: str
     state: str = "PENDING"
@@ -78,6 +82,12 @@ class Trade:
     close_time: str | None = None
     tp_order: str | None = None
     sl_order: str | None = None
+    tsl_order: str | None = None
+
+    @property
+    def order_ids(self) -> tuple[str | None, ...]:
+        """The trade's take profit, stop loss and trailing stop loss (None: none)."""
+        return (self.tp_order, self.sl_order, self.tsl_order)
 
     @property
     def client_id(self) -> str | None:
@@ -95,6 +105,8 @@ class Account:
     pl: Decimal = ZERO
     last_tx: int = 0
     last_fill_time: str | None = None
+    gsl_mode: str = "DISABLED"  # guaranteedStopLossOrderMode
+    gsl_fees: Decimal = ZERO  # guaranteed execution fees charged
     transactions: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[str, Order] = field(default_factory=dict)
     trades: dict[str, Trade] = field(default_factory=dict)

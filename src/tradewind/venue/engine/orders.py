@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tradewind.venue.engine import guaranteed
 from tradewind.venue.engine.ledger import Ledger, find_order
-from tradewind.venue.engine.model import Account, Order
+from tradewind.venue.engine.model import TRADE_ORDER_TYPES, Account, Order
 from tradewind.venue.engine.parse import OrderParser, Reject, client_extensions
 from tradewind.venue.engine.triggers import Triggers
 from tradewind.venue.wire import bad_value
@@ -36,6 +37,8 @@ class Orders:
             taken,
             set(acct.client_trades),
             trade_instrument,
+            gsl_mode=acct.gsl_mode,
+            guarantees=self.ledger.guarantees,
         )
 
     def parse_or_reject(
@@ -49,6 +52,9 @@ class Orders:
             fields = parser.parse(spec, kind)
         except Reject as r:
             self.ledger.reject(acct, f"{r.fields.get('type', 'MARKET_ORDER')}_REJECT", r, key)
+        reason = self._trade_order_reason(acct, fields, exclude)
+        if reason is not None:
+            self.ledger.reject(acct, f"{fields['type']}_REJECT", Reject(reason, fields), key)
         if fields["type"] == "MARKET_ORDER":
             q = self.ledger.quote(fields["instrument"])
             inst = self.ledger.instruments[fields["instrument"]]
@@ -62,6 +68,41 @@ class Orders:
                     acct, "MARKET_ORDER_REJECT", Reject("INSTRUMENT_PRICE_UNKNOWN", fields), key
                 )
         return fields
+
+    def _trade_order_reason(
+        self, acct: Account, fields: dict[str, Any], exclude: Order | None
+    ) -> str | None:
+        """Why a valid request cannot be placed on this account now: a second trailing stop
+        loss on a trade, or a guaranteed stop loss too close to the market."""
+        kind, trade = fields["type"], acct.trades.get(fields.get("tradeID", ""))
+        if trade is not None and kind == "TRAILING_STOP_LOSS_ORDER":
+            current = trade.tsl_order
+            if current is not None and (exclude is None or exclude.id != current):
+                return "TRAILING_STOP_LOSS_ORDER_ALREADY_EXISTS"
+        if trade is not None and kind == "STOP_LOSS_ORDER" and fields.get("guaranteed"):
+            short = trade.current_units < 0
+            if self._too_close(trade.instrument, short, fields):
+                return "STOP_LOSS_ORDER_GUARANTEED_MINIMUM_DISTANCE_NOT_MET"
+        sl = fields.get("stopLossOnFill") or {}
+        on_fill_checked = kind == "MARKET_ORDER" or "distance" in sl
+        if sl.get("guaranteed") and on_fill_checked:
+            sells = fields["units"].startswith("-")
+            if self._too_close(fields["instrument"], sells, sl):
+                return "STOP_LOSS_ON_FILL_GUARANTEED_MINIMUM_DISTANCE_NOT_MET"
+        return None
+
+    def _too_close(self, instrument: str, buy: bool, stop: dict[str, Any]) -> bool:
+        """Whether a guaranteed ``stop`` (its price or distance) is nearer the market than
+        the instrument's minimum distance (the market: the side the stop closes at, ``buy``
+        for a short trade's)."""
+        minimum = self.ledger.guarantees.minimum_distance(self.ledger.instruments[instrument])
+        if "distance" in stop:
+            return Decimal(stop["distance"]) < minimum
+        q = self.ledger.quote(instrument)
+        if stop.get("price") is None or q is None or not q.bids or not q.asks:
+            return False
+        market = Decimal(str(q.ask)) if buy else Decimal(str(q.bid))
+        return guaranteed.too_close(Decimal(stop["price"]), market, minimum)
 
     # ------------------------------------------------------------------ placing
 
@@ -112,7 +153,7 @@ class Orders:
         if order.state != "PENDING" or order.type == "MARKET":
             self._reject_missing(acct, order)
         fields = self.parse_or_reject(acct, body, exclude=order)
-        if order.type in ("TAKE_PROFIT", "STOP_LOSS") and (
+        if order.type in TRADE_ORDER_TYPES and (
             fields["type"] != f"{order.type}_ORDER" or fields.get("tradeID") != order.trade_id
         ):
             self.ledger.reject(
@@ -125,7 +166,7 @@ class Orders:
             acct, order, "CLIENT_REQUEST_REPLACED", replacedByOrderID=str(acct.last_tx + 2)
         )
         fields["replacesOrderID"] = order.id
-        if fields["type"] in ("TAKE_PROFIT_ORDER", "STOP_LOSS_ORDER"):
+        if fields["type"].removesuffix("_ORDER") in TRADE_ORDER_TYPES:
             out = self.triggers.place_dependent(acct, fields, "REPLACEMENT")
         else:
             out = self._place(acct, fields, reason="REPLACEMENT")

@@ -6,10 +6,17 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradewind.venue.engine.guaranteed import (
+    Guarantees,
+    later_v20,
+    mode_reject,
+    wants_guarantee,
+)
+from tradewind.venue.engine.model import ENTRY_TYPES, TRADE_ORDER_TYPES
 from tradewind.venue.instruments import VenueInstrument
 from tradewind.venue.wire import VenueError, dec, format_time, parse_time
 
-ORDER_KINDS = ("MARKET", "LIMIT", "STOP", "TAKE_PROFIT", "STOP_LOSS")
+ORDER_KINDS = ("MARKET", *ENTRY_TYPES, *TRADE_ORDER_TYPES)
 POSITION_FILLS = ("DEFAULT", "OPEN_ONLY", "REDUCE_FIRST", "REDUCE_ONLY")
 TRIGGERS = ("DEFAULT", "INVERSE", "BID", "ASK", "MID")
 MESSAGES = {
@@ -19,14 +26,11 @@ MESSAGES = {
     "INSTRUMENT_UNKNOWN": "The instrument specified is unknown",
     "INSUFFICIENT_MARGIN": "Insufficient margin",
     "INSTRUMENT_PRICE_UNKNOWN": "The instrument's price is unknown",
-    "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED": "Trailing Stop Loss Orders are not supported",
     "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED": "A guaranteed Stop Loss Order is not allowed",
     "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED": "A guaranteed Stop Loss on fill is not allowed",
 }
-# Not implemented yet: answered as v20 answers an account that does not allow them, with a
-# reject transaction (v20 of this description has no GUARANTEED_STOP_LOSS order type: a
-# guaranteed stop is a STOP_LOSS with ``guaranteed``, rejected as STOP_LOSS_ORDER_REJECT).
-TRAILING_NOT_SUPPORTED = "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED"
+# v20 of this description has no GUARANTEED_STOP_LOSS order type: a guaranteed stop is a
+# STOP_LOSS with ``guaranteed`` (see ``guaranteed``), rejected as STOP_LOSS_ORDER_REJECT.
 GUARANTEED_NOT_ALLOWED = "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED"
 GUARANTEED_ON_FILL_NOT_ALLOWED = "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED"
 
@@ -104,7 +108,11 @@ class OrderParser:
         taken_order_ids: set[str],
         taken_trade_ids: set[str],
         trade_instrument: Callable[[str], str | None] = lambda _tid: None,
+        gsl_mode: str = "DISABLED",
+        guarantees: Guarantees | None = None,
     ) -> None:
+        self.gsl_mode = gsl_mode
+        self.guarantees = guarantees if guarantees is not None else Guarantees()
         self.trade_instrument = trade_instrument
         self.instruments, self.now_ns = instruments, now_ns
         self.taken_order_ids, self.taken_trade_ids = taken_order_ids, taken_trade_ids
@@ -117,12 +125,14 @@ class OrderParser:
     def parse(self, spec: Any, kind: str | None = None) -> dict[str, Any]:
         if not isinstance(spec, dict):
             raise VenueError(400, "Invalid value specified for 'order'", "INVALID_VALUE")
-        kind = self._kind(kind or spec.get("type", "MARKET"))
-        if kind in ("TAKE_PROFIT", "STOP_LOSS"):
+        kind = kind or spec.get("type", "MARKET")
+        if kind == "GUARANTEED_STOP_LOSS":  # a later v20's type for a guaranteed stop loss
+            kind, spec = "STOP_LOSS", {**spec, "guaranteed": True}
+        kind = self._kind(kind)
+        if kind in TRADE_ORDER_TYPES:
             self._trade_fields(spec)
-            if kind == "STOP_LOSS" and guaranteed(spec):
-                self.tx["guaranteed"] = True
-                raise self.fail(GUARANTEED_NOT_ALLOWED)
+            if kind == "STOP_LOSS":
+                self._guarantee(spec, "STOP_LOSS_ORDER", self.tx)
         else:
             self._instrument(spec)
             self._units(spec)
@@ -134,27 +144,50 @@ class OrderParser:
             if ext.get("id") in self.taken_order_ids:
                 raise self.fail("CLIENT_ORDER_ID_ALREADY_EXISTS")
             self.tx["clientExtensions"] = ext
-        if kind in ("MARKET", "LIMIT", "STOP"):
+        if kind in ("MARKET", *ENTRY_TYPES):
             self._on_fill(spec)
         return self.tx
 
     def _kind(self, kind: Any) -> str:
         """The order type, one the venue makes (the transaction begun with it)."""
-        if kind == "TRAILING_STOP_LOSS":
-            self.tx = {"type": "TRAILING_STOP_LOSS_ORDER"}
-            raise self.fail(TRAILING_NOT_SUPPORTED)
-        if kind == "GUARANTEED_STOP_LOSS":  # a later v20's type for a guaranteed stop loss
-            self.tx = {"type": "STOP_LOSS_ORDER", "guaranteed": True}
-            raise self.fail(GUARANTEED_NOT_ALLOWED)
         if kind not in ORDER_KINDS:
             raise VenueError(400, "Invalid value specified for 'type'", "INVALID_VALUE")
         self.kind = kind
         self.tx = {"type": f"{kind}_ORDER"}
         return str(kind)
 
+    def _guarantee(self, spec: dict[str, Any], prefix: str, into: dict[str, Any]) -> None:
+        """A stop loss's ``guaranteed`` flag as the account's mode has it (and its premium)."""
+        flag = wants_guarantee(spec, self.gsl_mode)
+        if flag is None:
+            raise VenueError(400, "Invalid value specified for 'guaranteed'", "INVALID_VALUE")
+        if flag or self.gsl_mode != "DISABLED":
+            into["guaranteed"] = flag
+        reason = mode_reject(flag, self.gsl_mode, prefix)
+        if reason is not None:
+            raise self.fail(reason)
+        if flag and prefix == "STOP_LOSS_ORDER":
+            assert self.instrument is not None
+            premium = self.guarantees.premium(self.instrument)
+            into["guaranteedExecutionPremium"] = dec(premium, self.instrument.displayPrecision)
+
+    def _trailing_distance(self, value: Any, prefix: str = "") -> str:
+        """A trailing stop's distance, within the instrument's trailing distance range."""
+        out = self._price(value, "PRICE_DISTANCE", True, prefix)
+        assert self.instrument is not None
+        terms = self.instrument.to_json()
+        if Decimal(out) < Decimal(terms["minimumTrailingStopDistance"]):
+            raise self.fail(f"{prefix}PRICE_DISTANCE_MINIMUM_NOT_MET")
+        if Decimal(out) > Decimal(terms["maximumTrailingStopDistance"]):
+            raise self.fail(f"{prefix}PRICE_DISTANCE_MAXIMUM_EXCEEDED")
+        return out
+
     def _prices(self, spec: dict[str, Any], kind: str) -> None:
         """The price, a stop loss's distance (one of the two) and the price bound."""
-        if kind in ("LIMIT", "STOP", "TAKE_PROFIT") or (kind == "STOP_LOSS" and "price" in spec):
+        if kind == "TRAILING_STOP_LOSS":
+            self.tx["distance"] = self._trailing_distance(spec.get("distance"))
+            return
+        if kind in (*ENTRY_TYPES, "TAKE_PROFIT") or (kind == "STOP_LOSS" and "price" in spec):
             self.tx["price"] = self._price(spec.get("price"), "PRICE", required=True)
         if kind == "STOP_LOSS" and "price" not in spec:
             if "distance" not in spec:
@@ -162,12 +195,12 @@ class OrderParser:
             self.tx["distance"] = self._price(spec["distance"], "PRICE_DISTANCE", True)
         elif kind == "STOP_LOSS" and "distance" in spec:
             raise self.fail("STOP_LOSS_ORDER_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
-        if kind in ("MARKET", "STOP") and spec.get("priceBound") is not None:
+        if kind in ("MARKET", "STOP", "MARKET_IF_TOUCHED") and spec.get("priceBound") is not None:
             self.tx["priceBound"] = self._price(spec["priceBound"], "PRICE_BOUND", True)
 
     def _fill_and_trigger(self, spec: dict[str, Any], kind: str) -> None:
         """The position fill (orders that open) and the trigger condition (pending orders)."""
-        if kind in ("MARKET", "LIMIT", "STOP"):
+        if kind in ("MARKET", *ENTRY_TYPES):
             pf = spec.get("positionFill", "DEFAULT")
             if pf not in POSITION_FILLS:
                 raise self.fail("ORDER_FILL_POSITION_ACTION_INVALID")
@@ -231,16 +264,18 @@ class OrderParser:
         into["timeInForce"] = tif
         if tif == "GTD":
             gtd = spec.get("gtdTime")
+            # v20's reasons: TIME_IN_FORCE_GTD_..., but <ON_FILL_PREFIX>_GTD_...
+            gtd_prefix = prefix or "TIME_IN_FORCE_"
             if gtd is None:
-                raise self.fail(f"{prefix}TIME_IN_FORCE_GTD_TIMESTAMP_MISSING")
+                raise self.fail(f"{gtd_prefix}GTD_TIMESTAMP_MISSING")
             try:
                 ns = parse_time(gtd) if isinstance(gtd, str) else -1
             except VenueError:
                 ns = -1
             if ns < 0:
-                raise self.fail(f"{prefix}TIME_IN_FORCE_GTD_TIMESTAMP_MISSING")
+                raise self.fail(f"{gtd_prefix}GTD_TIMESTAMP_MISSING")
             if ns <= self.now_ns:
-                raise self.fail(f"{prefix}TIME_IN_FORCE_GTD_TIMESTAMP_IN_PAST")
+                raise self.fail(f"{gtd_prefix}GTD_TIMESTAMP_IN_PAST")
             into["gtdTime"] = format_time(ns)
 
     def _trade_fields(self, spec: dict[str, Any]) -> None:
@@ -256,15 +291,14 @@ class OrderParser:
             self.tx["clientTradeID"] = spec["clientTradeID"]
 
     def _on_fill(self, spec: dict[str, Any]) -> None:
-        """The orders placed on fill (take profit, stop loss) and the new trade's extensions."""
+        """The orders placed on fill (take profit, stop losses) and the new trade's extensions."""
+        spec = later_v20(spec, "guaranteedStopLossOnFill", "stopLossOnFill")
         if spec.get("takeProfitOnFill") is not None:
             self.tx["takeProfitOnFill"] = self._tp_on_fill(spec["takeProfitOnFill"])
         if spec.get("stopLossOnFill") is not None:
             self.tx["stopLossOnFill"] = self._sl_on_fill(spec["stopLossOnFill"])
         if spec.get("trailingStopLossOnFill") is not None:
-            raise self.fail(TRAILING_NOT_SUPPORTED)
-        if spec.get("guaranteedStopLossOnFill") is not None:  # a later v20's field
-            raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
+            self.tx["trailingStopLossOnFill"] = self._tsl_on_fill(spec["trailingStopLossOnFill"])
         tce = spec.get("tradeClientExtensions")
         if tce is not None:
             ext = self._ext(tce, "CLIENT_TRADE")
@@ -288,8 +322,8 @@ class OrderParser:
     def _sl_on_fill(self, sl: Any) -> dict[str, Any]:
         if not isinstance(sl, dict):
             raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
-        if guaranteed(sl):
-            raise self.fail(GUARANTEED_ON_FILL_NOT_ALLOWED)
+        flags: dict[str, Any] = {}
+        self._guarantee(sl, "STOP_LOSS_ON_FILL", flags)
         if "price" in sl and "distance" in sl:
             raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
         out: dict[str, Any]
@@ -308,4 +342,15 @@ class OrderParser:
             out["clientExtensions"] = self._ext(
                 sl["clientExtensions"], "STOP_LOSS_ON_FILL_CLIENT_ORDER"
             )
+        out.update(flags)
+        return out
+
+    def _tsl_on_fill(self, tsl: Any) -> dict[str, Any]:
+        prefix = "TRAILING_STOP_LOSS_ON_FILL_"
+        if not isinstance(tsl, dict):
+            raise self.fail(f"{prefix}PRICE_DISTANCE_MISSING")
+        out: dict[str, Any] = {"distance": self._trailing_distance(tsl.get("distance"), prefix)}
+        self._time_in_force(tsl, prefix, out)
+        if tsl.get("clientExtensions") is not None:
+            out["clientExtensions"] = self._ext(tsl["clientExtensions"], f"{prefix}CLIENT_ORDER")
         return out

@@ -47,7 +47,11 @@ class Queries:
         if names is not None and any(n not in instruments for n in names):
             raise bad_value("instruments")
         chosen = names if names is not None else sorted(instruments)
-        return {"instruments": [instruments[n].to_json() for n in chosen], **self._last(acct)}
+        terms = self.ledger.guarantees
+        listed = [
+            {**instruments[n].to_json(), **terms.instrument_fields(instruments[n])} for n in chosen
+        ]
+        return {"instruments": listed, **self._last(acct)}
 
     # ------------------------------------------------------------------ orders, trades, positions
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradewind.venue.engine.guaranteed import later_v20
 from tradewind.venue.engine.ledger import Ledger, find_trade
 from tradewind.venue.engine.model import Account, Trade
 from tradewind.venue.engine.orders import Orders
 from tradewind.venue.engine.parse import (
     GUARANTEED_NOT_ALLOWED,
-    TRAILING_NOT_SUPPORTED,
     Reject,
     client_extensions,
     guaranteed,
@@ -105,15 +105,13 @@ class Trades:
         return {"tradeClientExtensionsModifyTransaction": tx, **self.ledger.related(acct)}
 
     def _reject_unsupported(self, acct: Account, trade: Trade, body: dict[str, Any]) -> None:
-        """Trailing and guaranteed stop losses are not supported yet: a request for any is
-        rejected as a whole, with a reject transaction for each such dependent order."""
+        """An account without guaranteed stop losses rejects a request for any as a whole,
+        with a reject transaction for each guaranteed stop loss asked for."""
+        if acct.gsl_mode != "DISABLED":
+            return
         unsupported = []
         if guaranteed(body.get("stopLoss")):
             unsupported.append(("stopLoss", "STOP_LOSS_ORDER", GUARANTEED_NOT_ALLOWED))
-        if body.get("trailingStopLoss") is not None:
-            unsupported.append(
-                ("trailingStopLoss", "TRAILING_STOP_LOSS_ORDER", TRAILING_NOT_SUPPORTED)
-            )
         if body.get("guaranteedStopLoss") is not None:  # a later v20's key
             unsupported.append(("guaranteedStopLoss", "STOP_LOSS_ORDER", GUARANTEED_NOT_ALLOWED))
         if not unsupported:
@@ -127,19 +125,21 @@ class Trades:
         self.ledger.reject_all(acct, rejects)
 
     def set_orders(self, acct: Account, spec: str, body: Any) -> dict[str, Any]:
-        """Create, replace or cancel (``null``) the trade's take profit and stop loss: every
-        request is validated before any is carried out."""
+        """Create, replace or cancel (``null``) the trade's take profit, stop loss and
+        trailing stop loss: every request is validated before any is carried out."""
         trade = find_trade(acct, spec)
         if trade.state != "OPEN":
             raise not_found("The Trade specified does not exist")
         if not isinstance(body, dict):
             raise bad_value("body")
         self._reject_unsupported(acct, trade, body)
+        body = later_v20(body, "guaranteedStopLoss", "stopLoss")
         plans = [
             (key, current, self._plan(acct, trade, body, key, kind, current))
             for key, kind, current in (
                 ("takeProfit", "TAKE_PROFIT", trade.tp_order),
                 ("stopLoss", "STOP_LOSS", trade.sl_order),
+                ("trailingStopLoss", "TRAILING_STOP_LOSS", trade.tsl_order),
             )
             if key in body
         ]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tradewind.venue.engine import trailing
 from tradewind.venue.engine.fills import Matcher
 from tradewind.venue.engine.ledger import Ledger
-from tradewind.venue.engine.model import Account, Order
+from tradewind.venue.engine.model import ENTRY_TYPES, Account, Order
 from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import NS, dec, parse_time
 
@@ -30,9 +31,12 @@ class Triggers:
         """A just-placed pending order: fill it if the current price triggers it (an FOK / IOC
         entry order that does not trigger is cancelled)."""
         q = self.ledger.quote(
-            order.instrument if order.type in ("LIMIT", "STOP") else _trade_instrument(acct, order)
+            order.instrument if order.type in ENTRY_TYPES else _trade_instrument(acct, order)
         )
-        if q is None or not q.tradeable or not _triggered(acct, order, q):
+        if order.type == "MARKET_IF_TOUCHED" and q is not None and q.bids and q.asks:
+            places = self.ledger.instruments[order.instrument].displayPrecision
+            trailing.remember_market(order, q, places)  # even while the market is halted
+        if q is None or not q.tradeable or not self._triggered(acct, order, q):
             if order.body.get("timeInForce") in ("FOK", "IOC") and order.type in ("LIMIT", "STOP"):
                 return {
                     "orderCancelTransaction": self.ledger.cancel(
@@ -40,16 +44,42 @@ class Triggers:
                     )
                 }
             return {}
-        if order.type in ("LIMIT", "STOP"):
+        return self._fill_triggered(acct, order, q)
+
+    def _fill_triggered(self, acct: Account, order: Order, q: Quote) -> dict[str, Any]:
+        """Fill an order its price triggered: an entry order for its units (within its price
+        bound), a trade's order for the whole trade (a guaranteed stop at its price)."""
+        if order.type in ENTRY_TYPES:
             bound = order.body.get("priceBound")
             return self.matcher.fill(
                 acct, order, q, order.units, force=True, bound=Decimal(bound) if bound else None
             )
         trade = acct.trades[order.trade_id or ""]
-        return self.matcher.fill(acct, order, q, -trade.current_units, force=True, only_trade=trade)
+        guarantee = None
+        if order.body.get("guaranteed") is True and order.price is not None:
+            premium = Decimal(order.body.get("guaranteedExecutionPremium", "0"))
+            guarantee = (order.price, premium)
+        return self.matcher.fill(
+            acct, order, q, -trade.current_units, force=True, only_trade=trade, guarantee=guarantee
+        )
+
+    def _triggered(self, acct: Account, order: Order, q: Quote) -> bool:
+        """Whether ``q`` triggers ``order`` (moving a trailing stop first)."""
+        if not q.bids or not q.asks:
+            return False
+        places = self.ledger.instruments[q.instrument].displayPrecision
+        if order.type == "MARKET_IF_TOUCHED":
+            return trailing.touched(order, q, places)
+        if order.type == "TRAILING_STOP_LOSS":
+            trade = acct.trades.get(order.trade_id or "")
+            if trade is None or trade.state != "OPEN":
+                return False
+            return trailing.trailing_triggered(order, trade, q, places)
+        return _triggered(acct, order, q)
 
     def place_dependent(self, acct: Account, fields: dict[str, Any], reason: str) -> dict[str, Any]:
-        """Create a take profit / stop loss order from its create-transaction fields."""
+        """Create a take profit / stop loss / trailing stop loss order from its
+        create-transaction fields."""
         fields = dict(fields)
         kind = fields.pop("type")
         tx = self.ledger.emit(acct, kind, **fields, reason=reason)
@@ -58,14 +88,15 @@ class Triggers:
         return out
 
     def place_on_fill(self, acct: Account, order: Order, fill: dict[str, Any]) -> None:
-        """The ``takeProfitOnFill`` / ``stopLossOnFill`` of ``order`` on the trade ``fill``
-        opened."""
+        """The ``takeProfitOnFill`` / ``stopLossOnFill`` / ``trailingStopLossOnFill`` of
+        ``order`` on the trade ``fill`` opened."""
         trade_id = fill["tradeOpened"]["tradeID"]
         trade = acct.trades[trade_id]
         inst = self.ledger.instruments[trade.instrument]
         for key, kind in (
             ("takeProfitOnFill", "TAKE_PROFIT_ORDER"),
             ("stopLossOnFill", "STOP_LOSS_ORDER"),
+            ("trailingStopLossOnFill", "TRAILING_STOP_LOSS_ORDER"),
         ):
             spec = order.body.get(key)
             if not spec:
@@ -73,7 +104,9 @@ class Triggers:
             fields: dict[str, Any] = {"type": kind, "tradeID": trade_id}
             if trade.client_id:
                 fields["clientTradeID"] = trade.client_id
-            if "distance" in spec:
+            if kind == "TRAILING_STOP_LOSS_ORDER":
+                fields["distance"] = spec["distance"]
+            elif "distance" in spec:
                 d = Decimal(spec["distance"])
                 price = trade.price - d if trade.current_units > 0 else trade.price + d
                 fields["distance"] = spec["distance"]
@@ -86,6 +119,11 @@ class Triggers:
             fields["triggerCondition"] = "DEFAULT"
             if spec.get("clientExtensions"):
                 fields["clientExtensions"] = spec["clientExtensions"]
+            if "guaranteed" in spec:
+                fields["guaranteed"] = spec["guaranteed"]
+            if spec.get("guaranteed") is True:
+                premium = self.ledger.guarantees.premium(inst)
+                fields["guaranteedExecutionPremium"] = dec(premium, inst.displayPrecision)
             fields["orderFillTransactionID"] = fill["id"]
             self.place_dependent(acct, fields, "ON_FILL")
 
@@ -104,19 +142,12 @@ class Triggers:
                     self.ledger.cancel(acct, order, "TIME_IN_FORCE_EXPIRED")
                     continue
                 inst = order.instrument or _trade_instrument(acct, order)
-                if inst == quote.instrument and quote.tradeable and _triggered(acct, order, quote):
-                    if order.type in ("LIMIT", "STOP"):
-                        self.matcher.fill(acct, order, quote, order.units, force=True)
-                    else:
-                        trade = acct.trades[order.trade_id or ""]
-                        self.matcher.fill(
-                            acct,
-                            order,
-                            quote,
-                            -trade.current_units,
-                            force=True,
-                            only_trade=trade,
-                        )
+                if (
+                    inst == quote.instrument
+                    and quote.tradeable
+                    and self._triggered(acct, order, quote)
+                ):
+                    self._fill_triggered(acct, order, quote)
             self.margin_check(acct)
 
     def margin_check(self, acct: Account) -> None:
@@ -159,7 +190,7 @@ def _triggered(acct: Account, order: Order, q: Quote) -> bool:
     if price is None or not q.bids or not q.asks:
         return False
     bid, ask = Decimal(str(q.bid)), Decimal(str(q.ask))
-    if order.type in ("LIMIT", "STOP"):
+    if order.type in ENTRY_TYPES:
         buy = order.units > 0
         if order.type == "LIMIT":
             return ask <= price if buy else bid >= price

@@ -158,7 +158,8 @@ def trade_json(t: Trade, acct: Account, val: Valuation) -> dict[str, Any]:
         out["closeTime"] = t.close_time
     if t.client_ext:
         out["clientExtensions"] = dict(t.client_ext)
-    for key, oid in (("takeProfitOrder", t.tp_order), ("stopLossOrder", t.sl_order)):
+    keys = ("takeProfitOrder", "stopLossOrder", "trailingStopLossOrder")
+    for key, oid in zip(keys, t.order_ids, strict=True):
         if oid and oid in acct.orders:
             out[key] = order_json(acct.orders[oid])
     return out
@@ -215,12 +216,12 @@ def summary_json(acct: Account, val: Valuation) -> dict[str, Any]:
         "balance": money(acct.balance),
         "createdByUserID": 1,
         "createdTime": acct.created_time,
-        "guaranteedStopLossOrderMode": "DISABLED",
+        "guaranteedStopLossOrderMode": acct.gsl_mode,
         "pl": money(acct.pl),
         "resettablePL": money(acct.pl),
         "financing": "0.0000",
         "commission": "0.0000",
-        "guaranteedExecutionFees": "0.0000",
+        "guaranteedExecutionFees": money(acct.gsl_fees),
         "marginRate": "0.0333",
         "openTradeCount": len(acct.open_trades()),
         "openPositionCount": len(open_positions),
