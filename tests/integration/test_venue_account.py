@@ -82,6 +82,13 @@ def test_financing_and_commission_over_rollovers(api: API, venue: Any) -> None:
     assert Decimal(mine["financing"]) == sum(amounts)
     changes = call(api, accounts.AccountChanges(ACCOUNT, params={"sinceTransactionID": last}))
     assert [t["type"] for t in changes["changes"]["transactions"]] == ["DAILY_FINANCING"] * 2
+    # the adapter's ledger explains the NAV with the financing and commission in it
+    broker = make_broker(venue.base_url, "tw-venue-account-ledger")
+    ledger = broker.ledger()
+    broker.close()
+    assert ledger.financing == pytest.approx(float(summary["financing"]))
+    assert ledger.commission == pytest.approx(float(summary["commission"]))
+    assert abs(ledger.residual) < 0.01
 
 
 def test_configuration_patch_and_its_reject(api: API, venue: Any) -> None:
