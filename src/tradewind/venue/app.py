@@ -28,6 +28,7 @@ from tradewind.venue.faults import (
     Scope,
     Send,
 )
+from tradewind.venue.http_latest import latest_candles_routes
 from tradewind.venue.http_market import market_routes
 from tradewind.venue.responses import VenueJSONResponse
 from tradewind.venue.statuses import fitting_status
@@ -262,10 +263,12 @@ class VenueApp(Starlette):
 def create_app(venue: Venue, *, trading: bool = True) -> Starlette:
     """The venue's app; ``trading=False`` serves the market routes only (no engine)."""
     routes = [
+        *latest_candles_routes(venue.prices, venue.account_exists),
         *market_routes(
             venue.prices,
             account_exists=venue.account_exists,
             heartbeat_s=venue.heartbeat_s,
+            extras=getattr(venue.engine, "pricing_extras", None) if trading else None,
         ),
         *admin_routes(venue),
     ]

@@ -18,6 +18,8 @@ from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import TimeFormat, VenueError, bad_value, format_time, time_format
 
 AccountCheck = Callable[[str], bool]
+# (account, quotes, units=, home=) -> {"unitsAvailable": {name: ...}, "homeConversions": [...]}
+PricingExtras = Callable[..., dict[str, Any]]
 
 
 def client_price(q: Quote, places: int, fmt: TimeFormat = "RFC3339") -> dict[str, Any]:
@@ -84,6 +86,32 @@ class StreamFormatter:
         return out
 
 
+def _pricing_body(
+    source: PriceSource, quotes: list[Quote], more: dict[str, Any], fmt: TimeFormat
+) -> dict[str, Any]:
+    """``prices`` (with their ``unitsAvailable`` if ``more`` has them) and ``homeConversions``
+    (if ``more`` has them)."""
+    prices = []
+    for q in quotes:
+        price = client_price(q, source.instruments[q.instrument].displayPrecision, fmt)
+        if q.instrument in more.get("unitsAvailable", {}):
+            price["unitsAvailable"] = more["unitsAvailable"][q.instrument]
+        prices.append(price)
+    body: dict[str, Any] = {"prices": prices}
+    if "homeConversions" in more:
+        body["homeConversions"] = more["homeConversions"]
+    return body
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if text.lower() not in ("true", "false"):
+        raise bad_value(name)
+    return text.lower() == "true"
+
+
 def _instruments(request: Request, source: PriceSource) -> list[str]:
     raw = request.query_params.get("instruments")
     if not raw:
@@ -100,6 +128,7 @@ def market_routes(
     account_exists: AccountCheck | None = None,
     heartbeat_s: float = 5.0,
     poll_s: float = 0.02,
+    extras: PricingExtras | None = None,
 ) -> list[Route]:
     clock = source.clock
 
@@ -119,21 +148,25 @@ def market_routes(
         return JSONResponse(body)
 
     async def pricing(request: Request) -> Response:
-        account(request)
+        aid = account(request)
         fmt = time_format(request.headers.get("Accept-Datetime-Format"))
         names = _instruments(request, source)
         since = request.query_params.get("since")
         from tradewind.venue.wire import parse_time
 
         since_ns = parse_time(since, "since") if since else None
+        units = _flag(request, "includeUnitsAvailable", True)
+        home = _flag(request, "includeHomeConversions", False)
         now = clock.now_ns()
-        prices = []
-        for n in names:
-            q = source.latest(n, now)
-            if q is None or (since_ns is not None and q.time_ns <= since_ns):
-                continue
-            prices.append(client_price(q, source.instruments[n].displayPrecision, fmt))
-        return JSONResponse({"prices": prices, "time": format_time(now, fmt)})
+        quotes = [
+            q
+            for q in (source.latest(n, now) for n in names)
+            if q is not None and (since_ns is None or q.time_ns > since_ns)
+        ]
+        more = extras(aid, quotes, units=units, home=home) if extras is not None else {}
+        return JSONResponse(
+            {**_pricing_body(source, quotes, more, fmt), "time": format_time(now, fmt)}
+        )
 
     async def stream(request: Request) -> Response:
         account(request)

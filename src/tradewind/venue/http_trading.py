@@ -132,6 +132,9 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
     async def changes(request: Request) -> Any:
         return engine.get_changes(acct(request), _int(request, "sinceTransactionID"))
 
+    async def configuration(request: Request) -> Any:
+        return engine.configure(acct(request), await _body(request, empty_ok=True))
+
     # orders
     async def create_order(request: Request) -> Any:
         body = await _body(request)
@@ -283,6 +286,7 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
         (f"{a}/summary", summary, "GET", 200),
         (f"{a}/instruments", instruments, "GET", 200),
         (f"{a}/changes", changes, "GET", 200),
+        (f"{a}/configuration", configuration, "PATCH", 200),
         (f"{a}/orders", create_order, "POST", 201),
         (f"{a}/orders", list_orders, "GET", 200),
         (f"{a}/pendingOrders", pending_orders, "GET", 200),

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, inspect
 
+from tradewind.venue.costs import NO_COSTS, InstrumentCosts
 from tradewind.venue.wire import dec
 
 _MAJORS = ("EUR_USD", "GBP_USD", "USD_JPY", "AUD_USD", "USD_CHF", "USD_CAD", "NZD_USD")
@@ -30,6 +31,7 @@ class VenueInstrument:
     maximumPositionSize: float = 0.0  # 0: no limit (OANDA's convention)
     marginRate: float = 0.0333
     displayName: str = ""
+    costs: InstrumentCosts = NO_COSTS  # financing and commission (venue/costs.py), 0 by default
 
     @property
     def base(self) -> str:
@@ -64,10 +66,13 @@ class VenueInstrument:
             "maximumPositionSize": dec(self.maximumPositionSize, self.tradeUnitsPrecision),
             "maximumOrderUnits": dec(self.maximumOrderUnits, self.tradeUnitsPrecision),
             "marginRate": f"{self.marginRate:.4f}".rstrip("0").rstrip(".") or "0",
+            **({"commission": self.costs.commission_json()} if self.costs != NO_COSTS else {}),
         }
 
 
-def fx(name: str, margin_rate: float | None = None) -> VenueInstrument:
+def fx(
+    name: str, margin_rate: float | None = None, costs: InstrumentCosts = NO_COSTS
+) -> VenueInstrument:
     """An FX pair with OANDA's conventions: JPY quotes have pip -2 and 3 decimals."""
     jpy = name.endswith("_JPY")
     return VenueInstrument(
@@ -76,6 +81,7 @@ def fx(name: str, margin_rate: float | None = None) -> VenueInstrument:
         pipLocation=-2 if jpy else -4,
         marginRate=margin_rate if margin_rate is not None else _MARGIN_RATE.get(name, 0.05),
         displayName=name.replace("_", "/"),
+        costs=costs,
     )
 
 
@@ -106,3 +112,13 @@ def from_catalog(conn: Connection) -> dict[str, VenueInstrument]:
             displayName=name.replace("_", "/"),
         )
     return out
+
+
+def with_costs(
+    instruments: dict[str, VenueInstrument], costs: dict[str, InstrumentCosts]
+) -> dict[str, VenueInstrument]:
+    """``instruments`` with the configured financing and commission (by instrument name)."""
+    unknown = set(costs) - set(instruments)
+    if unknown:
+        raise ValueError(f"costs for unknown instruments: {', '.join(sorted(unknown))}")
+    return {n: replace(i, costs=costs.get(n, i.costs)) for n, i in instruments.items()}

@@ -12,8 +12,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tradewind.venue.clock import Clock, ClockMode
+from tradewind.venue.costs import InstrumentCosts
 from tradewind.venue.faults import Faults
-from tradewind.venue.instruments import VenueInstrument, default_instruments, from_catalog
+from tradewind.venue.instruments import (
+    VenueInstrument,
+    default_instruments,
+    from_catalog,
+    with_costs,
+)
 from tradewind.venue.prices import NS, PriceSource, load_stored_bars
 
 log = logging.getLogger("tradewind.venue")
@@ -47,6 +53,7 @@ class Venue:
         STOP and dependent orders trigger on them); at most ``max_span_s`` simulated seconds
         (a clock that jumped further skips to its now). Returns the number of quotes."""
         on_quote = getattr(self.engine, "on_quote", None)
+        settle = getattr(self.engine, "settle_financing", None)  # the rollovers passed
         if on_quote is None:
             return 0
         with self._pump_lock:
@@ -56,7 +63,11 @@ class Venue:
             t0 = max(self._pumped, now - int(max_span_s * NS))
             quotes = self.prices.quotes_between(t0, now)
             for q in quotes:
+                if settle is not None:
+                    settle(q.time_ns)
                 on_quote(q)
+            if settle is not None:
+                settle(now)
             self._pumped = now
             return len(quotes)
 
@@ -108,6 +119,7 @@ class Venue:
         walk_step_s: int = 5,
         persist: bool = True,
         guaranteed_stop_loss_mode: str = "DISABLED",
+        costs: Mapping[str, InstrumentCosts] | None = None,
     ) -> Venue:
         """Instruments and bars from the database when it has them (else the default FX set
         and a random walk); the engine's transactions in the same database, migrated to head
@@ -116,7 +128,8 @@ class Venue:
         are bars, else now. ``persist=False`` reads instruments and bars from the database but
         keeps the transactions in memory (a throwaway session, like the demo's).
         ``guaranteed_stop_loss_mode`` is every account's guaranteedStopLossOrderMode
-        (DISABLED, ALLOWED or REQUIRED)."""
+        (DISABLED, ALLOWED or REQUIRED). ``costs``: the financing rates and commission of
+        instruments by name (venue/costs.py; else none)."""
         from tradewind.storage import migrate
         from tradewind.storage.engine import make_engine
         from tradewind.venue.engine import VenueEngine
@@ -134,7 +147,7 @@ class Venue:
                     ins = from_catalog(conn)
                 ins = ins or default_instruments()
                 bars = load_stored_bars(conn, ins)
-        ins = ins or default_instruments()
+        ins = with_costs(ins or default_instruments(), dict(costs or {}))
         if start_ns is None and clock != "real" and bars:
             start_ns = min(int(b.ts[0]) for b in bars.values())
         the_clock = Clock(clock, start_ns=start_ns, speed=speed)
@@ -146,6 +159,7 @@ class Venue:
             quote=prices.latest,
             store=store,
             guarantees=Guarantees(mode=guaranteed_stop_loss_mode),
+            quote_at=prices.latest,
         )
         return cls(
             clock=the_clock,

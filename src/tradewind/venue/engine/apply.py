@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tradewind.venue.engine.apply_costs import client_configure, daily_financing, fill_costs
 from tradewind.venue.engine.model import ORDER_TYPES, TX_ONLY, ZERO, Account, Order, Trade
 
 
@@ -88,6 +89,7 @@ def _fill(acct: Account, tx: dict[str, Any]) -> None:
     acct.pl += Decimal(tx.get("pl", "0"))
     acct.gsl_fees += Decimal(tx.get("guaranteedExecutionFee", "0"))
     acct.last_fill_time = tx["time"]
+    fill_costs(acct, tx)
 
 
 def _cancel(acct: Account, tx: dict[str, Any]) -> None:
@@ -140,4 +142,6 @@ _HANDLERS = {
     "ORDER_CANCEL": _cancel,
     "ORDER_CLIENT_EXTENSIONS_MODIFY": _order_ext,
     "TRADE_CLIENT_EXTENSIONS_MODIFY": _trade_ext,
+    "DAILY_FINANCING": daily_financing,
+    "CLIENT_CONFIGURE": client_configure,
 }

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tradewind.venue.engine import history
+from tradewind.venue.engine import history, pricing
+from tradewind.venue.engine.configure import configure
+from tradewind.venue.engine.financing import Financing, QuoteAt
 from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.engine.ledger import Ledger, Listener
 from tradewind.venue.engine.model import Account
@@ -49,6 +51,7 @@ class VenueEngine:
         currency: str = "USD",
         account_id: str = DEFAULT_ACCOUNT,
         guarantees: Guarantees | None = None,
+        quote_at: QuoteAt | None = None,
     ) -> None:
         """``guarantees``: the accounts' guaranteedStopLossOrderMode (DISABLED unless it
         says otherwise) and the premium and minimum distance of guaranteed stop losses."""
@@ -60,6 +63,7 @@ class VenueEngine:
         self._trades = Trades(self._ledger, self._orders, self._triggers)
         self._positions = Positions(self._ledger, self._triggers.matcher)
         self._queries = Queries(self._ledger)
+        self._financing = Financing(self._ledger, quote_at)
         self._ledger.replay()
         if not self.accounts:
             self.open_account(account_id, opening_balance, currency=currency, hedging=hedging)
@@ -136,6 +140,37 @@ class VenueEngine:
     def get_changes(self, account_id: str, since: int) -> dict[str, Any]:
         with self.lock:
             return self._queries.changes(self.account(account_id), since)
+
+    def configure(self, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH /configuration: CLIENT_CONFIGURE, or a VenueError(400) carrying the
+        CLIENT_CONFIGURE_REJECT."""
+        with self._ledger.unit():
+            return configure(self._ledger, self.account(account_id), body)
+
+    def pricing_extras(
+        self, account_id: str, quotes: list[Quote], *, units: bool, home: bool
+    ) -> dict[str, Any]:
+        """What pricing adds for the account: ``unitsAvailable`` (by instrument) and
+        ``homeConversions`` (for the quotes' currencies), as asked."""
+        with self.lock:
+            val = self._ledger.val(self.account(account_id))
+            out: dict[str, Any] = {}
+            if units:
+                out["unitsAvailable"] = {
+                    q.instrument: pricing.units_available(val, self.instruments[q.instrument], q)
+                    for q in quotes
+                }
+            if home:
+                ccys = {c for q in quotes for c in q.instrument.split("_", 1)}
+                out["homeConversions"] = pricing.home_conversions(val, sorted(ccys))
+            return out
+
+    def settle_financing(self, upto_ns: int | None = None) -> list[dict[str, Any]]:
+        """Charge every 17:00 New York rollover up to ``upto_ns`` (default and at most now) not
+        yet charged: one DAILY_FINANCING per account and rollover (engine/financing.py)."""
+        with self._ledger.unit():
+            now = self.now()
+            return self._financing.settle(now if upto_ns is None else min(upto_ns, now))
 
     # ------------------------------------------------------------------ orders
 

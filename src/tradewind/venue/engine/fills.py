@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from tradewind.venue.engine import guaranteed
+from tradewind.venue.engine import guaranteed, views
 from tradewind.venue.engine.ledger import Ledger
 from tradewind.venue.engine.model import HOME_PLACES, ZERO, Account, Order, Trade, round_even
 from tradewind.venue.engine.views import Valuation, money
@@ -144,6 +144,7 @@ class Matcher:
     ) -> dict[str, Any]:
         """The ORDER_FILL transaction."""
         sign = Decimal(1 if buy else -1)
+        commission = inst.costs.commission_for(filled)
         return self.ledger.emit(
             acct,
             "ORDER_FILL",
@@ -157,9 +158,9 @@ class Matcher:
             reason=fill_reason or _FILL_REASONS.get(order.type, "MARKET_ORDER"),
             pl=money(legs.pl),
             financing="0.0000",
-            commission="0.0000",
+            commission=money(commission),
             guaranteedExecutionFee=money(legs.fee),
-            accountBalance=money(acct.balance + legs.pl - legs.fee),
+            accountBalance=money(acct.balance + legs.pl - legs.fee - commission),
             gainQuoteHomeConversionFactor=dec(rate, 8),
             lossQuoteHomeConversionFactor=dec(rate, 8),
             halfSpreadCost=money(legs.half_spread * filled),
@@ -286,7 +287,7 @@ def _legs(
     opened: dict[str, Any] | None = None
     if size.open_ > 0:
         sign = Decimal(1 if buy else -1)
-        margin_rate = Decimal(str(inst.marginRate))
+        margin_rate = views.margin_rate(acct, inst)
         opened = {
             "tradeID": str(acct.last_tx + 1),
             "units": dec(sign * size.open_, inst.tradeUnitsPrecision),

@@ -83,6 +83,7 @@ class Trade:
     tp_order: str | None = None
     sl_order: str | None = None
     tsl_order: str | None = None
+    financing: Decimal = ZERO  # DAILY_FINANCING paid (-) or received (+)
 
     @property
     def order_ids(self) -> tuple[str | None, ...]:
@@ -113,6 +114,11 @@ class Account:
     position_pl: dict[str, list[Decimal]] = field(default_factory=dict)  # inst -> [long, short]
     client_orders: dict[str, str] = field(default_factory=dict)
     client_trades: dict[str, str] = field(default_factory=dict)
+    financing: Decimal = ZERO  # lifetime totals (engine/financing.py, ORDER_FILL commission)
+    commission: Decimal = ZERO
+    margin_rate: Decimal | None = None  # set by CLIENT_CONFIGURE (None: instruments' rates)
+    # inst -> [long side's financing, short side's financing, commission]
+    position_costs: dict[str, list[Decimal]] = field(default_factory=dict)
 
     def open_trades(self, instrument: str | None = None) -> list[Trade]:
         return [

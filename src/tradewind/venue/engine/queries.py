@@ -127,12 +127,15 @@ class Queries:
         created, filled, cancelled = set(), set(), set()
         opened, reduced, positions = set(), set(), set()
         closed: set[str] = set()
+        triggered: set[str] = set()  # pending orders a price triggered (and filled)
         for tx in txs:
             kind = tx["type"]
             if kind.endswith("_ORDER") and tx["id"] in acct.orders:
                 created.add(tx["id"])
             elif kind == "ORDER_FILL":
                 filled.add(tx["orderID"])
+                if getattr(acct.orders.get(tx["orderID"]), "type", "MARKET") != "MARKET":
+                    triggered.add(tx["orderID"])
                 positions.add(tx["instrument"])
                 if "tradeOpened" in tx:
                     opened.add(tx["tradeOpened"]["tradeID"])
@@ -156,7 +159,7 @@ class Queries:
                 "ordersCreated": orders(created, "PENDING"),
                 "ordersCancelled": orders(cancelled, "CANCELLED"),
                 "ordersFilled": orders(filled, "FILLED"),
-                "ordersTriggered": [],
+                "ordersTriggered": orders(triggered),
                 "tradesOpened": trades(opened),
                 "tradesReduced": trades(reduced - closed),
                 "tradesClosed": trades(closed),

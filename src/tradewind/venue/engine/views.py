@@ -85,10 +85,11 @@ class Valuation:
             return ZERO
         return abs(units) * mid * rate
 
+    def margin_rate(self, instrument: str) -> Decimal:
+        return margin_rate(self.acct, self.instruments.get(instrument))
+
     def margin_for(self, instrument: str, long: Decimal, short: Decimal) -> Decimal:
-        inst = self.instruments.get(instrument)
-        rate = Decimal(str(inst.marginRate)) if inst is not None else Decimal("0.05")
-        return self.value(instrument, max(long, abs(short))) * rate
+        return self.value(instrument, max(long, abs(short))) * self.margin_rate(instrument)
 
     def sides(self) -> dict[str, tuple[Decimal, Decimal]]:
         out: dict[str, tuple[Decimal, Decimal]] = {}
@@ -118,6 +119,13 @@ class Valuation:
         }
 
 
+def margin_rate(acct: Account, inst: VenueInstrument | None) -> Decimal:
+    """The margin rate of ``inst`` in ``acct``: the instrument's, or the account's configured
+    rate where that is higher (a configured rate caps the leverage, as on OANDA)."""
+    rate = Decimal(str(inst.marginRate)) if inst is not None else Decimal("0.05")
+    return rate if acct.margin_rate is None else max(rate, acct.margin_rate)
+
+
 def order_json(o: Order) -> dict[str, Any]:
     out: dict[str, Any] = {"id": o.id, "createTime": o.create_time, "type": o.type}
     out.update(o.body)
@@ -141,13 +149,12 @@ def trade_json(t: Trade, acct: Account, val: Valuation) -> dict[str, Any]:
         "initialMarginRequired": t.initial_margin,
         "currentUnits": dec(t.current_units, uplaces),
         "realizedPL": money(t.realized_pl),
-        "financing": "0.0000",
+        "financing": money(t.financing),
     }
     if t.state == "OPEN":
         out["unrealizedPL"] = money(val.trade_upl(t))
-        out["marginUsed"] = money(
-            val.value(t.instrument, t.current_units) * Decimal(str(inst.marginRate if inst else 0))
-        )
+        rate = val.margin_rate(t.instrument) if inst else ZERO
+        out["marginUsed"] = money(val.value(t.instrument, t.current_units) * rate)
     else:
         out["unrealizedPL"] = out["marginUsed"] = "0.0000"
     if t.closed_units:
@@ -170,6 +177,7 @@ def position_json(instrument: str, acct: Account, val: Valuation) -> dict[str, A
     places = inst.displayPrecision if inst else 5
     uplaces = inst.tradeUnitsPrecision if inst else 0
     pls = acct.position_pl.get(instrument, [ZERO, ZERO])
+    costs = acct.position_costs.get(instrument, [ZERO, ZERO, ZERO])
     sides = []
     trades = acct.open_trades(instrument)
     total_upl = ZERO
@@ -182,7 +190,7 @@ def position_json(instrument: str, acct: Account, val: Valuation) -> dict[str, A
             "units": dec(units, uplaces),
             "pl": money(pls[idx]),
             "resettablePL": money(pls[idx]),
-            "financing": "0.0000",
+            "financing": money(costs[idx]),
             "guaranteedExecutionFees": "0.0000",
             "unrealizedPL": money(upl),
         }
@@ -198,8 +206,8 @@ def position_json(instrument: str, acct: Account, val: Valuation) -> dict[str, A
         "resettablePL": money(pls[0] + pls[1]),
         "unrealizedPL": money(total_upl),
         "marginUsed": money(val.margin_for(instrument, long, short)),
-        "financing": "0.0000",
-        "commission": "0.0000",
+        "financing": money(costs[0] + costs[1]),
+        "commission": money(costs[2]),
         "guaranteedExecutionFees": "0.0000",
         "long": sides[0],
         "short": sides[1],
@@ -219,10 +227,10 @@ def summary_json(acct: Account, val: Valuation) -> dict[str, Any]:
         "guaranteedStopLossOrderMode": acct.gsl_mode,
         "pl": money(acct.pl),
         "resettablePL": money(acct.pl),
-        "financing": "0.0000",
-        "commission": "0.0000",
+        "financing": money(acct.financing),
+        "commission": money(acct.commission),
         "guaranteedExecutionFees": money(acct.gsl_fees),
-        "marginRate": "0.0333",
+        "marginRate": "0.0333" if acct.margin_rate is None else f"{acct.margin_rate.normalize():f}",
         "openTradeCount": len(acct.open_trades()),
         "openPositionCount": len(open_positions),
         "pendingOrderCount": len(acct.pending()),
