@@ -9,9 +9,9 @@ a hang is acceptable there, provided it conforms).
 
 A bad request to an operation that lists no 400 gets a status it lists (416 on ``/changes``,
 else 404); where it lists neither (``STATUS_GAPS``: a bad header on GET /accounts), that exact
-status is allowed and the body must still conform. The bugs this fuzzing found (unicode digits read as numbers,
-deeply nested JSON, out-of-range times and offsets, unchecked transaction filters) are fixed;
-a new one would be listed in ``BUG_CASES`` as a strict expected failure.
+status is allowed and the body must still conform. The bugs this fuzzing found (unicode digits
+read as numbers, deeply nested JSON, out-of-range times and offsets, unchecked transaction
+filters) are fixed; a new one would be listed in ``BUG_CASES`` as a strict expected failure.
 """
 
 from __future__ import annotations
