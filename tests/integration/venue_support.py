@@ -16,6 +16,7 @@ from tradewind.broker.environments import register_environment
 from tradewind.broker.limits import Backoff
 from tradewind.broker.oanda import OandaBroker, OandaOptions
 from tradewind.venue import service
+from tradewind.venue.http_limits import HttpLimits
 
 TOKEN = "venue-token-" + uuid.uuid4().hex
 ACCOUNT = "101-001-0000001-001"  # the venue's default account
@@ -31,10 +32,12 @@ def running_venue(
     seed: int = 11,
     database_url: str | None = None,
     clock: str = "fast",
+    limits: HttpLimits | None = None,
     **kw: Any,
 ) -> Iterator[service.Venue]:
     """A venue under uvicorn in a thread; ``venue.base_url`` is its address. ``clock``
-    "stepped" stands still until the test advances it (``venue.clock.advance``)."""
+    "stepped" stands still until the test advances it (``venue.clock.advance``); ``limits``
+    the HTTP server's (body and head sizes, read deadlines)."""
     v = service.Venue.build(
         token=TOKEN,
         seed=seed,
@@ -45,7 +48,7 @@ def running_venue(
         database_url=database_url,
         **kw,
     )
-    with service.serve_in_thread(v) as base:
+    with service.serve_in_thread(v, limits=limits) as base:
         v.base_url = base  # type: ignore[attr-defined]
         yield v
 

@@ -91,6 +91,8 @@ def serve(
         start_ns = start_instant(start)
     except VenueError:
         raise CliError(f"--start {start!r} is not an RFC 3339 time") from None
+    except ValueError as exc:  # a time outside the clock's bounds
+        raise CliError(f"--start {start!r}: {exc}") from None
     venue = Venue.build(
         token=value,
         database_url=s.resolved_database_url,

@@ -5,7 +5,6 @@ body; unknown path 404, wrong method 405; anything unexpected 500 and a log line
 from __future__ import annotations
 
 import hmac
-import itertools
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tradewind.venue.clock import Clock
+from tradewind.venue.clock import Clock, check_instant
 from tradewind.venue.faults import (
     ASGIApp,
     Fault,
@@ -29,6 +28,7 @@ from tradewind.venue.faults import (
     Send,
 )
 from tradewind.venue.http_latest import latest_candles_routes
+from tradewind.venue.http_limits import BodyLimitMiddleware, HttpLimits, next_request_id
 from tradewind.venue.http_market import market_routes
 from tradewind.venue.responses import VenueJSONResponse
 from tradewind.venue.statuses import fitting_status
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradewind.venue")
 NS = 1_000_000_000
-_MAX_CLOCK_NS = 253_402_300_799 * NS  # 9999-12-31T23:59:59Z
+_MAX_STEP_S = 300 * 365 * 86_400  # no jump within the clock's bounds is longer
 _UNAUTHORIZED = json.dumps(unauthorized().body()).encode()
 
 
@@ -49,13 +49,11 @@ class RequestIdMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._ids = itertools.count(1)
-        self._base = 10**17
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        rid = str(self._base + next(self._ids)).encode()
+        rid = next_request_id()  # shared with the HTTP protocol's own error answers
         started = False
 
         async def with_id(message: Message) -> None:
@@ -219,14 +217,14 @@ def _change_clock(clock: Clock, data: Any) -> None:
         step = data["advance"]
         if isinstance(step, bool) or not isinstance(step, int | float):
             raise ValueError("advance takes a number of seconds")
-        if not 0 <= step <= _MAX_CLOCK_NS / NS:
-            raise ValueError("advance out of range")
-        _check_clock_time(clock.now_ns() + round(step * NS))
+        if not 0 <= step <= _MAX_STEP_S:
+            raise ValueError(f"advance takes 0..{_MAX_STEP_S} seconds")
+        check_instant(clock.now_ns() + round(step * NS))
         clock.advance(step)
     elif "set" in data:
-        target = _clock_time(data["set"])
-        _check_clock_time(target)
-        clock.set(target)
+        clock.set(_clock_time(data["set"]))  # ValueError outside the clock's bounds
+    else:
+        raise ValueError('expected {"advance": seconds} or {"set": time}')
 
 
 def _clock_time(value: Any) -> int:
@@ -237,30 +235,30 @@ def _clock_time(value: Any) -> int:
     raise ValueError("set takes an RFC3339 time or epoch nanoseconds")
 
 
-def _check_clock_time(target: int) -> None:
-    # times v20 can render (RFC3339 years 1970..9999)
-    if not 0 <= target <= _MAX_CLOCK_NS:
-        raise ValueError("the time is out of range")
-
-
 class VenueApp(Starlette):
     """Starlette with the venue's outer middleware (which may close a connection without a
     response: a lost-response fault) wrapped around it."""
 
-    def __init__(self, *, token: str, faults: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, token: str, faults: Any, max_body_bytes: int = 64 * 1024, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         # v20 has no trailing-slash paths: 404 with an error body, not a 307 to another path
         self.router.redirect_slashes = False
         inner: ASGIApp = super().__call__
         self._outer = RequestIdMiddleware(
-            BearerAuthMiddleware(FaultMiddleware(inner, faults), token)
+            BodyLimitMiddleware(
+                BearerAuthMiddleware(FaultMiddleware(inner, faults), token), max_body_bytes
+            )
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         return await self._outer(scope, receive, send)
 
 
-def create_app(venue: Venue, *, trading: bool = True) -> Starlette:
+def create_app(
+    venue: Venue, *, trading: bool = True, limits: HttpLimits | None = None
+) -> Starlette:
     """The venue's app; ``trading=False`` serves the market routes only (no engine)."""
     routes = [
         *latest_candles_routes(venue.prices, venue.account_exists),
@@ -279,6 +277,7 @@ def create_app(venue: Venue, *, trading: bool = True) -> Starlette:
     return VenueApp(
         token=venue.token,
         faults=venue.faults,
+        max_body_bytes=(limits or HttpLimits()).max_body_bytes,
         routes=routes,
         exception_handlers={
             VenueError: _venue_error,

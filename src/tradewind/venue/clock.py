@@ -10,6 +10,26 @@ from typing import Literal
 
 ClockMode = Literal["real", "fast", "stepped"]
 NS = 1_000_000_000
+# The instants a clock may be set to: prices and candles hold times as int64 nanoseconds
+# (which end in April 2262) and align candles ahead of now, so the venue keeps well inside.
+MIN_NS = 31_536_000 * NS  # 1971-01-01T00:00:00Z
+MAX_NS = 7_258_118_400 * NS  # 2200-01-01T00:00:00Z
+BOUNDS = "1971-01-01T00:00:00Z..2200-01-01T00:00:00Z"
+
+
+def check_instant(ns: int) -> int:
+    """``ns`` when a clock may show it (``MIN_NS..MAX_NS``), else ValueError saying so."""
+    if not MIN_NS <= ns <= MAX_NS:
+        raise ValueError(f"the venue's clock stays within {BOUNDS}; {_show(ns)} is outside")
+    return ns
+
+
+def _show(ns: int) -> str:
+    from tradewind.venue.wire import format_time  # the wire module does not import the clock
+
+    if -62_135_596_800 * NS <= ns <= 253_402_300_799 * NS:
+        return format_time(ns)
+    return f"{ns} ns since 1970"
 
 
 class Clock:
@@ -74,9 +94,11 @@ class Clock:
         return self.set(self.now_ns() + round(seconds * NS))
 
     def set(self, ns: int) -> int:
-        """Put a stepped or fast clock at ``ns`` (a fast clock keeps running from there)."""
+        """Put a stepped or fast clock at ``ns`` (a fast clock keeps running from there);
+        ValueError outside ``MIN_NS..MAX_NS``, the clock untouched."""
         if self.mode == "real":
             raise ValueError("a real-time clock cannot be set")
+        check_instant(int(ns))
         with self._lock:
             self._anchor_wall = self._wall()
             self._anchor = int(ns)

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.venue.clock import Clock, ClockMode
 from tradewind.venue.costs import InstrumentCosts
@@ -21,6 +21,9 @@ from tradewind.venue.instruments import (
     with_costs,
 )
 from tradewind.venue.prices import NS, PriceSource, load_stored_bars
+
+if TYPE_CHECKING:
+    from tradewind.venue.http_limits import HttpLimits
 
 log = logging.getLogger("tradewind.venue")
 
@@ -178,16 +181,28 @@ def _free_port(host: str) -> int:
 
 
 def make_server(
-    venue: Venue, host: str = "127.0.0.1", port: int = 8081, *, trading: bool = True, **kw: Any
+    venue: Venue,
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    *,
+    trading: bool = True,
+    limits: HttpLimits | None = None,
+    **kw: Any,
 ) -> Any:
+    """uvicorn serving the venue, holding requests to ``limits`` (body size, head size, how
+    long a request may take to arrive, idle keep-alive: ``http_limits``)."""
     import uvicorn
 
     from tradewind.venue.app import create_app
+    from tradewind.venue.http_limits import HttpLimits, protocol_class
 
+    limits = limits or HttpLimits()
     config = uvicorn.Config(
-        create_app(venue, trading=trading),
+        create_app(venue, trading=trading, limits=limits),
         host=host,
         port=port,
+        http=protocol_class(limits),
+        timeout_keep_alive=max(1, round(limits.keep_alive_s)),
         log_level=kw.pop("log_level", "warning"),
         access_log=kw.pop("access_log", False),
         lifespan="off",
@@ -199,12 +214,17 @@ def make_server(
 
 @contextlib.contextmanager
 def serve_in_thread(
-    venue: Venue, host: str = "127.0.0.1", port: int = 0, *, trading: bool = True
+    venue: Venue,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    trading: bool = True,
+    limits: HttpLimits | None = None,
 ) -> Iterator[str]:
     """Run the venue with uvicorn in a daemon thread; yields its base URL
     (``http://host:port``) once it accepts connections, and stops it on exit."""
     port = port or _free_port(host)
-    server = make_server(venue, host, port, trading=trading)
+    server = make_server(venue, host, port, trading=trading, limits=limits)
     thread = threading.Thread(target=server.run, name=f"venue-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -233,9 +253,11 @@ def register_environment(name: str, rest_url: str, stream_url: str | None = None
 
 
 def start_instant(text: str | None) -> int | None:
+    """``--start`` as epoch nanoseconds; ValueError for a time outside the clock's bounds."""
+    from tradewind.venue.clock import check_instant
     from tradewind.venue.wire import parse_time
 
-    return parse_time(text, "start") if text else None
+    return check_instant(parse_time(text, "start")) if text else None
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """The error statuses OANDA's v20 description lists for each operation (from
 ``tests/data/oanda-v20-openapi/v20v3.json``; regenerate if it changes). The app answers an
 unknown account with 400 where an operation lists 400 and not 404 (account details, summary,
-instruments), as v20 does."""
+instruments), as v20 does; and a bad request where the operation lists no 400 with a status it
+does list: 416 on ``/changes`` (its only range, ``sinceTransactionID``), else 404."""
 
 from __future__ import annotations
 
@@ -65,10 +66,34 @@ def _shape(template: str) -> str:
 _BY_SHAPE = {(m, _shape(t)): v for (m, t), v in ERROR_STATUSES.items()}
 
 
+_PATTERNS = [
+    (m, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$"), v)
+    for (m, t), v in sorted(ERROR_STATUSES.items(), key=lambda kv: kv[0][1].count("{"))
+]
+
+
 def fitting_status(method: str, template: str, status: int) -> int:
-    """``status``, or 400 for a 404 the operation does not list when it lists 400
-    (``template`` is a route path; its parameter names do not matter)."""
-    allowed = _BY_SHAPE.get((method, _shape(template)))
-    if allowed and status == 404 and 404 not in allowed and 400 in allowed:
+    """``status`` when the operation lists it (or is not one of v20's); else the listed
+    status that fits: 400 for a 404, and for a 400 416 (``/changes``) or 404 (``template``
+    is a route path; its parameter names do not matter)."""
+    return _fit(_BY_SHAPE.get((method, _shape(template))), status)
+
+
+def status_for_path(method: str, path: str, status: int) -> int:
+    """``fitting_status`` for a concrete request path (``/v3/accounts/1-2-3-4/changes``)."""
+    for m, pattern, allowed in _PATTERNS:
+        if m == method and pattern.match(path):
+            return _fit(allowed, status)
+    return status
+
+
+def _fit(allowed: frozenset[int] | None, status: int) -> int:
+    if not allowed or status in allowed:
+        return status
+    if status == 404 and 400 in allowed:
         return 400
+    if status == 400:
+        for other in (416, 404):
+            if other in allowed:
+                return other
     return status

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from tradewind.venue.engine import numbers
 from tradewind.venue.engine.guaranteed import (
     Guarantees,
     later_v20,
@@ -52,30 +53,10 @@ def message(reason: str) -> str:
     return MESSAGES.get(reason, reason.replace("_", " ").capitalize())
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        out = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return out if out.is_finite() else None
-
-
-MAX_UNITS = Decimal("1e15")
-
-
 def positive(value: Any) -> Decimal | None:
-    """A close request's units: a positive finite number (string or JSON number), else None."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        out = Decimal(str(value).strip())
-    except ArithmeticError:
-        return None
-    # above any instrument's maximum order units: too large to be a real request (and to
-    # round to the instrument's precision), so it is invalid rather than a crash
-    return out if out.is_finite() and 0 < out < MAX_UNITS else None
+    """A close request's units: a positive DecimalNumber (string or JSON number) below any
+    instrument's maximum order units, else None (``numbers.positive_units``)."""
+    return numbers.positive_units(value)
 
 
 def _places(d: Decimal) -> int:
@@ -230,7 +211,7 @@ class OrderParser:
         assert self.instrument is not None
         if spec.get("units") is None:
             raise self.fail("UNITS_MISSING")
-        u = _decimal(spec["units"])
+        u = numbers.decimal_number(spec["units"])
         if u is None or u == 0:
             raise self.fail("UNITS_INVALID")
         if _places(u) > self.instrument.tradeUnitsPrecision:
@@ -245,9 +226,13 @@ class OrderParser:
         assert self.instrument is not None
         if value is None:
             raise self.fail(f"{prefix}{what}_MISSING")
-        p = _decimal(value)
-        if p is None or p <= 0:
-            raise self.fail(f"{prefix}{what}_INVALID")
+        if what == "PRICE_DISTANCE":
+            bad = numbers.distance_reason(value)
+            p = None if bad else numbers.decimal_number(value)
+        else:
+            bad, p = None, numbers.price(value)
+        if p is None:
+            raise self.fail(f"{prefix}{what}_{bad or 'INVALID'}")
         if _places(p) > self.instrument.displayPrecision:
             raise self.fail(f"{prefix}{what}_PRECISION_EXCEEDED")
         return dec(p, self.instrument.displayPrecision)
@@ -330,10 +315,18 @@ class OrderParser:
         if "price" in sl:
             out = {"price": self._price(sl["price"], "PRICE", True, "STOP_LOSS_ON_FILL_")}
         elif "distance" in sl:
-            d = _decimal(sl["distance"])
-            if d is None or d <= 0:
-                raise self.fail("STOP_LOSS_ON_FILL_DISTANCE_INVALID")
+            bad = numbers.distance_reason(sl["distance"])
+            if bad is not None:
+                raise self.fail(
+                    "STOP_LOSS_ON_FILL_DISTANCE_INVALID"
+                    if bad == "INVALID"
+                    else "STOP_LOSS_ON_FILL_PRICE_DISTANCE_MAXIMUM_EXCEEDED"
+                )
+            d = numbers.decimal_number(sl["distance"])
             assert self.instrument is not None
+            assert d is not None
+            if _places(d) > self.instrument.displayPrecision:
+                raise self.fail("STOP_LOSS_ON_FILL_DISTANCE_PRECISION_EXCEEDED")
             out = {"distance": dec(d, self.instrument.displayPrecision)}
         else:
             raise self.fail("STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING")
