@@ -73,8 +73,18 @@ def serve(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the price paths.")] = 0,
     faults: Annotated[Path | None, typer.Option(help="Faults config (YAML or JSON).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `kind: venue` config: per-instrument financing rates and commission, and "
+            "the accounts' guaranteed stop loss mode (configs/venue/paper.yaml)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the paper venue (prices from the security master, else a seeded random walk)."""
+    from tradewind.config import load_config
+    from tradewind.config.venue import VenueConfig
+    from tradewind.venue.costs import costs_from_config
     from tradewind.venue.faults import FaultConfigError, Faults
     from tradewind.venue.service import Venue, make_server, start_instant
     from tradewind.venue.wire import VenueError
@@ -93,6 +103,7 @@ def serve(
         raise CliError(f"--start {start!r} is not an RFC 3339 time") from None
     except ValueError as exc:  # a time outside the clock's bounds
         raise CliError(f"--start {start!r}: {exc}") from None
+    terms = load_config(config, VenueConfig) if config is not None else VenueConfig(name="none")
     venue = Venue.build(
         token=value,
         database_url=s.resolved_database_url,
@@ -101,6 +112,8 @@ def serve(
         start_ns=start_ns,
         seed=seed,
         faults=fault_set,
+        guaranteed_stop_loss_mode=terms.guaranteed_stop_loss_mode,
+        costs=costs_from_config(terms),
     )
     out.print(f"venue on http://{host}:{port} (database {s.database_display}, clock {clock})")
     out.print(f"token: from {where}")

@@ -21,6 +21,7 @@ from tradewind.config.plugins import PATH_ENV, find_config, search_roots
 from tradewind.config.promotion import PromotionGate
 from tradewind.config.synthetic import SyntheticConfig
 from tradewind.config.universe import UniverseConfig
+from tradewind.config.venue import VenueConfig
 
 T = TypeVar("T", bound=FrozenModel)
 
@@ -34,6 +35,7 @@ AnyConfig = (
     | LiveConfig
     | MarketIngestConfig
     | PromotionGate
+    | VenueConfig
 )
 
 CONFIG_KINDS: dict[str, type[FrozenModel]] = {
@@ -46,6 +48,7 @@ CONFIG_KINDS: dict[str, type[FrozenModel]] = {
     "live": LiveConfig,
     "market_ingest": MarketIngestConfig,
     "gate": PromotionGate,
+    "venue": VenueConfig,
 }
 
 

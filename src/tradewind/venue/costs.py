@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tradewind.config.venue import VenueConfig
 
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 # OANDA charges the weekend at Friday's rollover: three days then, none on Saturday/Sunday
@@ -105,3 +108,21 @@ class InstrumentCosts:
 
 
 NO_COSTS = InstrumentCosts()
+
+
+def costs_from_config(cfg: VenueConfig) -> dict[str, InstrumentCosts]:
+    """The costs of a ``kind: venue`` config, by instrument name."""
+    out = {}
+    for name, c in cfg.costs.items():
+        days = list(DEFAULT_DAYS)
+        for day, n in c.days_charged.items():
+            days[WEEKDAYS.index(day)] = n
+        out[name] = InstrumentCosts(
+            long_rate=Decimal(str(c.long_rate)),
+            short_rate=Decimal(str(c.short_rate)),
+            days_charged=tuple(days),
+            commission=Decimal(str(c.commission)),
+            units_traded=Decimal(str(c.units_traded)),
+            minimum_commission=Decimal(str(c.minimum_commission)),
+        )
+    return out

@@ -4,9 +4,9 @@ them: a CLIENT_CONFIGURE transaction, or a CLIENT_CONFIGURE_REJECT (400) that sa
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradewind.venue.engine import numbers
 from tradewind.venue.engine.ledger import Ledger
 from tradewind.venue.engine.model import Account
 from tradewind.venue.engine.views import Valuation
@@ -33,7 +33,10 @@ class _Reject(Exception):
 
 def configure(ledger: Ledger, acct: Account, body: dict[str, Any]) -> dict[str, Any]:
     """Apply ``{"alias"?, "marginRate"?}`` (in the caller's unit of work)."""
+    # the reject transaction repeats what was asked, where it has the field's type
     shown = {k: body[k] for k in ("alias", "marginRate") if isinstance(body.get(k), str)}
+    if "marginRate" in shown and numbers.decimal_number(shown["marginRate"]) is None:
+        del shown["marginRate"]
     fields: dict[str, Any] = {}
     try:
         unknown = sorted(set(body) - {"alias", "marginRate"})
@@ -70,13 +73,8 @@ def _check_alias(alias: Any) -> str:
 def _check_margin_rate(ledger: Ledger, acct: Account, value: Any) -> str:
     """The margin rate as text (v20's DecimalNumber), if it is one in (0, 1] that does not
     put the account into margin closeout at today's prices."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _Reject("MARGIN_RATE_INVALID")
-    try:
-        rate = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _Reject("MARGIN_RATE_INVALID") from None
-    if not rate.is_finite() or not 0 < rate <= 1:
+    rate = numbers.decimal_number(value)  # v20's format only: no exponent, no blanks
+    if rate is None or not 0 < rate <= 1:
         raise _Reject("MARGIN_RATE_INVALID")
     trial = replace(acct, margin_rate=rate)
     tot = Valuation(trial, ledger.instruments, ledger.quote).totals()
