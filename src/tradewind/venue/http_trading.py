@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tradewind.venue.engine import VenueEngine, in_format
+from tradewind.venue.engine.commits import deferred, settle
 from tradewind.venue.engine.history import TRANSACTION_FILTERS
 from tradewind.venue.responses import VenueJSONResponse
 from tradewind.venue.wire import (
@@ -103,12 +104,18 @@ def trading_routes(engine: VenueEngine, *, heartbeat_s: float = 5.0) -> list[Rou
 
     def endpoint(fn: Callable[[Request], Any], status: int = 200) -> Handler:
         async def handle(request: Request) -> Response:
+            # The engine works on the event loop without waiting for the database: the answer
+            # goes out once everything it shows (its own transactions, or what it read) is
+            # stored, and the loop serves other requests while the write is under way.
             fmt = _fmt(request)
             try:
-                result = await fn(request)
+                with deferred():
+                    result = await fn(request)
             except VenueError as e:
+                await settle(engine.pending())
                 e.extra = in_format(e.extra, fmt)
                 raise
+            await settle(engine.pending())
             return VenueJSONResponse(in_format(result, fmt), status_code=status)
 
         return handle

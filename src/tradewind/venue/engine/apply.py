@@ -29,6 +29,7 @@ def _order_created(acct: Account, tx: dict[str, Any]) -> None:
     body = {k: v for k, v in tx.items() if k not in TX_ONLY}
     order = Order(id=tx["id"], type=ORDER_TYPES[tx["type"]], body=body, create_time=tx["time"])
     acct.orders[order.id] = order
+    acct.maybe_pending[order.id] = None
     if order.client_id:
         acct.client_orders[order.client_id] = order.id
     trade = acct.trades.get(order.trade_id or "")
@@ -63,6 +64,7 @@ def _fill(acct: Account, tx: dict[str, Any]) -> None:
             client_ext=opened.get("clientExtensions"),
         )
         acct.trades[trade.id] = trade
+        acct.maybe_open[trade.id] = None
         if trade.client_id:
             acct.client_trades[trade.client_id] = trade.id
         if order is not None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewind.venue.engine import history, pricing
+from tradewind.venue.engine.commits import Ticket
 from tradewind.venue.engine.configure import configure
 from tradewind.venue.engine.financing import Financing, QuoteAt
 from tradewind.venue.engine.guaranteed import Guarantees
@@ -37,7 +38,8 @@ DEFAULT_ACCOUNT = "101-001-0000001-001"
 
 
 class VenueEngine:
-    """The venue's trading state. Thread-safe: every public method runs under one lock."""
+    """The venue's trading state. Thread-safe: every public method runs under one lock; a
+    change returns once stored (written after the lock is released: ``commits``)."""
 
     def __init__(
         self,
@@ -93,6 +95,10 @@ class VenueEngine:
     @property
     def accounts(self) -> dict[str, Account]:
         return self._ledger.accounts
+
+    def pending(self) -> Ticket | None:
+        """The last unit's write (``commits.settle`` it to answer only with stored state)."""
+        return self._ledger.pending()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(account_id, transaction)`` after each transaction is stored (from

@@ -1,8 +1,9 @@
 """The ledger: the venue's accounts, the transactions that change them, and their storage.
 
 Every change is a transaction: ``emit`` folds each into its account with ``apply`` as it is
-made, and a unit of work (``unit``) writes its transactions to the store in one go when it ends
-(then pushes them to subscribers). On start the stored transactions are replayed through the
+made, and a unit of work (``unit``) hands its transactions to the store in one go when it ends
+and returns once they are stored (``commits``: written outside the lock, in order, grouped;
+subscribers get them once stored). On start the stored transactions are replayed through the
 same ``apply``, so a restarted engine has the same state and ids.
 """
 
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewind.venue.engine.apply import apply
+from tradewind.venue.engine.commits import Batch, GroupCommitter, Ticket, is_deferred
 from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.engine.model import HOME_PLACES, Account, Order, Trade, round_even
 from tradewind.venue.engine.parse import Reject, message
@@ -42,6 +44,8 @@ class Ledger:
         self.instruments, self.now, self.quote = instruments, now, quote
         self.guarantees = guarantees if guarantees is not None else Guarantees()
         self.store = store
+        self.commits = GroupCommitter(store, self._stored)
+        self.commits.on_failure = self._rebuild
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
         self._listeners: list[Listener] = []
@@ -77,41 +81,59 @@ class Ledger:
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """One unit of work, under the lock: its transactions are stored together when it ends
-        (also when it ends with a VenueError: rejects are transactions too); any other error
-        rebuilds the state from the store."""
-        with self.lock:
-            self._depth += 1
-            if self._depth > 1:  # nested: the outer unit commits
+        """One unit of work, under the lock: its transactions are queued for the store when it
+        ends (also when it ends with a VenueError: rejects are transactions too), and it
+        returns once they are stored (in a ``commits.deferred`` context it returns at once:
+        the caller settles ``pending()``); any other error rebuilds the state from the store."""
+        ticket: Ticket | None = None
+        try:
+            with self.lock:
+                self._depth += 1
+                if self._depth > 1:  # nested: the outer unit commits
+                    try:
+                        yield
+                    finally:
+                        self._depth -= 1
+                    return
                 try:
                     yield
+                except VenueError:
+                    ticket = self._submit()
+                    raise
+                except BaseException:
+                    self._batch, self._new_accounts, self._batch_id = [], [], {}
+                    self._rebuild()
+                    raise
+                else:
+                    ticket = self._submit()
                 finally:
                     self._depth -= 1
-                return
-            try:
-                yield
-            except VenueError:
-                self._commit()
-                raise
-            except BaseException:
-                self._batch, self._new_accounts, self._batch_id = [], [], {}
-                self.replay()
-                raise
-            else:
-                self._commit()
-            finally:
-                self._depth -= 1
+        finally:
+            if ticket is not None:
+                if is_deferred():
+                    self.commits.background()
+                else:
+                    self.commits.wait(ticket)
 
-    def _commit(self) -> None:
+    def pending(self) -> Ticket | None:
+        """The last unit's write: once it is stored, so is every state a reader has seen."""
+        return self.commits.last()
+
+    def _submit(self) -> Ticket | None:
         batch, accounts = self._batch, self._new_accounts
         self._batch, self._new_accounts, self._batch_id = [], [], {}
         if not batch and not accounts:
-            return
-        try:
-            self.store.append(accounts, batch)
-        except BaseException:
+            return None
+        return self.commits.submit(accounts, batch)
+
+    def _rebuild(self) -> None:
+        """The state from the store, once every write queued before is settled."""
+        with self.lock:
+            self.commits.commit_pending()
             self.replay()
-            raise
+            self.commits.reset()
+
+    def _stored(self, batch: Batch) -> None:
         for account_id, tx in batch:
             for listener in list(self._listeners):
                 with suppress(Exception):

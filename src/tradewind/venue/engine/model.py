@@ -119,13 +119,33 @@ class Account:
     margin_rate: Decimal | None = None  # set by CLIENT_CONFIGURE (None: instruments' rates)
     # inst -> [long side's financing, short side's financing, commission]
     position_costs: dict[str, list[Decimal]] = field(default_factory=dict)
+    # Ids of the trades that may still be open and the orders that may still be pending, in
+    # creation order (``apply`` adds them; the scans below drop the ones that no longer are):
+    # the scans cost what is open, not the account's whole history.
+    maybe_open: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    maybe_pending: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
     def open_trades(self, instrument: str | None = None) -> list[Trade]:
-        return [
-            t
-            for t in self.trades.values()
-            if t.state == "OPEN" and (instrument is None or t.instrument == instrument)
-        ]
+        out: list[Trade] = []
+        for t in _live(self.maybe_open, self.trades, "OPEN"):
+            if instrument is None or t.instrument == instrument:
+                out.append(t)
+        return out
 
     def pending(self) -> list[Order]:
-        return [o for o in self.orders.values() if o.state == "PENDING"]
+        return _live(self.maybe_pending, self.orders, "PENDING")
+
+
+def _live(ids: dict[str, None], items: dict[str, Any], state: str) -> list[Any]:
+    """The items of ``ids`` in ``state`` (the others are dropped from ``ids``)."""
+    out: list[Any] = []
+    gone: list[str] = []
+    for i in ids:
+        item = items[i]
+        if item.state == state:
+            out.append(item)
+        else:
+            gone.append(i)
+    for i in gone:
+        del ids[i]
+    return out

@@ -41,12 +41,21 @@ def in_format(obj: Any, fmt: TimeFormat) -> Any:
 
 
 class Valuation:
-    """An account valued at the current quotes (a missing quote values its trades at zero)."""
+    """An account valued at the current quotes (a missing quote values its trades at zero).
+
+    Each instrument's quote is looked up once per valuation: one consistent set of prices
+    for all its trades (and no price look-up per open trade)."""
 
     def __init__(
         self, acct: Account, instruments: dict[str, VenueInstrument], quote: QuoteFn
     ) -> None:
-        self.acct, self.instruments, self.quote = acct, instruments, quote
+        self.acct, self.instruments, self._source = acct, instruments, quote
+        self._quotes: dict[str, Quote | None] = {}
+
+    def quote(self, instrument: str) -> Quote | None:
+        if instrument not in self._quotes:
+            self._quotes[instrument] = self._source(instrument)
+        return self._quotes[instrument]
 
     def rate(self, ccy: str) -> Decimal | None:
         """Units of the account currency per unit of ``ccy`` (mid prices)."""
