@@ -30,12 +30,12 @@ from starlette.responses import JSONResponse, Response
 from tradewind.storage.engine import make_engine
 from tradewind.storage.migrate import upgrade
 from tradewind.testing.openapi import V20Spec
+from tradewind.testing.venue_market import ManualMarket
 from tradewind.venue.engine import DEFAULT_ACCOUNT, VenueEngine
 from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.http_trading import trading_routes
 from tradewind.venue.instruments import default_instruments
 from tradewind.venue.persistence import SqlTransactionStore
-from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import VenueError
 
 A = DEFAULT_ACCOUNT
@@ -43,18 +43,9 @@ SPEC = V20Spec()
 T0 = 1_718_000_000_000_000_000
 
 
-class Market:
+class Market(ManualMarket):
     def __init__(self) -> None:
-        self.t = T0
-        self.quotes: dict[str, Quote] = {}
-
-    def now(self) -> int:
-        return self.t
-
-    def set(self, name: str, bid: float, ask: float) -> Quote:
-        self.t += 1_000_000_000
-        self.quotes[name] = Quote(name, self.t, ((bid, 10_000_000),), ((ask, 10_000_000),))
-        return self.quotes[name]
+        super().__init__(T0, step_ns=1_000_000_000)
 
 
 async def _error(request: Request, exc: Exception) -> Response:

@@ -27,11 +27,11 @@ from venue_support import TOKEN, running_venue
 from tradewind.storage.engine import make_engine
 from tradewind.storage.migrate import upgrade
 from tradewind.testing.openapi import V20Spec
+from tradewind.testing.venue_market import ManualMarket
 from tradewind.venue.engine import DEFAULT_ACCOUNT, VenueEngine
 from tradewind.venue.http_trading import trading_routes
 from tradewind.venue.instruments import default_instruments
 from tradewind.venue.persistence import SqlTransactionStore
-from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import VenueError
 
 A = DEFAULT_ACCOUNT
@@ -39,17 +39,9 @@ SPEC = V20Spec()
 T0 = 1_718_000_000_000_000_000
 
 
-class Market:
+class Market(ManualMarket):
     def __init__(self) -> None:
-        self.t = T0
-        self.quotes: dict[str, Quote] = {}
-
-    def now(self) -> int:
-        return self.t
-
-    def set(self, name: str, bid: float, ask: float, liq: float = 10_000_000) -> Quote:
-        self.quotes[name] = Quote(name, self.t, ((bid, liq),), ((ask, liq),))
-        return self.quotes[name]
+        super().__init__(T0)
 
 
 def make_venue(url: str, mkt: Market) -> VenueEngine:

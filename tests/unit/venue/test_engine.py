@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tradewind.testing.venue_market import ManualMarket
 from tradewind.venue.engine import DEFAULT_ACCOUNT, MemoryStore, VenueEngine
 from tradewind.venue.instruments import default_instruments
-from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import VenueError
 
 A = DEFAULT_ACCOUNT
@@ -25,27 +25,9 @@ ORDER_KEYS = [
 T0 = 1_700_000_000_000_000_000
 
 
-class Market:
+class Market(ManualMarket):
     def __init__(self) -> None:
-        self.t = T0
-        self.quotes: dict[str, Quote] = {}
-
-    def now(self) -> int:
-        return self.t
-
-    def set(
-        self,
-        name: str,
-        bid: float,
-        ask: float,
-        liq: float = 10_000_000,
-        tradeable: bool = True,
-        bids: tuple[tuple[float, float], ...] | None = None,
-        asks: tuple[tuple[float, float], ...] | None = None,
-    ) -> Quote:
-        q = Quote(name, self.t, bids or ((bid, liq),), asks or ((ask, liq),), tradeable)
-        self.quotes[name] = q
-        return q
+        super().__init__(T0)
 
 
 @pytest.fixture

@@ -8,28 +8,19 @@ from typing import Any
 
 import pytest
 
+from tradewind.testing.venue_market import ManualMarket
 from tradewind.venue.engine import DEFAULT_ACCOUNT, MemoryStore, VenueEngine
 from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.instruments import default_instruments
-from tradewind.venue.quotes import Quote
 from tradewind.venue.wire import VenueError
 
 A = DEFAULT_ACCOUNT
 T0 = 1_700_000_000_000_000_000
 
 
-class Market:
+class Market(ManualMarket):
     def __init__(self) -> None:
-        self.t = T0
-        self.quotes: dict[str, Quote] = {}
-
-    def now(self) -> int:
-        return self.t
-
-    def set(self, name: str, bid: float, ask: float, liq: float = 10_000_000) -> Quote:
-        self.t += 1_000_000_000
-        self.quotes[name] = Quote(name, self.t, ((bid, liq),), ((ask, liq),))
-        return self.quotes[name]
+        super().__init__(T0, step_ns=1_000_000_000)
 
 
 @pytest.fixture
