@@ -298,3 +298,20 @@ def test_utc_datetime_refuses_naive_values(engine: Engine, instants: Table) -> N
         conn.execute(insert(instants).values(id=1, at=datetime(2024, 1, 1, 12, 0)))
     with engine.connect() as conn:
         assert conn.scalar(select(instants.c.id)) is None  # nothing was written
+
+
+def test_0012_adds_and_removes_the_oms_financing_table(engine: Engine) -> None:
+    def tables() -> set[str]:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+
+    upgrade(engine, "0011_backtest_financing")
+    assert "oms_financing" not in tables()
+    upgrade(engine, "0012_oms_financing")
+    assert "oms_financing" in tables()
+    with engine.connect() as conn:
+        pk = inspect(conn).get_pk_constraint("oms_financing")["constrained_columns"]
+    assert pk == ["account_id", "transaction_id", "instrument"]
+    downgrade(engine, "0011_backtest_financing")
+    assert "oms_financing" not in tables()
+    assert "oms_fills" in tables()
