@@ -179,13 +179,17 @@ def _views(engine: Engine) -> set[str]:
         return set(insp.get_view_names())
 
 
+TABLES_AFTER_0007 = {"oms_financing"}  # 0012
+
+
 def test_0007_adds_and_removes_the_reporting_views(engine: Engine) -> None:
     upgrade(engine, "0006_platform_jobs")
     assert _views(engine) == set()
     upgrade(engine, "0007_reporting_views")
     dialect = engine.dialect.name
     assert _views(engine) == {view_name(v.name, dialect) for v in views_on(dialect, 1)}
-    assert _tables(engine) == MODEL_TABLES | {"alembic_version"}  # views are not tables
+    # views are not tables; tables of later revisions are not there yet
+    assert _tables(engine) == MODEL_TABLES - TABLES_AFTER_0007 | {"alembic_version"}
     downgrade(engine, "0006_platform_jobs")
     assert _views(engine) == set()
     if dialect == "postgresql":  # no role was given rights on it: the schema goes too
