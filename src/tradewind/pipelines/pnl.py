@@ -19,9 +19,9 @@
    or its order, '' when the OMS does not know it), financing plus the day's daily financing
    (shared among the instrument's holders at the day's end by units); units at the end per
    deployment are its own fills' sum, the rest of the account's position is deployment ''.
-   Unrealised P&L and NAV at the day's end (see ``_marks``): the broker's own (positions' unrealizedPL, account
-   NAV) when nothing happened since the end and the broker's prices are at most
-   ``prompt_s`` past it (the DAG runs at 17:00, so this is the normal case; with no open
+   Unrealised P&L and NAV at the day's end (see ``_marks``): the broker's own (positions'
+   unrealizedPL, account NAV) when nothing happened since the end and the broker's prices
+   are at most ``prompt_s`` past it (the DAG runs at 17:00, so this is the normal case; with no open
    position it is exact whenever the job runs); else the live trader's last ``live_pnl``
    snapshot at or before the end (at most ``snapshot_max_age_s`` old); else None (unknown).
    An instrument's unrealised P&L is shared among its deployments in proportion to units.
