@@ -5,6 +5,7 @@ the cent, also after a restart over the same database (SQLite and Postgres)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -54,6 +55,22 @@ def _broker_books(oms: OrderManager) -> float:
     return float(ledger.realised + ledger.financing - ledger.commission)
 
 
+def _streamed(oms: OrderManager, since: int, count: int) -> list[FinancingCharged]:
+    """The first ``count`` charges the transaction stream replays after ``since``."""
+    got: list[FinancingCharged] = []
+    deadline = time.monotonic() + 15
+    stream = oms.broker.transaction_stream(str(since), heartbeats=True)
+    try:
+        for event in stream:
+            if isinstance(event, FinancingCharged):
+                got.append(event)
+            if len(got) == count or time.monotonic() > deadline:
+                break
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+    return got
+
+
 def test_financing_across_rollovers_matches_the_broker_once_and_after_restart(
     venue: Any, store: SqlOmsStore
 ) -> None:
@@ -81,7 +98,9 @@ def test_financing_across_rollovers_matches_the_broker_once_and_after_restart(
     assert held.realized_pl == pytest.approx(sum(f.pl - f.commission for f in fills) + charged)
     assert _realised(oms) == pytest.approx(_broker_books(oms), abs=0.005)
 
-    # the same DAILY_FINANCING delivered again (a stream after the backfill) counts once
+    # the same DAILY_FINANCING delivered again by the transaction stream (as the live
+    # trader applies it) after the backfill counts once
+    assert [oms.apply_transaction(e) for e in _streamed(oms, before, 2)] == [False, False]
     assert [oms.apply_transaction(e) for e in daily] == [False, False]
     assert oms.position_record(EUR) == held
     assert len(store.financing(ACCOUNT)) == 2
