@@ -31,6 +31,7 @@ from tradewind.broker.times import v20_time_us
 from tradewind.domain.broker import (
     AccountSnapshot,
     BrokerEvent,
+    FinancingCharged,
     Heartbeat,
     OrderAccepted,
     OrderCancelled,
@@ -205,11 +206,40 @@ def event_from_v20(tx: Mapping[str, Any]) -> BrokerEvent:
             broker_order_id=str(tx.get("orderID", "")),
             replaced_by=_str_or_none(tx.get("replacedByOrderID")),
         )
+    if typ == "DAILY_FINANCING":
+        return financing_from_v20(tx, common)
     return OtherTransaction(
         **common,
         reason=str(tx.get("rejectReason") or tx.get("reason") or ""),
         kind=typ,
         client_id=client_id_of(tx) or _str_or_none(tx.get("clientOrderID")),
+    )
+
+
+def financing_from_v20(tx: Mapping[str, Any], common: Mapping[str, Any]) -> FinancingCharged:
+    """A DAILY_FINANCING as ``FinancingCharged``: one amount per instrument (summed if the
+    broker lists one twice). Raises ``ValueError`` for an entry without an instrument."""
+    amounts: dict[str, float] = {}
+    for i, entry in enumerate(tx.get("positionFinancings") or ()):
+        name = str(entry.get("instrument") or "") if isinstance(entry, Mapping) else ""
+        if not name:
+            raise ValueError(
+                f"DAILY_FINANCING {tx.get('id')}: positionFinancings[{i}] has no instrument"
+            )
+        try:
+            amount = float(entry["financing"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(
+                f"DAILY_FINANCING {tx.get('id')}: positionFinancings[{i}] ({name}) has no "
+                f"numeric financing: {entry.get('financing')!r}"
+            ) from None
+        amounts[name] = amounts.get(name, 0.0) + amount
+    return FinancingCharged(
+        **common,
+        reason=str(tx.get("reason") or ""),
+        account_id=str(tx.get("accountID") or ""),
+        financing=_float(tx.get("financing")),
+        per_instrument=tuple(sorted(amounts.items())),
     )
 
 

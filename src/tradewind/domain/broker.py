@@ -75,6 +75,18 @@ class OrderRejected(BrokerTransaction):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FinancingCharged(BrokerTransaction):
+    """The broker's daily financing (rollover) of the open positions: ``per_instrument`` is
+    each instrument's amount in the account currency (paid < 0, received > 0), ``financing``
+    their total. Adds to each position's realised P&L, once per transaction."""
+
+    account_id: str = ""
+    financing: float = 0.0
+    per_instrument: tuple[tuple[str, float], ...] = ()
+    client_id: str | None = None  # never one: an account's charge, not an order's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OtherTransaction(BrokerTransaction):
     """Any other transaction (funding, financing, an order attached to a trade, ...): recorded
     once and moves the watermark, changes no order. ``kind`` is the broker's name for it;
@@ -84,7 +96,14 @@ class OtherTransaction(BrokerTransaction):
     client_id: str | None = None
 
 
-BrokerEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OtherTransaction
+BrokerEvent = (
+    OrderAccepted
+    | OrderFilled
+    | OrderCancelled
+    | OrderRejected
+    | FinancingCharged
+    | OtherTransaction
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +159,7 @@ __all__ = [
     "AccountSnapshot",
     "BrokerEvent",
     "BrokerTransaction",
+    "FinancingCharged",
     "Heartbeat",
     "OrderAccepted",
     "OrderCancelled",

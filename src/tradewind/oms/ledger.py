@@ -4,7 +4,8 @@ A position is netted per instrument. Its average price follows Backtrader's rule
 as ``tradewind.policy.PositionBook``): adding to a position averages the price, reducing it
 keeps the price, crossing through zero starts again at the fill price. Realised P&L is the
 broker's own figure on each fill (``pl`` + ``financing`` - ``commission``, in the account
-currency), so it matches the account balance; unrealised P&L is marked at the mid.
+currency) plus the daily financing charged on the position, so it matches the account
+balance; unrealised P&L is marked at the mid.
 """
 
 from __future__ import annotations
@@ -38,6 +39,23 @@ def apply_fill(current: PositionRecord | None, fill: FillRecord) -> PositionReco
         new_avg,
         realised + fill.pl + fill.financing - fill.commission,
         fill.ts_us,
+    )
+
+
+def apply_financing(
+    current: PositionRecord | None, account_id: str, instrument: str, amount: float, ts_us: int
+) -> PositionRecord:
+    """The position after the broker's daily financing ``amount`` (account currency) on it:
+    units and price unchanged, realised P&L moved by the amount."""
+    if current is None:
+        return PositionRecord(account_id, instrument, 0.0, 0.0, amount, ts_us)
+    return PositionRecord(
+        account_id,
+        instrument,
+        current.units,
+        current.avg_price,
+        current.realized_pl + amount,
+        max(ts_us, current.updated_us),
     )
 
 

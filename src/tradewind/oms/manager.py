@@ -23,6 +23,7 @@ from tradewind.broker.errors import BrokerError, RejectedOrder, UnknownOutcome
 from tradewind.broker.ports import Broker, OrderRequest, OrderResult
 from tradewind.domain.broker import (
     BrokerEvent,
+    FinancingCharged,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -36,7 +37,7 @@ from tradewind.domain.orders import (
     PositionRecord,
     can_transition,
 )
-from tradewind.oms.ledger import apply_fill, fill_record
+from tradewind.oms.ledger import apply_fill, apply_financing, fill_record
 from tradewind.oms.reconcile import ReconcileReport, reconcile
 from tradewind.oms.store import OmsStore
 
@@ -318,8 +319,20 @@ class OrderManager:
                 if order is not None:
                     fill = replace(fill, client_id=order.client_id, deployment=order.deployment)
                 position = apply_fill(self._positions.get(fill.instrument), fill)
+            financed: list[PositionRecord] = []
+            if isinstance(event, FinancingCharged):
+                financed = [
+                    apply_financing(self._positions.get(name), self.account_id, name, amount, ts)
+                    for name, amount in event.per_instrument
+                ]
             new = self.store.record_transaction(
-                self.account_id, event, fill=fill, position=position, orders=changed
+                self.account_id,
+                event,
+                fill=fill,
+                position=position,
+                orders=changed,
+                positions=financed,
+                financing=event.per_instrument if isinstance(event, FinancingCharged) else (),
             )
             if not new:
                 if not self.store.transaction_recorded(self.account_id, event.transaction_id):
@@ -330,8 +343,10 @@ class OrderManager:
                         "applied nor found recorded; the watermark stays where it is"
                     )
                 return False
-            if position is not None:
-                self._positions[position.instrument] = position
+            for p in [position] if position is not None else []:
+                self._positions[p.instrument] = p
+            for p in financed:
+                self._positions[p.instrument] = p
             for o in changed:
                 self._remember(o)
         for o in changed:

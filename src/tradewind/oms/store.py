@@ -34,9 +34,12 @@ class OmsStore(Protocol):
         fill: FillRecord | None = None,
         position: PositionRecord | None = None,
         orders: Iterable[OrderRecord] = (),
+        positions: Iterable[PositionRecord] = (),
+        financing: Iterable[tuple[str, float]] = (),
     ) -> bool:
         """Apply a broker transaction once (by its ``transaction_id``, with its payload
-        ``raw`` in the audit log); False when it was already recorded."""
+        ``raw`` in the audit log): its fill, positions, orders and daily financing rows
+        ((instrument, amount)); False when it was already recorded."""
         ...
 
     def transaction_recorded(self, account_id: str, transaction_id: int) -> bool:

@@ -12,13 +12,16 @@
    of the day may be unknown to the broker; positions at the end must agree. A difference
    beyond ``PnlCheckConfig``'s tolerances is a mismatch: the account's kill switch is tripped
    to HALTED (trigger ``pnl_reconciliation``, a ``risk_events`` row) with a reason naming it.
+   The day's daily financing (the DAILY_FINANCING of its closing rollover, see
+   ``pnl_financing``) must be in ``oms_financing`` with the same amount per instrument.
 4. ``pnl_daily`` rows per deployment and instrument: realised P&L, financing and commission
    are the sums of the broker's fills of the day (the deployment is the OMS's for that fill
-   or its order, '' when the OMS does not know it); units at the end per deployment are its
-   own fills' sum, the rest of the account's position is deployment ''. Unrealised P&L and
-   NAV at the day's end (see ``_marks``): the broker's own (positions' unrealizedPL, account
-   NAV) when nothing happened since the end and the broker's prices are at most
-   ``prompt_s`` past it (the DAG runs at 17:00, so this is the normal case; with no open
+   or its order, '' when the OMS does not know it), financing plus the day's daily financing
+   (shared among the instrument's holders at the day's end by units); units at the end per
+   deployment are its own fills' sum, the rest of the account's position is deployment ''.
+   Unrealised P&L and NAV at the day's end (see ``_marks``): the broker's own (positions'
+   unrealizedPL, account NAV) when nothing happened since the end and the broker's prices
+   are at most ``prompt_s`` past it (the DAG runs at 17:00, so this is the normal case; with no open
    position it is exact whenever the job runs); else the live trader's last ``live_pnl``
    snapshot at or before the end (at most ``snapshot_max_age_s`` old); else None (unknown).
    An instrument's unrealised P&L is shared among its deployments in proportion to units.
@@ -36,7 +39,7 @@ from tradewind.broker.ports import Broker
 from tradewind.config.pnl import PnlCheckConfig
 from tradewind.domain.broker import AccountSnapshot, OrderFilled, PositionSnapshot
 from tradewind.domain.fxday import FxDay
-from tradewind.pipelines import pnl_book
+from tradewind.pipelines import pnl_book, pnl_financing
 from tradewind.risk.killswitch import KillState, KillSwitch
 from tradewind.storage import pnl as store
 from tradewind.storage.risk import SqlKillSwitchStore
@@ -118,6 +121,9 @@ def reconcile_pnl_day(
         if abs(u) > pnl_book.FLAT
     }
     detail = pnl_book.compare(fills, ours, broker_units, oms_units, cfg)
+    charges = pnl_financing.day_financing(later, day)
+    recorded = store.oms_financing(engine, account, (c.transaction_id for c in charges))
+    detail["financing"] = pnl_financing.compare(charges, recorded, cfg.money_tolerance)
     unrealised, nav, marks = _marks(engine, broker, day, snap, bool(later), cfg)
     detail["marks"] = marks
     rows = pnl_book.daily_rows(
@@ -127,6 +133,7 @@ def reconcile_pnl_day(
         broker_units,
         unrealised,
         nav,
+        charges,
     )
     status = "mismatch" if pnl_book.mismatched(detail) else "clean"
     why = pnl_book.reason(day.label, detail) if status == "mismatch" else ""

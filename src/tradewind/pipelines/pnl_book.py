@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tradewind.config.pnl import PnlCheckConfig
-from tradewind.domain.broker import OrderFilled, PositionSnapshot
+from tradewind.domain.broker import FinancingCharged, OrderFilled, PositionSnapshot
 from tradewind.domain.orders import FillRecord
+from tradewind.pipelines import pnl_financing
 
 Json = dict[str, Any]
 FLAT = 1e-9  # units closer to zero than this are flat (float noise of sums)
@@ -90,7 +91,8 @@ def _record_json(f: FillRecord) -> Json:
 
 
 def mismatched(detail: Json) -> bool:
-    return any(detail[k] for k in ("missing_in_oms", "not_at_broker", "different", "positions"))
+    keys = ("missing_in_oms", "not_at_broker", "different", "positions", "financing")
+    return any(detail.get(k) for k in keys)
 
 
 def reason(day: str, detail: Json, limit: int = 5) -> str:
@@ -116,6 +118,11 @@ def reason(day: str, detail: Json, limit: int = 5) -> str:
             f"{p['instrument']} at the day's end: broker {p['broker']:g} units, OMS {p['oms']:g}"
             for p in detail["positions"]
         ),
+        *(
+            f"daily financing {f['transaction_id']} of {f['instrument']}: broker {f['broker']}, "
+            f"OMS {'none' if f['oms'] is None else f['oms']}"
+            for f in detail.get("financing", ())
+        ),
     ]
     shown = "; ".join(parts[:limit]) + (
         f"; and {len(parts) - limit} more" if len(parts) > limit else ""
@@ -130,13 +137,15 @@ def daily_rows(
     units: Mapping[str, float],
     unrealised: Mapping[str, float | None] | None,
     nav: float | None,
+    charges: Sequence[FinancingCharged] = (),
 ) -> list[Json]:
     """One row per (deployment, instrument) with fills of the day or units at its end, and
     an account row (deployment '', instrument '*': the sums and the NAV).
 
     ``attributed_units``: units per (deployment, instrument) of the deployments' own fills;
     what the account holds beyond them is deployment '' (unattributed). ``unrealised``: per
-    instrument at the day's end (None: no mark), shared among its deployments by units."""
+    instrument at the day's end (None: no mark), shared among its deployments by units, as
+    is the day's daily financing (``charges``, see ``pnl_financing``)."""
     rows: dict[tuple[str, str], Json] = defaultdict(_empty)
     for f in fills:
         row = rows[(deployment_of(f), f.instrument)]
@@ -150,6 +159,8 @@ def daily_rows(
             held[("", instrument)] = rest
     for key, u in held.items():
         rows[key]["units"] = u
+    for key, amount in pnl_financing.shares(charges, held).items():
+        rows[key]["financing"] += amount
     out = [
         _finish(d, i, row, units.get(i, 0.0), _mark(unrealised, i), nav)
         for (d, i), row in sorted(rows.items())

@@ -23,6 +23,7 @@ from tradewind.storage.schema_live import (
     OmsAccountRow,
     OmsAuditRow,
     OmsFillRow,
+    OmsFinancingRow,
     OmsOrderRow,
     OmsPositionRow,
     latest_rows,
@@ -196,9 +197,12 @@ class SqlOmsStore:
         fill: FillRecord | None = None,
         position: PositionRecord | None = None,
         orders: Iterable[OrderRecord] = (),
+        positions: Iterable[PositionRecord] = (),
+        financing: Iterable[tuple[str, float]] = (),
     ) -> bool:
         """Apply one broker transaction once: False (and nothing written) when it was
-        recorded before. The audit row keeps the broker's own payload (``event.raw``)."""
+        recorded before. The audit row keeps the broker's own payload (``event.raw``);
+        ``financing`` is its (instrument, amount) rows for ``oms_financing``."""
         tid = event.transaction_id
         with self.engine.begin() as conn:
             stmt = (
@@ -224,6 +228,19 @@ class SqlOmsStore:
                 conn.execute(insert(OmsFillRow).values(**row))
             if position is not None:
                 self._put_position(conn, position)
+            for p in positions:
+                self._put_position(conn, p)
+            at = us_to_datetime(event.time_us or datetime_to_us(_now()))
+            for instrument, amount in financing:
+                conn.execute(
+                    insert(OmsFinancingRow).values(
+                        account_id=account_id,
+                        transaction_id=tid,
+                        instrument=instrument,
+                        amount=amount,
+                        at=at,
+                    )
+                )
             for order in orders:
                 self._update(conn, order)
             return True
@@ -299,6 +316,16 @@ class SqlOmsStore:
                 limit,
             )
         return [fill_record(r) for r in rows]
+
+    def financing(self, account_id: str) -> list[tuple[int, str, float, int]]:
+        """The daily financing recorded: (transaction id, instrument, amount, time µs)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OmsFinancingRow)
+                .where(OmsFinancingRow.account_id == account_id)
+                .order_by(OmsFinancingRow.transaction_id, OmsFinancingRow.instrument)
+            ).all()
+        return [(r.transaction_id, r.instrument, r.amount, datetime_to_us(r.at)) for r in rows]
 
     # --- account watermark ---------------------------------------------------------------
     def last_transaction_id(self, account_id: str) -> int | None:

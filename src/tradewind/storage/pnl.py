@@ -19,7 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.domain.orders import FillRecord
 from tradewind.storage.oms import fill_record
-from tradewind.storage.schema_live import LivePnlRow, OmsFillRow, OmsOrderRow, OmsPositionRow
+from tradewind.storage.schema_live import (
+    LivePnlRow,
+    OmsFillRow,
+    OmsFinancingRow,
+    OmsOrderRow,
+    OmsPositionRow,
+)
 from tradewind.storage.schema_platform import PnlCheckRow, PnlDailyRow
 from tradewind.storage.types import us_to_datetime
 
@@ -40,6 +46,21 @@ def oms_fills(
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(OmsFillRow.transaction_id)).all()
     return [fill_record(r) for r in rows]
+
+
+def oms_financing(
+    engine: Engine, account_id: str, ids: Iterable[int]
+) -> dict[tuple[int, str], float]:
+    """The daily financing the OMS recorded for the transactions ``ids``, per (transaction
+    id, instrument)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    query = select(
+        OmsFinancingRow.transaction_id, OmsFinancingRow.instrument, OmsFinancingRow.amount
+    ).where(OmsFinancingRow.account_id == account_id, OmsFinancingRow.transaction_id.in_(ids))
+    with engine.connect() as conn:
+        return {(t, i): float(a) for t, i, a in conn.execute(query)}
 
 
 def order_deployments(engine: Engine, account_id: str, client_ids: Iterable[str]) -> dict[str, str]:

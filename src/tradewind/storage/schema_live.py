@@ -82,6 +82,18 @@ class OmsFillRow(Base):
     at: Mapped[datetime]
 
 
+class OmsFinancingRow(Base):
+    """Daily financing the broker charged (or paid) per instrument: one row per transaction
+    and instrument, added once to that position's realised P&L."""
+
+    __tablename__ = "oms_financing"
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    instrument: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime]
+
+
 class OmsPositionRow(Base):
     __tablename__ = "oms_positions"
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)

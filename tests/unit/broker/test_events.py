@@ -175,7 +175,7 @@ def test_a_rejected_create_in_an_error_body_carries_its_event() -> None:
 @pytest.mark.parametrize(
     ("typ", "fields"),
     [
-        ("DAILY_FINANCING", {"financing": "-1.2"}),
+        # DAILY_FINANCING is acted on now: test_financing_mapping.py
         ("TAKE_PROFIT_ORDER", {"tradeID": "3", "price": "1.2"}),
         ("STOP_LOSS_ORDER", {"tradeID": "3", "price": "1.0"}),
         ("ORDER_CLIENT_EXTENSIONS_MODIFY", {"clientExtensionsModify": {"id": "x"}}),
