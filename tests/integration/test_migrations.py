@@ -179,7 +179,7 @@ def _views(engine: Engine) -> set[str]:
         return set(insp.get_view_names())
 
 
-TABLES_AFTER_0007 = {"oms_financing"}  # 0012
+TABLES_AFTER_0007 = {"oms_financing", "venue_order_state"}  # 0012, 0013
 
 
 def test_0007_adds_and_removes_the_reporting_views(engine: Engine) -> None:
@@ -319,3 +319,19 @@ def test_0012_adds_and_removes_the_oms_financing_table(engine: Engine) -> None:
     downgrade(engine, "0011_backtest_financing")
     assert "oms_financing" not in tables()
     assert "oms_fills" in tables()
+
+
+def test_0013_adds_and_removes_the_venue_order_state_table(engine: Engine) -> None:
+    def tables() -> set[str]:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+
+    upgrade(engine, "0012_oms_financing")
+    assert "venue_order_state" not in tables()
+    upgrade(engine, "0013_venue_order_state")
+    with engine.connect() as conn:
+        pk = inspect(conn).get_pk_constraint("venue_order_state")["constrained_columns"]
+    assert pk == ["account_id", "order_id", "key"]
+    downgrade(engine, "0012_oms_financing")
+    assert "venue_order_state" not in tables()
+    assert "venue_transactions" in tables()

@@ -190,3 +190,92 @@ def test_guaranteed_stop_loss_by_account_mode_with_the_real_client(served: Serve
     assert summary["guaranteedExecutionFees"] == "5.5000"
     assert api.request(trades.TradeDetails(A, other))["trade"]["state"] == "CLOSED"
     api.request(accounts.AccountChanges(A, params={"sinceTransactionID": 1}))
+
+
+# ------------------------------------------------------------------ state across a restart
+
+
+def test_a_trailed_stop_survives_a_restart_and_triggers_at_its_level(served: Served) -> None:
+    start, mkt = served
+    engine, api = start("DISABLED")
+    tid = _buy(api)["tradeOpened"]["tradeID"]
+    r = orders.OrderCreate(A, data=TrailingStopLossOrderRequest(tradeID=tid, distance=0.005).data)
+    oid = api.request(r)["orderCreateTransaction"]["id"]
+    engine.on_quote(mkt.set("EUR_USD", 1.1030, 1.1032))  # trails up to 1.0980
+    engine.on_quote(mkt.set("EUR_USD", 1.1010, 1.1012))  # never down
+    assert api.request(orders.OrderDetails(A, oid))["order"]["trailingStopValue"] == "1.09800"
+    engine, api = start("DISABLED")  # a new engine from the same database
+    got = api.request(orders.OrderDetails(A, oid))["order"]
+    assert (got["state"], got["trailingStopValue"]) == ("PENDING", "1.09800")
+    engine.on_quote(mkt.set("EUR_USD", 1.0990, 1.0992))  # above the trailed stop: no fill
+    got = api.request(orders.OrderDetails(A, oid))["order"]  # (from the bid: it would be 1.0940)
+    assert (got["state"], got["trailingStopValue"]) == ("PENDING", "1.09800")
+    engine.on_quote(mkt.set("EUR_USD", 1.0980, 1.0982))
+    closed = api.request(trades.TradeDetails(A, tid))["trade"]
+    assert closed["state"] == "CLOSED"
+    fill = api.request(transactions.TransactionDetails(A, closed["closingTransactionIDs"][0]))
+    assert (fill["transaction"]["reason"], fill["transaction"]["price"]) == (
+        "TRAILING_STOP_LOSS_ORDER", "1.09800",
+    )  # fmt: skip
+    # the stored transactions carry only v20's fields: every answer above conformed
+
+
+def test_market_if_touched_orders_keep_their_side_across_a_restart(served: Served) -> None:
+    start, mkt = served
+    _engine, api = start("DISABLED")  # market 1.1000 / 1.1002: a buy watches the ask
+    below = MITOrderRequest(instrument="EUR_USD", units=100, price=1.0990)  # acts as a limit
+    above = MITOrderRequest(instrument="EUR_USD", units=200, price=1.1010)  # acts as a stop
+    low = api.request(orders.OrderCreate(A, data=below.data))["orderCreateTransaction"]["id"]
+    high = api.request(orders.OrderCreate(A, data=above.data))["orderCreateTransaction"]["id"]
+    engine, api = start("DISABLED")
+    for oid in (low, high):
+        got = api.request(orders.OrderDetails(A, oid))["order"]
+        assert (got["state"], got["initialMarketPrice"]) == ("PENDING", "1.10020")
+    # the first price after the restart is past the high order's price: it was below it
+    engine.on_quote(mkt.set("EUR_USD", 1.1013, 1.1015))
+    states = [api.request(orders.OrderDetails(A, o))["order"]["state"] for o in (low, high)]
+    assert states == ["PENDING", "FILLED"]
+    engine, api = start("DISABLED")
+    engine.on_quote(mkt.set("EUR_USD", 1.0983, 1.0985))  # past the low one from above
+    got = api.request(orders.OrderDetails(A, low))["order"]
+    assert (got["state"], got["initialMarketPrice"]) == ("FILLED", "1.10020")
+
+
+class _DiesBeforeStateWrite(SqlTransactionStore):
+    """A store whose process "dies" (the write never happens) once ``dead`` is set."""
+
+    dead = False
+
+    def append_with_state(self, accounts: Any, transactions: Any, state: Any) -> None:
+        if self.dead:
+            raise RuntimeError("killed before the write")
+        super().append_with_state(accounts, transactions, state)
+
+
+def test_a_move_not_yet_written_is_lost_not_invented(db_url: str) -> None:
+    """kill -9 after a move but before its write: the restarted venue has the last stored
+    value (never a later one, never less protection than that)."""
+    mkt = Market()
+    mkt.set("EUR_USD", 1.1000, 1.1002)
+    db = make_engine(db_url)
+    upgrade(db)
+    try:
+        store = _DiesBeforeStateWrite(db)
+        first = VenueEngine(default_instruments(), mkt.now, mkt.quotes.get, store)
+        tid = first.create_order(A, {"type": "MARKET", "instrument": "EUR_USD", "units": "10"})[
+            "orderFillTransaction"
+        ]["tradeOpened"]["tradeID"]
+        out = first.create_order(
+            A, {"type": "TRAILING_STOP_LOSS", "tradeID": tid, "distance": "0.005"}
+        )
+        oid = out["orderCreateTransaction"]["id"]
+        first.on_quote(mkt.set("EUR_USD", 1.1030, 1.1032))  # stored: 1.09800
+        store.dead = True
+        with pytest.raises(RuntimeError, match="killed"):
+            first.on_quote(mkt.set("EUR_USD", 1.1050, 1.1052))  # 1.10000 in memory only
+        again = VenueEngine(default_instruments(), mkt.now, mkt.quotes.get, SqlTransactionStore(db))
+        assert again.get_order(A, oid)["order"]["trailingStopValue"] == "1.09800"
+        again.on_quote(mkt.set("EUR_USD", 1.1040, 1.1042))  # trails on from the stored value
+        assert again.get_order(A, oid)["order"]["trailingStopValue"] == "1.09900"
+    finally:
+        db.dispose()

@@ -281,6 +281,20 @@ class VenueTransactionRow(Base):
     body: Mapped[dict[str, Any]]
 
 
+class VenueOrderStateRow(Base):
+    """What a venue order tracks that its create transaction has no field for (migration
+    0013): a trailing stop loss's ``trailingStopValue``, a market-if-touched order's
+    ``initialMarketPrice``; the last value written wins."""
+
+    __tablename__ = "venue_order_state"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("venue_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+
+
 # The live path's tables (OMS, risk, live trader; the traders' account leases) and those of the
 # scheduled jobs (promotions, live models, daily P&L) live in their own modules; importing them
 # here puts them in Base.metadata wherever the schema is used.

@@ -23,7 +23,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tradewind.venue.engine.store import AccountRecord, TransactionStore
+from tradewind.venue.engine.store import (
+    AccountRecord,
+    OrderStateStore,
+    StateRow,
+    TransactionStore,
+)
 
 Batch = list[tuple[str, dict[str, Any]]]
 _DEFER: contextvars.ContextVar[bool] = contextvars.ContextVar("venue_defer", default=False)
@@ -36,10 +41,12 @@ class StoreFailed(RuntimeError):
 class Ticket:
     """One unit's write: done once stored (``error`` None) or failed."""
 
-    __slots__ = ("_callbacks", "_done", "_lock", "accounts", "error", "transactions")
+    __slots__ = ("_callbacks", "_done", "_lock", "accounts", "error", "state", "transactions")
 
-    def __init__(self, accounts: list[AccountRecord], transactions: Batch) -> None:
-        self.accounts, self.transactions = accounts, transactions
+    def __init__(
+        self, accounts: list[AccountRecord], transactions: Batch, state: list[StateRow]
+    ) -> None:
+        self.accounts, self.transactions, self.state = accounts, transactions, state
         self.error: BaseException | None = None
         self._done = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
@@ -80,9 +87,15 @@ class GroupCommitter:
         self._poisoned = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, accounts: list[AccountRecord], transactions: Batch) -> Ticket:
-        """Queue a unit's write (the caller holds the engine's lock: queue order = id order)."""
-        ticket = Ticket(accounts, transactions)
+    def submit(
+        self,
+        accounts: list[AccountRecord],
+        transactions: Batch,
+        state: list[StateRow] | None = None,
+    ) -> Ticket:
+        """Queue a unit's write (the caller holds the engine's lock: queue order = id order);
+        ``state``: the orders' state rows it set (written after its transactions)."""
+        ticket = Ticket(accounts, transactions, state or [])
         with self._cond:
             self._last = ticket
             if self._poisoned:
@@ -97,7 +110,8 @@ class GroupCommitter:
         return self._last
 
     def commit_pending(self) -> None:
-        """Write every queued ticket in one ``store.append``, then run ``on_stored``."""
+        """Write every queued ticket in one ``store.append`` (``append_with_state`` when
+        they set orders' state and the store keeps it), then run ``on_stored``."""
         failed = False
         with self._mutex:
             with self._cond:
@@ -105,8 +119,13 @@ class GroupCommitter:
             if not group:
                 return
             batch = [tx for t in group for tx in t.transactions]
+            accounts = [a for t in group for a in t.accounts]
+            state = [row for t in group for row in t.state]
             try:
-                self.store.append([a for t in group for a in t.accounts], batch)
+                if state and isinstance(self.store, OrderStateStore):
+                    self.store.append_with_state(accounts, batch, state)
+                else:
+                    self.store.append(accounts, batch)
             except BaseException as exc:
                 with self._cond:
                     self._poisoned = True

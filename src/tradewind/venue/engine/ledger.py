@@ -4,7 +4,9 @@ Every change is a transaction: ``emit`` folds each into its account with ``apply
 made, and a unit of work (``unit``) hands its transactions to the store in one go when it ends
 and returns once they are stored (``commits``: written outside the lock, in order, grouped;
 subscribers get them once stored). On start the stored transactions are replayed through the
-same ``apply``, so a restarted engine has the same state and ids.
+same ``apply``, so a restarted engine has the same state and ids. What an order tracks that
+its create transaction has no field for (``note_state``) is written with the unit that set it
+and put back after the replay.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from tradewind.venue.engine.commits import Batch, GroupCommitter, Ticket, is_def
 from tradewind.venue.engine.guaranteed import Guarantees
 from tradewind.venue.engine.model import HOME_PLACES, Account, Order, Trade, round_even
 from tradewind.venue.engine.parse import Reject, message
-from tradewind.venue.engine.store import AccountRecord, TransactionStore
+from tradewind.venue.engine.store import (
+    AccountRecord,
+    OrderStateStore,
+    StateRow,
+    TransactionStore,
+)
 from tradewind.venue.engine.views import QuoteFn, Valuation, money, summary_json
 from tradewind.venue.instruments import VenueInstrument
 from tradewind.venue.wire import VenueError, format_time, not_found, scrub
@@ -51,6 +58,7 @@ class Ledger:
         self._listeners: list[Listener] = []
         self._batch: list[tuple[str, dict[str, Any]]] = []
         self._new_accounts: list[AccountRecord] = []
+        self._state: list[StateRow] = []
         self._batch_id: dict[str, str] = {}
         self._depth = 0
 
@@ -67,6 +75,17 @@ class Ledger:
             acct.gsl_mode = self.guarantees.mode_of(acct.id)
         for account_id, tx in txs:
             apply(self.accounts[account_id], scrub(tx))
+        if isinstance(self.store, OrderStateStore):
+            for account_id, order_id, key, value in self.store.load_state():
+                owner = self.accounts.get(account_id)
+                order = owner.orders.get(order_id) if owner is not None else None
+                if order is not None:
+                    order.extra[key] = value
+
+    def note_state(self, acct: Account, order: Order, key: str, value: str) -> None:
+        """Keep ``order.extra[key] = value`` (set by the caller) across a restart: it is
+        written with this unit's transactions (a unit that makes none writes just that)."""
+        self._state.append((acct.id, order.id, key, value))
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self.lock:
@@ -102,6 +121,7 @@ class Ledger:
                     raise
                 except BaseException:
                     self._batch, self._new_accounts, self._batch_id = [], [], {}
+                    self._state = []
                     self._rebuild()
                     raise
                 else:
@@ -120,11 +140,11 @@ class Ledger:
         return self.commits.last()
 
     def _submit(self) -> Ticket | None:
-        batch, accounts = self._batch, self._new_accounts
-        self._batch, self._new_accounts, self._batch_id = [], [], {}
-        if not batch and not accounts:
+        batch, accounts, state = self._batch, self._new_accounts, self._state
+        self._batch, self._new_accounts, self._batch_id, self._state = [], [], {}, []
+        if not batch and not accounts and not state:
             return None
-        return self.commits.submit(accounts, batch)
+        return self.commits.submit(accounts, batch, state)
 
     def _rebuild(self) -> None:
         """The state from the store, once every write queued before is settled."""

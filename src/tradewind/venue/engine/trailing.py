@@ -9,8 +9,9 @@ order records the market price when it is created (``initialMarketPrice``, its d
 trigger price: the ask for a buy, the bid for a sell) and triggers when that price reaches
 its ``price`` from that side: below the market it acts as a limit order, above it as a stop.
 
-Neither value is a field of the order's create transaction: a replayed engine starts them
-again from the first price it sees.
+Neither value is a field of the order's create transaction: ``Triggers`` stores each with the
+unit of work that set or moved it (``Ledger.note_state``, table ``venue_order_state``), and
+replay puts the last stored value back.
 """
 
 from __future__ import annotations

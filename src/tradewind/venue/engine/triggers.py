@@ -36,6 +36,7 @@ class Triggers:
         if order.type == "MARKET_IF_TOUCHED" and q is not None and q.bids and q.asks:
             places = self.ledger.instruments[order.instrument].displayPrecision
             trailing.remember_market(order, q, places)  # even while the market is halted
+            self._keep(acct, order, "initialMarketPrice", None)
         if q is None or not q.tradeable or not self._triggered(acct, order, q):
             if order.body.get("timeInForce") in ("FOK", "IOC") and order.type in ("LIMIT", "STOP"):
                 return {
@@ -69,13 +70,26 @@ class Triggers:
             return False
         places = self.ledger.instruments[q.instrument].displayPrecision
         if order.type == "MARKET_IF_TOUCHED":
-            return trailing.touched(order, q, places)
+            before = order.extra.get("initialMarketPrice")
+            hit = trailing.touched(order, q, places)
+            self._keep(acct, order, "initialMarketPrice", before)
+            return hit
         if order.type == "TRAILING_STOP_LOSS":
             trade = acct.trades.get(order.trade_id or "")
             if trade is None or trade.state != "OPEN":
                 return False
-            return trailing.trailing_triggered(order, trade, q, places)
+            before = order.extra.get("trailingStopValue")
+            hit = trailing.trailing_triggered(order, trade, q, places)
+            self._keep(acct, order, "trailingStopValue", before)
+            return hit
         return _triggered(acct, order, q)
+
+    def _keep(self, acct: Account, order: Order, key: str, before: str | None) -> None:
+        """Store ``order.extra[key]`` with the unit if it changed from ``before`` (once per
+        move of a trailing stop, not once per price)."""
+        value = order.extra.get(key)
+        if value is not None and value != before:
+            self.ledger.note_state(acct, order, key, value)
 
     def place_dependent(self, acct: Account, fields: dict[str, Any], reason: str) -> dict[str, Any]:
         """Create a take profit / stop loss / trailing stop loss order from its
