@@ -115,7 +115,8 @@ def _address(base: str) -> tuple[str, int]:
 
 def _trickle(base: str, pieces: list[bytes], every_s: float = 0.25) -> tuple[float, bytes]:
     """Send ``pieces`` one by one; seconds until the venue closed the connection, and what it
-    said first (b"" when it closed without an answer)."""
+    said first (b"" when it closed without an answer, with a FIN or, when bytes it had not
+    read were left, a reset)."""
     with socket.create_connection(_address(base), timeout=10) as s:
         t0 = time.monotonic()
         for piece in pieces:
@@ -129,6 +130,8 @@ def _trickle(base: str, pieces: list[bytes], every_s: float = 0.25) -> tuple[flo
                 return time.monotonic() - t0, got
             except TimeoutError:
                 continue
+            except ConnectionResetError:  # closed with our bytes unread: a reset, no answer
+                return time.monotonic() - t0, b""
         s.settimeout(10)
         try:
             got = s.recv(4096)
