@@ -16,6 +16,23 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+LOAD_AT_START = os.getloadavg()  # when the benchmark's process started (this module's import)
+
+
+def load_average_line() -> str:
+    """The load average at the benchmark's start and now, for its report: on a shared machine
+    it says how much else was running while the figures were taken."""
+    now = os.getloadavg()
+
+    def fmt(x: tuple[float, float, float]) -> str:
+        return " / ".join(f"{v:.2f}" for v in x)
+
+    cores = len(os.sched_getaffinity(0))
+    return (
+        f"- Load average (1 / 5 / 15 min, {cores} cores): {fmt(LOAD_AT_START)} at start, "
+        f"{fmt(now)} at end"
+    )
+
 
 def log(msg: str) -> None:
     print(msg, flush=True)

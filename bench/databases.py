@@ -60,16 +60,20 @@ class SqliteBackend:
 
 
 class PostgresBackend:
-    name = "postgres"
+    """Postgres: ``$TRADEWIND_BENCH_DATABASE_URL`` or a throwaway server with durability off
+    (``fsync``, ``synchronous_commit``, ``full_page_writes``); ``durable=True``: always a
+    throwaway server with Postgres' crash-safe defaults on, what users run (``postgres-fsync``).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.name = "postgres-fsync" if durable else "postgres"
         self._server: ThrowawayPostgres | None = None
         env = os.environ.get(ENV_URL, "").strip()
-        if env:
+        if env and not durable:
             self.server_url = env
             self.origin = f"${ENV_URL}"
         else:
-            self._server = ThrowawayPostgres().start()
+            self._server = ThrowawayPostgres(durable=durable).start()
             self.server_url = self._server.url
             took = self._server.startup_seconds or 0.0
             self.origin = (
@@ -87,8 +91,9 @@ class PostgresBackend:
                 )
         finally:
             engine.dispose()
-        out["Postgres server"] = self.origin
-        out["Postgres settings"] = settings
+        label = "Postgres (fsync on)" if self.name == "postgres-fsync" else "Postgres"
+        out[f"{label} server"] = self.origin
+        out[f"{label} settings"] = settings
         return out
 
     @contextmanager

@@ -7,6 +7,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import load_average_line
+
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 
@@ -64,7 +66,7 @@ def fmt_rate(x: float) -> str:
 
 def table(results: Results, order: list[str]) -> list[str]:
     """One row per measurement: the no-database ones, then by backend, in ``order``."""
-    backends = ["-", "postgres", "sqlite"]
+    backends = ["-", "postgres", "postgres-fsync", "sqlite"]
 
     def key(m: Measurement) -> tuple[int, int, str]:
         rank = order.index(m.name) if m.name in order else len(order)
@@ -117,8 +119,24 @@ def write_section(section: str, body: str, header: str, path: Path = RESULTS) ->
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
+def with_load_average(text: str) -> str:
+    """``text`` with the load average at start and end after its ``- Date:`` line (or its
+    first list line; at its end if it has none), unless it already states it."""
+    line = load_average_line()
+    if "- Load average" in text:
+        return text
+    lines = text.splitlines()
+    at = next((i for i, x in enumerate(lines) if x.startswith("- Date")), None)
+    if at is None:
+        at = next((i for i, x in enumerate(lines) if x.startswith("- ")), len(lines) - 1)
+    lines.insert(at + 1, line)
+    return "\n".join(lines)
+
+
 def publish(section: str, text: str, header: str, write: bool) -> None:
-    """Print a benchmark's report and, with ``write``, put it in its section of RESULTS.md."""
+    """Print a benchmark's report and, with ``write``, put it in its section of RESULTS.md;
+    every report states the load average at the start and at the end of its run."""
+    text = with_load_average(text)
     print(f"\n{text}", flush=True)
     if write:
         write_section(section, text, header)

@@ -57,6 +57,16 @@ def test_throwaway_server_starts_serves_and_cleans_up() -> None:
     assert not pg.running
 
 
+def test_a_durable_throwaway_server_keeps_postgres_crash_safe_defaults() -> None:
+    """What the benchmarks' fsync-on rows run on: what users run, not the test settings."""
+    with (
+        ThrowawayPostgres(durable=True) as pg,
+        psycopg.connect(host="127.0.0.1", port=pg.port, user="postgres") as c,
+    ):
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            assert c.execute(f"show {setting}").fetchone() == ("on",), setting
+
+
 def test_throwaway_server_is_removed_when_the_block_raises() -> None:
     pg = ThrowawayPostgres()
     seen: list[tuple[Path | None, int]] = []
