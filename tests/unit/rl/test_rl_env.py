@@ -72,7 +72,7 @@ def test_observation_is_the_builders(data, contract, cfg) -> None:
         held_bars = next_bars_held(units, info["units"], held_bars)
         units = info["units"]
         state = position_state(
-            units, env._book.price, data.bars.close[info["row"]], held_bars, 1e4, 100.0
+            units, env._price, data.bars.close[info["row"]], held_bars, 1e4, 100.0
         )
         np.testing.assert_array_equal(obs, env.builder.observe(scaled, info["row"], state))
         longest = max(longest, held_bars)
