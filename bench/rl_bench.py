@@ -69,7 +69,7 @@ from tradewind.marketdata.synthetic import generate_bars
 from tradewind.policy import ModelContract, ModelData, position_state
 from tradewind.rl.batch import BatchTradingEnv
 from tradewind.rl.contract import build_contract
-from tradewind.rl.env import Mode, TradingEnv, make_env
+from tradewind.rl.env import OBS_BLOCK, Mode, TradingEnv, make_env
 
 MODEL_CONFIG = "configs/models/ppo_eurusd_h1.yaml"
 SYMBOL = "EUR_USD"
@@ -388,20 +388,28 @@ class Bench:
             """Fastest of 7 samples: the machine's noise only ever adds time."""
             return min(per_call_us(fn, n) for _ in range(7))
 
-        flat, nw = env._flat, env._n_window
-        end = (t + 1) * env.builder.n_features
+        nw = env._n_window
+        obs = env._block[0]
 
-        def window_copy() -> None:
-            obs = np.empty(453, dtype=np.float32)
-            obs[:nw] = flat[end - nw : end]
+        def state() -> None:  # step's three writes of the position state
+            obs[nw] = 0.5
+            obs[nw + 1] = 0.001
+            obs[nw + 2] = 0.03
 
-        book = env._book
+        # the old way, for comparison: a new array, the window copied in, position_state
+        flat, end = env._scaled.reshape(-1), (t + 1) * env.builder.n_features
+
+        def new_array() -> None:
+            out = np.empty(453, dtype=np.float32)
+            out[:nw] = flat[end - nw : end]
+            out[nw:] = position_state(1e4, 1.1, 1.2, 3, 1e4, 100.0)
+
         parts = {
-            "observe": med(lambda: env._observe(t)),
-            "window": med(window_copy),
-            "empty": med(lambda: np.empty(453, dtype=np.float32)),
-            "state": med(lambda: position_state(book.units, book.price, 1.1, 3, 10_000.0, 100.0)),
+            "block": med(lambda: env._new_block(t), 5000) / OBS_BLOCK,
+            "row": med(lambda: env._block[3]),
+            "state": med(state),
             "info": med(env._info),
+            "new_array": med(new_array),
         }
         # the batch env at the largest N: its kernel alone (fresh episodes: no env reaches its
         # end in 200 calls), the observation copy and the N info dicts step_wait returns
@@ -614,32 +622,35 @@ def analysis(bench: Bench) -> list[str]:
     o2, o15, theirs = r.get(OURS_2), r.get(OURS_15), r.get(THEIRS_15)
     if o2 and o15 and b:
         us2, us15 = best_us(o2), best_us(o15)
+        obs = b["block"] + b["row"] + b["state"]
         lines.append(
-            f"A `TradingEnv.step` takes {us15:.2f} us with 453 floats and {us2:.2f} us with 63: "
-            f"the observation's size hardly matters, its building does. `_observe` takes "
-            f"{b['observe']:.2f} us: {b['window']:.2f} us for `np.empty` + the window slice "
-            f"copy (of which `np.empty` alone is {b['empty']:.2f} us; 453 float32 are 1.8 kB, "
-            f"a few ns of memcpy) and {b['state']:.2f} us for `position_state`; the info dict "
-            f"is {b['info']:.2f} us, and the rest ({us15 - b['observe'] - b['info']:.2f} us) is "
-            "the interpreted accounting: `step` -> `step_target`, the cost model's price and "
-            "commission, `PositionBook.update`, `next_bars_held`, the reward."
+            f"A `TradingEnv.step` takes {us15:.2f} us with 453 floats and {us2:.2f} us with 63. "
+            f"Its observation costs {obs:.2f} us: the next row of a block of {OBS_BLOCK} "
+            f"allocated at once with their windows copied in ({b['block']:.2f} us a row for the "
+            f"block, {b['row']:.2f} us for the row's view) and {b['state']:.2f} us for writing "
+            f"the 3 position-state values; a new array with the window copied and "
+            f"`position_state` called, the way before, takes {b['new_array']:.2f} us. The info "
+            f"dict (7 keys, a new one each step: SB3's wrappers add keys to it) is "
+            f"{b['info']:.2f} us, and the rest ({us15 - obs - b['info']:.2f} us) is the "
+            "accounting, written inline in `step_target` (the target, the fill price and "
+            "commission, the average-price book, bars held, equity, drawdown, the pnl reward)."
         )
         lines.append(
             "A Python `step` per env-step cannot reach 1,000,000 steps/s (1 us a step): each "
-            "Python-level call costs ~0.05-0.1 us, a numpy allocation and a small slice "
-            f"assignment ~{b['window']:.1f} us, a dict of 7 keys ~0.1 us, and the accounting "
-            "alone is dozens of bytecodes with float boxing; at "
-            f"{us15:.1f} us a step the interpreter is the whole cost, not the arithmetic."
+            "numpy call (a view, a scalar write) costs ~0.03-0.1 us, a dict of 7 keys ~0.1 us, "
+            "and the accounting is dozens of bytecodes with float boxing; at "
+            f"{us15:.2f} us a step the interpreter is the whole cost, not the arithmetic."
         )
     if theirs and o2 and o15:
         ep = bench.extra.get("episodes", {}).get(THEIRS_15, 0)
         lines.append(
-            f"gym-anytrading's step ({best_us(theirs):.2f} us) is as interpreter-bound: no "
-            "costs and no position state, its observation a view into its feature array (no "
-            "copy), but it compares enum members and appends its info to a history that grows "
-            f"over its {ep:,}-step episodes. Single env against it: {o2.rate / theirs.rate:.1f}x "
-            f"(63 floats) and {o15.rate / theirs.rate:.1f}x (453 floats), far from 5x; only "
-            "batching reaches the aims."
+            f"gym-anytrading's step at 15 columns ({best_us(theirs):.2f} us) is as "
+            "interpreter-bound: no costs and no position state, its observation a view into its "
+            "feature array (no copy), but it compares enum members in three places, builds an "
+            "info dict with `dict(...)` and appends each value to a history that grows over "
+            f"its {ep:,}-step episode. Single env against it: {o15.rate / theirs.rate:.2f}x at "
+            f"15 columns and {o2.rate / r[THEIRS_2].rate:.2f}x at 2 (its own columns); issue "
+            "4's 5x only batching reaches."
         )
     big, small = r.get(batch_name(max(BATCH_SIZES))), r.get(batch_name(min(BATCH_SIZES)))
     if big and small and b:
@@ -701,11 +712,6 @@ def render(
         f"{a.steps:,} `env.step` calls a run (random actions, pre-drawn, reset at an episode's "
         f"end); batch envs {a.batch_steps:,} env-steps a run (`step_async` + `step_wait`, "
         "auto-reset). Spread = (max - min) / median of the times.",
-        f"- PPO: `PPO('MlpPolicy', venv, n_steps={PPO_N_STEPS}, device='cpu', seed={SEED})` "
-        "(batch_size 64, 10 epochs: SB3's defaults), `torch.set_num_threads(1)`; each model "
-        f"trained one rollout untimed, then {a.ppo_runs} timed runs (interleaved) of "
-        f"`learn({a.ppo_timesteps}, reset_num_timesteps=False)`; environments from "
-        "`make_env(..., rank=i)`.",
         "",
         "### Single env against gym-anytrading, like for like (issue 18's aim: >= 1.5x at 15 "
         "columns)",
@@ -723,7 +729,18 @@ def render(
         *table_lines(bench, ENV_ORDER, "steps"),
     ]
     if any(n in bench.results for n in PPO_ORDER):
-        lines += ["", "### PPO training", "", *table_lines(bench, PPO_ORDER, "timesteps")]
+        lines += [
+            "",
+            "### PPO training",
+            "",
+            f"`PPO('MlpPolicy', venv, n_steps={PPO_N_STEPS}, device='cpu', seed={SEED})` "
+            "(batch_size 64, 10 epochs: SB3's defaults), `torch.set_num_threads(1)`; each model "
+            f"trained one rollout untimed, then {a.ppo_runs} timed runs (interleaved) of "
+            f"`learn({a.ppo_timesteps}, reset_num_timesteps=False)`; environments from "
+            "`make_env(..., rank=i)`.",
+            "",
+            *table_lines(bench, PPO_ORDER, "timesteps"),
+        ]
     lines += [
         "",
         "### Analysis",
