@@ -13,7 +13,14 @@ model strategy, the decision to change still restarts the ``min_hold_bars`` coun
 
 Everything is precomputed in ``__init__`` (features scaled over all rows, so a window at a
 split's start looks back into earlier rows; prices as Python floats), so ``step`` does scalar
-arithmetic and writes one new observation array.
+arithmetic in one interpreted function (the cost model's ``price`` and ``commission``,
+``PositionBook.update``, ``next_bars_held``, ``position_state`` and the pnl reward written
+inline, the same arithmetic in the same order: the tests hold them equal). Observations come
+from blocks of ``OBS_BLOCK`` rows allocated at a time with their feature windows already
+copied in (one vectorised copy a block), so a step only takes the next row of its block and
+writes the 3 position-state values. Each observation is its own row, never written again by
+the environment, so a caller may keep it (a row keeps its block's memory alive, ~116 kB at 15
+columns and window 30).
 
 Rewards (``Reward``): ``pnl`` is the change in equity over the initial cash times ``scale``;
 ``drawdown_penalty`` subtracts ``penalty * scale`` times the increase in drawdown (from the
@@ -44,13 +51,12 @@ from tradewind.policy import (
     ModelContract,
     ModelData,
     ObservationBuilder,
-    PositionBook,
     action_mask,
-    next_bars_held,
     position_state,
 )
 
 Mode = Literal["train", "eval"]
+OBS_BLOCK = 64  # observations allocated (and their windows copied) at a time
 F32 = npt.NDArray[np.float32]
 DSR_CLIP = 10.0  # the differential Sharpe explodes while the return variance is near zero
 _DSR_MIN_VAR = 1e-12  # below this variance (a per-bar std of 1e-6) the ratio is taken as 0
@@ -138,9 +144,18 @@ class TradingEnv(gym.Env[F32, Any]):
             self.action_space = gym.spaces.Box(self._lo, 1.0, (1,), np.float32)
         self._dim, self._n_window = self.builder.obs_dim, self.builder.n_window
         self._n_features = self.builder.n_features
-        self._flat = self._scaled.reshape(-1)  # row-major: row t's window is one slice
+        flat = self._scaled.reshape(-1)  # row-major: row t's window is one slice
+        # row t's window is _windows[t - window + 1] (a read-only view, no copy)
+        self._windows = np.lib.stride_tricks.sliding_window_view(flat, self._n_window)[
+            :: self._n_features
+        ]
+        self._rows = len(self._scaled)
+        self._half = self._costs.half_spread
+        self._slip = self._costs.slip_frac
+        self._per_unit = self._costs.per_unit
+        self._bps = self._costs.bps_frac
+        self._pnl_reward = self._reward_kind is RewardKind.PNL
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self._dim,), np.float32)
-        self._book = PositionBook()
         self._reset_books(self._first, self._stop - 1 - self._first)
 
     # --- the episode ------------------------------------------------------------------------
@@ -163,7 +178,7 @@ class TradingEnv(gym.Env[F32, Any]):
     def _reset_books(self, start: int, steps: int) -> None:
         self._t, self._end = start, start + steps
         self._cash = self._equity = self._peak = self._cash0
-        self._book.units, self._book.price = 0.0, 0.0
+        self._units, self._price = 0.0, 0.0  # the position book (``PositionBook``'s rule)
         self._prev_units, self._bars_held = 0.0, 0
         self._held = self._min_hold  # decisions since the last trade; no mask at the start
         self._fees, self._dd, self._invalid = 0.0, 0.0, 0
@@ -192,50 +207,107 @@ class TradingEnv(gym.Env[F32, Any]):
 
     def step(self, action: Any) -> tuple[F32, float, bool, bool, dict[str, Any]]:
         if self._discrete:
-            return self.step_target(self._targets[int(action)])
+            try:
+                return self.step_target(self._targets[action])
+            except TypeError:  # not an index (an array of one action, say)
+                return self.step_target(self._targets[int(action)])
         return self.step_target(float(action[0]))
 
-    def step_target(self, target: float) -> tuple[F32, float, bool, bool, dict[str, Any]]:
+    def step_target(  # noqa: C901  one function on purpose: a call costs ~0.1 us a step
+        self, target: float
+    ) -> tuple[F32, float, bool, bool, dict[str, Any]]:
         """``step`` with a target position in [-1, 1] instead of an action (the rollout's way
         in: a policy's targets, whatever its action space). Clipped to the action space's
         range; NaN is flat (as in the backtests' model strategy)."""
         if target != target:  # NaN
             target = 0.0
         target = 1.0 if target > 1.0 else (self._lo if target < self._lo else target)
-        t, book = self._t, self._book
-        units = book.units
+        units = self._units
         delta = target * self._max_units - units
         trade = delta > self._eps or -delta > self._eps
         if trade and self._held < self._min_hold:
             self._invalid += 1
             trade = False
             target = self._target
-        n = t + 1
+        n = self._t + 1
+        new = units
         if trade:
             if self._precision is not None:
                 delta = round_units(delta, self._precision)
             if delta:
-                px = self._costs.price(self._fill[n], delta > 0)
-                fee = self._costs.commission(delta, px)
+                raw = self._fill[n]  # CostModel.price, .commission, PositionBook.update:
+                if delta > 0:
+                    px = raw + raw * self._slip + self._half
+                    size = delta
+                else:
+                    px = raw - raw * self._slip - self._half
+                    size = -delta
+                fee = size * self._per_unit + size * px * self._bps
                 self._cash -= delta * px + fee
                 self._fees += fee
-                book.update(delta, px)
+                new = units + delta
+                self._units = new
+                if not new:
+                    self._price = 0.0
+                elif not units:
+                    self._price = px
+                elif units > 0:
+                    if delta > 0:
+                        self._price = (self._price * units + delta * px) / new
+                    elif new < 0:
+                        self._price = px
+                elif delta < 0:
+                    self._price = (self._price * units + delta * px) / new
+                elif new > 0:
+                    self._price = px
             self._held = 1
             self._target = target
         else:
             self._held += 1
-        self._bars_held = next_bars_held(units, book.units, self._bars_held)
+        if not new:  # next_bars_held
+            held = 0
+        elif not units or (units > 0) != (new > 0):
+            held = 1
+        else:
+            held = self._bars_held + 1
+        self._bars_held = held
         prev = self._equity
-        equity = self._cash + book.units * self._close[n]
+        close = self._close[n]
+        equity = self._cash + new * close
         self._equity = equity
         if equity > self._peak:
             self._peak = equity
         dd = 1.0 - equity / self._peak
-        reward = self._reward(prev, equity, dd)
+        if self._pnl_reward:
+            reward = (equity - prev) / self._cash0 * self._scale
+        else:
+            reward = self._reward(prev, equity, dd)
         self._dd, self._t = dd, n
         terminated = dd >= self._max_dd
         truncated = not terminated and n >= self._end
-        return self._observe(n), reward, terminated, truncated, self._info()
+        i = n - self._block_row
+        if i >= self._block_len:
+            self._new_block(n)
+            i = 0
+        obs = self._block[i]
+        if self._state:  # position_state
+            k = self._n_window
+            max_units = self._max_units
+            price = self._price
+            obs[k] = new / max_units
+            obs[k + 1] = new * (close - price) / (max_units * price) if new and price > 0 else 0.0
+            h = held / self._time_scale
+            obs[k + 2] = h if h < 1.0 else 1.0
+        info = {
+            "equity": equity,
+            "units": new,
+            "target": self._target,
+            "fees": self._fees,
+            "drawdown": dd,
+            "row": n,
+            "invalid_actions": self._invalid,
+        }
+        return obs, reward, terminated, truncated, info
 
     def _reward(self, prev: float, equity: float, dd: float) -> float:
         kind = self._reward_kind
@@ -252,31 +324,37 @@ class TradingEnv(gym.Env[F32, Any]):
         self._dsr_a, self._dsr_b = a + self._eta * da, b + self._eta * db
         return DSR_CLIP if d > DSR_CLIP else (-DSR_CLIP if d < -DSR_CLIP else d)
 
+    def _new_block(self, row: int) -> None:
+        """Observations for rows ``row``.. (to the episode's last, at most ``OBS_BLOCK``; past
+        it, to the data's end), their windows copied in; the state columns are left to write."""
+        last = self._end if row <= self._end else self._rows - 1
+        k = min(OBS_BLOCK, last - row + 1)
+        block = np.empty((k, self._dim), dtype=np.float32)
+        lo = row - self.builder.window + 1
+        block[:, : self._n_window] = self._windows[lo : lo + k]
+        self._block, self._block_row, self._block_len = block, row, k
+
     def _observe(self, t: int) -> F32:
-        """``ObservationBuilder.observe(scaled, t, position_state(...))``, written straight
-        into the returned array (the window is one slice of the flattened rows); the tests
-        hold it equal to the builder's, value for value."""
-        obs = np.empty(self._dim, dtype=np.float32)
-        end = (t + 1) * self._n_features
-        obs[: self._n_window] = self._flat[end - self._n_window : end]
+        """``ObservationBuilder.observe(scaled, t, position_state(...))`` for the episode's
+        first row (``step`` writes the later ones itself, the same way): a new block from
+        ``t``; the tests hold it equal to the builder's, value for value."""
+        self._new_block(t)
+        obs = self._block[0]
         if self._state:
-            book = self._book
-            pos, upnl, held = position_state(
-                book.units,
-                book.price,
+            obs[self._n_window :] = position_state(
+                self._units,
+                self._price,
                 self._close[t],
                 self._bars_held,
                 self._max_units,
                 self._time_scale,
             )
-            i = self._n_window
-            obs[i], obs[i + 1], obs[i + 2] = pos, upnl, held
         return obs
 
     def _info(self) -> dict[str, Any]:
         return {
             "equity": self._equity,
-            "units": self._book.units,
+            "units": self._units,
             "target": self._target,
             "fees": self._fees,
             "drawdown": self._dd,
@@ -289,7 +367,7 @@ class TradingEnv(gym.Env[F32, Any]):
         ``min_hold_bars`` bars ago; then only those that keep it. A continuous space gets one
         flag: whether the position may change."""
         return action_mask(
-            self.contract.actions, self._book.units, self._max_units, self._held, self._min_hold
+            self.contract.actions, self._units, self._max_units, self._held, self._min_hold
         )
 
     def observations(self) -> F32:

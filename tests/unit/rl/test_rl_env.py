@@ -18,7 +18,7 @@ from tradewind.config.models import Actions, EnvConfig
 from tradewind.domain.errors import Unsupported
 from tradewind.policy import ContractMismatch, ModelData, next_bars_held, position_state
 from tradewind.rl.contract import build_contract
-from tradewind.rl.env import TradingEnv, discrete_targets, make_env
+from tradewind.rl.env import OBS_BLOCK, TradingEnv, discrete_targets, make_env
 
 
 def env_for(data, make_cfg, split="train", mode="train", seed=0, **env):
@@ -72,13 +72,34 @@ def test_observation_is_the_builders(data, contract, cfg) -> None:
         held_bars = next_bars_held(units, info["units"], held_bars)
         units = info["units"]
         state = position_state(
-            units, env._book.price, data.bars.close[info["row"]], held_bars, 1e4, 100.0
+            units, env._price, data.bars.close[info["row"]], held_bars, 1e4, 100.0
         )
         np.testing.assert_array_equal(obs, env.builder.observe(scaled, info["row"], state))
         longest = max(longest, held_bars)
         if term or trunc:
             break
     assert longest >= 5
+
+
+def test_kept_observations_stay_as_returned(data, contract, cfg) -> None:
+    """Observations come from shared blocks: each is its own row, never written again, across
+    blocks, episodes and resets (callers may keep them)."""
+    env = TradingEnv(data, contract, cfg.env, "train", "eval")
+    scaled = env.builder.scale(data.values)
+    w = env.builder.n_window
+    kept = []
+    obs, info = env.reset()
+    for a in np.random.default_rng(3).integers(0, 3, 3 * OBS_BLOCK + 5):
+        kept.append((obs, obs.copy(), info["row"]))
+        obs, *_, info = env.step(a)
+        if a == 0 and info["row"] % 7 == 0:  # a reset in mid-block now and then
+            obs, info = env.reset(options={"start": info["row"]})
+    env.reset()
+    env.step(1)
+    for obs, copy, row in kept:
+        np.testing.assert_array_equal(obs, copy)
+        np.testing.assert_array_equal(obs[:w], env.builder.observe(scaled, row, (0, 0, 0))[:w])
+    assert len({id(o.base) for o, _, _ in kept}) > 3  # several blocks
 
 
 def test_seeded_and_deterministic(data, make_cfg) -> None:
