@@ -56,10 +56,12 @@ def incremental(bars: BarSeries, spec: FeatureSpec, k: int, spread: Any = None) 
             int(bars.ts[i]), *(float(getattr(bars, f)[i]) for f in FIELDS),
             spread=None if spread is None else float(spread[i]),
         )  # fmt: skip
-        assert row.shape == (len(spec.columns),) and not row.flags.writeable
+        assert row.shape == (len(spec.columns),)
+        assert not row.flags.writeable
     frame = eng.frame()
     batch = build_features(bars, spec, spread)
-    assert frame.columns == batch.columns and frame.warmup == batch.warmup
+    assert frame.columns == batch.columns
+    assert frame.warmup == batch.warmup
     np.testing.assert_array_equal(frame.ts, bars.ts)
     for f in FIELDS:
         np.testing.assert_array_equal(getattr(eng.bars(), f), getattr(bars, f))
@@ -139,7 +141,8 @@ def test_a_chained_input_turning_nan_mid_stream_is_computed_as_the_batch(
     )
     bars = walk(500, seed=2, flat=(200, 230))
     want = build_features(bars, spec).values
-    assert np.isnan(want[210:230, 0]).all() and not np.isnan(want[240:, 2]).any()
+    assert np.isnan(want[210:230, 0]).all()
+    assert not np.isnan(want[240:, 2]).any()
     with caplog.at_level(logging.INFO, logger="tradewind.features.streams"):
         assert_exact(incremental(bars, spec, k), want)
     assert "non-finite input past the leading NaNs" in caplog.text
@@ -158,8 +161,11 @@ def test_spread_needs_the_spread_as_the_batch_does() -> None:
 def test_rows_last_row_and_an_empty_start() -> None:
     spec = load_config(DEFAULT, FeatureSpec)
     eng = IncrementalFeatures(spec)
-    assert len(eng) == 0 and eng.last_row() is None and eng.last_ts is None
-    assert eng.frame().values.shape == (0, len(spec.columns)) and eng.warmup == 0
+    assert len(eng) == 0
+    assert eng.last_row() is None
+    assert eng.last_ts is None
+    assert eng.frame().values.shape == (0, len(spec.columns))
+    assert eng.warmup == 0
     bars = walk(50)
     for i in range(50):
         eng.update(int(bars.ts[i]), *(float(getattr(bars, f)[i]) for f in FIELDS))

@@ -163,8 +163,7 @@ def _talib(feat: FeatureDef, sources: dict[str, F64]) -> F64:
 def talib_sources(feat: FeatureDef) -> list[str]:
     """The bar fields or columns a TA-Lib feature reads, in ``talib.<fn>``'s positional order."""
     return [
-        feat.input if slot == "price" and feat.input else src
-        for slot, src in talib_inputs(feat.fn)
+        feat.input if slot == "price" and feat.input else src for slot, src in talib_inputs(feat.fn)
     ]
 
 

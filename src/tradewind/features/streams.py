@@ -1,4 +1,4 @@
-"""One TA-Lib function bar by bar: TA-Lib's own stream handle, or the batch function where none serves.
+"""One TA-Lib function bar by bar: TA-Lib's stream handle, or the batch call where none serves.
 
 TA-Lib (0.8) keeps a function's state in a stream handle (``talib.stream.<FN>``): opened on the
 history, then one ``update`` per closed bar in O(1) (O(window) for window extremes), each value
@@ -92,7 +92,7 @@ class TalibNode:
         needs, the batch call's last row."""
         try:
             self._handle = self._stream(*cols, **self.params)
-        except talib.InsufficientHistory:  # type: ignore[attr-defined]  # not in the stubs
+        except talib.InsufficientHistory:
             return self._batch_last(cols)
         return self._handle.value
 
