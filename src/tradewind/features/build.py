@@ -15,8 +15,9 @@ leading rows into NaN, never changes a value. What those functions do depend on 
 series *starts*: cut bars off the front and their values differ (RSI by many points at first,
 converging over a few hundred bars). So compute features over the full history you have (or a
 long, fixed head start) rather than a short trailing window, if live values must match a
-backtest's. We never call ``set_unstable_period`` (it is process-wide state); if a caller does,
-the NaN counts and thus ``warmup`` follow it, the values do not change.
+backtest's. We never call ``set_unstable_period`` (it is process-wide state, and TA-Lib refuses
+it while a stream handle is open, e.g. a live ``IncrementalFeatures``); if a caller does, the
+NaN counts and thus ``warmup`` follow it, the values do not change.
 """
 
 from __future__ import annotations
