@@ -112,12 +112,12 @@ class IncrementalFeatures:
     def last_row(self) -> F64 | None:
         """The latest bar's row (read-only), or None before any."""
         t = self._table
-        return t.ro[t.n - 1] if t.n else None
+        return t.ro[t.n - 1, NB:] if t.n else None
 
     def rows(self, count: int, index: list[int]) -> F64:
         """Columns ``index`` of the last ``count`` rows (fewer if there are fewer), a copy."""
         t = self._table
-        return t.values[max(0, t.n - count) : t.n, index]
+        return t.values(max(0, t.n - count))[:, index]
 
     @property
     def warmup(self) -> int:
@@ -129,7 +129,7 @@ class IncrementalFeatures:
     def frame(self) -> FeatureFrame:
         """Every row so far as a ``FeatureFrame`` (read-only views; O(1))."""
         t = self._table
-        return FeatureFrame(t.timestamps(), self.columns, t.ro[: t.n], self.warmup)
+        return FeatureFrame(t.timestamps(), self.columns, t.values(), self.warmup)
 
     def bars(self) -> BarSeries:
         """The bars so far (copies)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,8 @@ class TalibNode:
         self.fn = fn
         self.params = params
         self.positions = tuple(positions)
+        self._args = itemgetter(*positions)  # row -> the bar's inputs (one: a bare float)
+        self._one = len(positions) == 1
         self._columns = columns
         self._stream: Any = getattr(talib_stream, fn)
         self._handle: Any = None
@@ -70,11 +73,11 @@ class TalibNode:
             return self._last
         out: Any
         if self._handle is not None:
-            args = [row[p] for p in self.positions]
+            args = self._args(row)
             try:
-                out = self._handle.update(*args)
+                out = self._handle.update(args) if self._one else self._handle.update(*args)
             except Exception:
-                if all(np.isfinite(args)):
+                if np.isfinite(args).all():
                     raise
                 self._to_batch(f"bar {n}")
                 out = self._batch_last(self._columns(row))

@@ -29,12 +29,11 @@ class Table:
         n, k = len(history), values.shape[1]
         cap = max(capacity, 2 * n, 1)
         self.ts = np.empty(cap, np.int64)
-        self.bars = np.empty((cap, NB), np.float64)
-        self.values = np.empty((cap, k), np.float64)
+        self.data = np.empty((cap, NB + k), np.float64)  # a row: the bar fields, the columns
         self.ts[:n] = history.ts
         for i, f in enumerate(BAR_FIELDS):
-            self.bars[:n, i] = getattr(history, f)
-        self.values[:n] = values
+            self.data[:n, i] = getattr(history, f)
+        self.data[:n, NB:] = values
         self.n = n
         self._read_only()
 
@@ -45,15 +44,13 @@ class Table:
         if n == len(self.ts):
             self._grow()
         self.ts[n] = ts
-        self.bars[n] = row[:NB]
-        self.values[n] = row[NB:]
+        self.data[n] = row
         self.n = n + 1
-        return self.ro[n]
+        return self.ro[n, NB:]
 
     def column(self, p: int) -> F64:
         """Row position ``p``'s history, a contiguous copy."""
-        table = self.bars if p < NB else self.values
-        return np.ascontiguousarray(table[: self.n, p if p < NB else p - NB])
+        return np.ascontiguousarray(self.data[: self.n, p])
 
     def history(self, p: int) -> Callable[[], F64]:
         return lambda: self.column(p)
@@ -71,8 +68,12 @@ class Table:
     def series(self) -> BarSeries:
         """The bars so far (copies)."""
         n = self.n
-        o, h, low, c, v = (self.bars[:n, i].copy() for i in range(NB))
+        o, h, low, c, v = (self.data[:n, i].copy() for i in range(NB))
         return BarSeries(self.ts[:n].copy(), o, h, low, c, v)
+
+    def values(self, start: int = 0) -> F64:
+        """The feature columns of rows ``start`` on (a read-only view)."""
+        return self.ro[start : self.n, NB:]
 
     def timestamps(self) -> I64:
         ts = self.ts[: self.n].view()
@@ -81,7 +82,7 @@ class Table:
 
     def _grow(self) -> None:
         cap = 2 * len(self.ts)
-        for name in ("ts", "bars", "values"):
+        for name in ("ts", "data"):
             old = getattr(self, name)
             new = np.empty((cap, *old.shape[1:]), old.dtype)
             new[: self.n] = old[: self.n]
@@ -89,5 +90,5 @@ class Table:
         self._read_only()
 
     def _read_only(self) -> None:
-        self.ro = self.values.view()
+        self.ro = self.data.view()
         self.ro.flags.writeable = False
