@@ -2,12 +2,13 @@
 
 ``python -m bench.live_bench [--write-results] [--quick]`` (``make bench``). Real ``Desk`` lanes
 (``bench/live_parts.py``: ``TickFilter``, ``BarAggregator``, ``LiveDecision`` with
-``build_features`` and the ``Decider``, ``make_algo``, ``PreTradeRisk``, ``PortfolioVaR``,
+``IncrementalFeatures`` and the ``Decider``, ``make_algo``, ``PreTradeRisk``, ``PortfolioVaR``,
 ``KillSwitch``) fed seeded EUR_USD ticks after 1,000 M1 bars of warm-up; ``send`` records the
 risk-checked intent in memory. Two strategies (a rule; an SB3 PPO MLP trained by ``train_rl``),
 60 and 10 ticks a bar, runs interleaved, medians; then each part timed, and apart the OMS round
-trip through ``OandaBroker`` to the paper venue on loopback. ``--write-results`` writes section
-``live`` of bench/RESULTS.md (the section says the rest).
+trip through ``OandaBroker`` to the paper venue on loopback, and the features of a bar close
+both ways (``build_features`` over the whole history, as before issue 18; incremental).
+``--write-results`` writes section ``live`` of bench/RESULTS.md (the section says the rest).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def aim_rows(scenarios: list[Scenario], parts: Parts) -> list[str]:
              f">= {rate:,.0f}", f"1 tick in {s.per_bar} closes a bar, at {us(bar)} µs (median)"),
             ("p99, all ticks", f"{us(s.stat('all_99'))} µs",
              s.stat("all_99") <= p99, f"<= {p99:,.0f} µs",
-             f"the p99 is a bar-closing tick: features {us(p['build_features (whole history)'])}"
+             f"the p99 is a bar-closing tick: features {us(p['IncrementalFeatures.update'])}"
              f" + decision {us(p['Decider.decide'])} µs (medians, in the stream)"),
             ("p99, tick -> risk-checked intent", f"{us(intent)} µs", intent <= p99,
              f"<= {p99:,.0f} µs", f"at the medians, bar close {us(bar)} + order path {us(order)}"
@@ -157,7 +158,8 @@ def aim_rows(scenarios: list[Scenario], parts: Parts) -> list[str]:
 
 
 def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
-             cost: dict[str, dict[int, float]], v: lp.RoundTrips) -> list[str]:  # fmt: skip
+             cost: dict[str, dict[int, float]], v: lp.RoundTrips,
+             side: dict[str, dict[str, list[float]]]) -> list[str]:  # fmt: skip
     rule, mlp = sc["rule60"], sc["mlp60"]
     sizes = sorted(next(iter(cost.values())))
     lo, hi = sizes[0], sizes[-1]
@@ -178,10 +180,10 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"closes set everything else: at 60 ticks a bar they are 1.7% of the ticks but "
         f"{rule.stat('share'):.0%} (rule) and {mlp.stat('share'):.0%} (MLP) of the time, and "
         "the p99 over all ticks is already a bar-closing tick; at 10 ticks a bar they are 10%.",
-        f"- A bar close is `build_features` over the whole history and the decision: "
-        f"{us(lp.med(parts, 'rule', 'build_features (whole history)'))} + "
+        f"- A bar close is the features (`IncrementalFeatures.update`) and the decision: "
+        f"{us(lp.med(parts, 'rule', 'IncrementalFeatures.update'))} + "
         f"{us(lp.med(parts, 'rule', 'Decider.decide'))} µs for the rule on 2 features, "
-        f"{us(lp.med(parts, 'mlp', 'build_features (whole history)'))} + "
+        f"{us(lp.med(parts, 'mlp', 'IncrementalFeatures.update'))} + "
         f"{us(lp.med(parts, 'mlp', 'Decider.decide'))} µs for the MLP on the default 15 columns "
         f"(of which `SB3Policy.targets` {us(lp.med(parts, 'mlp', 'SB3Policy.targets'))} µs; warm "
         f"{us(targets)} µs, the torch forward pass alone {us(net)} µs: VecNormalize, the "
@@ -189,10 +191,10 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"the action map add {us(targets - net)} µs to the 64x64 network). The same rule on "
         f"the default config closes a bar in {us(sc['ruledef60'].stat('bar_50'))} µs: the "
         "feature config, more than the strategy, sets the cost of a bar.",
-        f"- `build_features` is O(history) per bar (warm): {grow}. The lane's history grows a "
-        "bar a bar and nothing trims it, so a day of M1 (1,440 bars) adds that much again "
-        "until the trader restarts with `history_bars`; the part that stays is per call (one "
-        "TA-Lib call per feature, NaN scans for the warm-up, the frame).",
+        *side_rows(side),
+        f"- `build_features` (the warm-up at start, and what each bar close cost before) is "
+        f"O(history) per call (warm): {grow}; `IncrementalFeatures.update` is O(1) a bar "
+        "(TA-Lib's stream handles, our transform steps; zscore O(window)).",
         f"- An order adds the `market` algorithm (a ULID, the price bound) and `Desk.check`, "
         f"mostly VaR/ES over 500 bar returns: {us(var_stream)} µs in the stream, "
         f"{us(warm['PortfolioVaR.check (VaR + ES)'])} µs warm (the scenarios' P&L over "
@@ -212,9 +214,25 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
     ]
 
 
+def side_rows(side: dict[str, dict[str, list[float]]]) -> list[str]:
+    """The features of a bar close both ways (``live_parts.features_side_by_side``)."""
+    out = []
+    for name, x in side.items():
+        b, i = statistics.median(x["batch"]), statistics.median(x["incremental"])
+        out.append(
+            f"- Features of a bar close, {name}, side by side (the same {lp.HISTORY_BARS:,}-bar "
+            f"warm-up and the same next bars, the same spec, one process, the two interleaved "
+            f"bar by bar, rows checked equal bit for bit; median of {len(x['batch'])} runs' "
+            f"medians): **{b / i:,.0f}x** faster incremental. Before issue 18 (`np.append` of "
+            f"the bar, `build_features` over the whole history) {us(b)} µs a bar; "
+            f"`IncrementalFeatures.update` {us(i)} µs."
+        )
+    return out
+
+
 def render(a: argparse.Namespace, sc: dict[str, Scenario], trained: lp.Trained, parts: Parts,
            warm: dict[str, float], cost: dict[str, dict[int, float]], v: lp.RoundTrips,
-           info: dict[str, str]) -> str:  # fmt: skip
+           info: dict[str, str], side: dict[str, dict[str, list[float]]]) -> str:  # fmt: skip
     lines = [
         "## Live desk: tick to risk-checked order intent",
         "",
@@ -222,7 +240,7 @@ def render(a: argparse.Namespace, sc: dict[str, Scenario], trained: lp.Trained, 
         *(f"- {k}: {x}" for k, x in info.items()),
         "- Path: real `Desk` lanes wired as `pipelines.live.build_trader` wires them "
         "(`bench/live_parts.py`): `TickFilter` -> `BarAggregator` (EUR_USD M1) -> "
-        "`LiveDecision` (`build_features` over the whole history, `Decider`) -> `make_algo` "
+        "`LiveDecision` (`IncrementalFeatures`, `Decider`) -> `make_algo` "
         "(`market`, bound 10 bps) -> `PreTradeRisk` + `PortfolioVaR` + `KillSwitch` (dict "
         "store) -> `send`, an in-memory sink that records the approved intent and fills it at "
         "the touch (so the position follows the decisions). No OMS, no network.",
@@ -276,7 +294,7 @@ def render(a: argparse.Namespace, sc: dict[str, Scenario], trained: lp.Trained, 
         "",
         "### Analysis",
         "",
-        *analysis(sc, parts, warm, cost, v),
+        *analysis(sc, parts, warm, cost, v, side),
         "",
         "### Checks (each run; the benchmark stops if one fails)",
         "",
@@ -339,6 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = (1000, 1500, 3000, 6000)
     cost = {"2 features": lp.features_cost(lp.SMA_SPEC, bars, sizes),
             "default (15 columns)": lp.features_cost(default, bars, sizes)}  # fmt: skip
+    log("features of a bar close, both ways")
+    tail = bars.take(np.arange(len(bars) - lp.HISTORY_BARS - args.bars, len(bars)))
+    side = {
+        name: lp.features_side_by_side(spec, tail, lp.HISTORY_BARS, max(3, args.runs // 2))
+        for name, spec in (("2 features", lp.SMA_SPEC), ("default (15 columns)", default))
+    }
     log("venue round trips")
     v = lp.venue_round_trips(args.venue_runs, args.orders, log)
     n = args.venue_runs * args.orders
@@ -352,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.quick:
         info["Note"] = "`--quick`: a smoke check, too few runs and bars for figures."
-    text = render(args, sc, trained, parts, warm, cost, v, info)
+    text = render(args, sc, trained, parts, warm, cost, v, info, side)
     publish("live", text, HEADER, args.write_results)
     return 0
 

@@ -253,7 +253,7 @@ def train_mlp(bars: BarSeries, timesteps: int) -> Trained:
 PART_NAMES = (
     "bar close: Desk._on_bar",
     "LiveDecision.on_bar",
-    "build_features (whole history)",
+    "IncrementalFeatures.update",
     "Decider.decide",
     "SB3Policy.targets",
     "make_algo: a new market algorithm",
@@ -267,15 +267,12 @@ PART_NAMES = (
 
 def instrumented_run(desk: Desk, ticks: list[Tick]) -> dict[str, list[int]]:
     """Feed ``ticks`` to ``desk`` with a timer around each part of the bar close (ns per call;
-    a timer adds ~0.3 µs to those around it). Not a timed run; ``build_features`` is patched
-    in ``tradewind.live.decisions`` meanwhile."""
-    import tradewind.live.decisions as decisions_module
-
+    a timer adds ~0.3 µs to those around it). Not a timed run."""
     out: dict[str, list[int]] = {}
     lane = desk.lanes[0]
     decider = lane.decision.decider
     where = [
-        (desk, "_on_bar"), (lane.decision, "on_bar"), (decisions_module, "build_features"),
+        (desk, "_on_bar"), (lane.decision, "on_bar"), (lane.decision._features, "update"),
         (decider, "decide"), (decider.policy, "targets"), (lane, "new_algo"), (desk, "check"),
         (desk, "portfolio"), (lane.risk, "check"), (lane.var, "check"), (desk, "send"),
     ]  # fmt: skip
@@ -350,6 +347,40 @@ def features_cost(spec: FeatureSpec, bars: BarSeries, sizes: tuple[int, ...]) ->
 
     takes = {n: bars.take(np.arange(len(bars) - n, len(bars))) for n in sizes}
     return {n: bestus(lambda b=b: build_features(b, spec)) for n, b in takes.items()}
+
+
+def features_side_by_side(
+    spec: FeatureSpec, bars: BarSeries, start: int, runs: int
+) -> dict[str, list[float]]:
+    """The features of a bar close, both ways on the same bars and spec, in one process: warm
+    on ``bars[:start]``, then each later bar (1) as ``LiveDecision`` did before issue 18: the
+    bar appended to the history arrays (``np.append``) and ``build_features`` over the whole
+    history, and (2) ``IncrementalFeatures.update``. Per run, the median µs a bar of each; the
+    two interleaved bar by bar; their rows checked equal, bit for bit."""
+    from tradewind.features import IncrementalFeatures, build_features
+
+    fields = ("open", "high", "low", "close", "volume")
+    out: dict[str, list[float]] = {"batch": [], "incremental": []}
+    for _ in range(runs):
+        head = bars.take(np.arange(start))
+        cols = {f: np.asarray(getattr(head, f)) for f in fields}
+        ts, eng = np.asarray(head.ts), IncrementalFeatures(spec, head)
+        batch_ns, inc_ns = [], []
+        for i in range(start, len(bars)):
+            bar = [float(getattr(bars, f)[i]) for f in fields]
+            t = time.perf_counter_ns()
+            ts = np.append(ts, np.int64(bars.ts[i]))
+            for f, x in zip(fields, bar, strict=True):
+                cols[f] = np.append(cols[f], x)
+            frame = build_features(BarSeries(ts, **cols), spec)
+            batch_ns.append(time.perf_counter_ns() - t)
+            t = time.perf_counter_ns()
+            row = eng.update(int(bars.ts[i]), *bar)
+            inc_ns.append(time.perf_counter_ns() - t)
+            check(np.array_equal(row, frame.values[-1], equal_nan=True), f"features row {i}")
+        out["batch"].append(statistics.median(batch_ns) / 1e3)
+        out["incremental"].append(statistics.median(inc_ns) / 1e3)
+    return out
 
 
 def warm_costs(desk: Desk, policy: Any) -> dict[str, float]:

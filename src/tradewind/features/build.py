@@ -15,8 +15,9 @@ leading rows into NaN, never changes a value. What those functions do depend on 
 series *starts*: cut bars off the front and their values differ (RSI by many points at first,
 converging over a few hundred bars). So compute features over the full history you have (or a
 long, fixed head start) rather than a short trailing window, if live values must match a
-backtest's. We never call ``set_unstable_period`` (it is process-wide state); if a caller does,
-the NaN counts and thus ``warmup`` follow it, the values do not change.
+backtest's. We never call ``set_unstable_period`` (it is process-wide state, and TA-Lib refuses
+it while a stream handle is open, e.g. a live ``IncrementalFeatures``); if a caller does, the
+NaN counts and thus ``warmup`` follow it, the values do not change.
 """
 
 from __future__ import annotations
@@ -152,19 +153,25 @@ def _compute(feat: FeatureDef, ts: I64, sources: dict[str, F64], spread: F64 | N
 
 
 def _talib(feat: FeatureDef, sources: dict[str, F64]) -> F64:
-    args = [
-        sources[feat.input] if slot == "price" and feat.input else sources[src]
-        for slot, src in talib_inputs(feat.fn)
-    ]
-    defaults = talib_params(feat.fn)
-    params: dict[str, Any] = {
-        k: int(v) if isinstance(defaults[k], int) else float(v) for k, v in feat.params.items()
-    }
-    result = getattr(talib, feat.fn)(*args, **params)
+    args = [sources[src] for src in talib_sources(feat)]
+    result = getattr(talib, feat.fn)(*args, **talib_kwargs(feat))
     if isinstance(result, tuple):
         assert feat.output is not None  # FeatureDef requires it of a multi-output function
         result = result[talib_outputs(feat.fn).index(feat.output)]
     return _f64(result)
+
+
+def talib_sources(feat: FeatureDef) -> list[str]:
+    """The bar fields or columns a TA-Lib feature reads, in ``talib.<fn>``'s positional order."""
+    return [
+        feat.input if slot == "price" and feat.input else src for slot, src in talib_inputs(feat.fn)
+    ]
+
+
+def talib_kwargs(feat: FeatureDef) -> dict[str, Any]:
+    """A TA-Lib feature's params as TA-Lib's own types (int periods, float multipliers)."""
+    defaults = talib_params(feat.fn)
+    return {k: int(v) if isinstance(defaults[k], int) else float(v) for k, v in feat.params.items()}
 
 
 def log_return(x: F64, period: int = 1) -> F64:

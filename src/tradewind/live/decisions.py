@@ -1,16 +1,16 @@
 """``LiveDecision``: one deployment instrument's closed bars -> features -> ``Decider``.
 
 It holds the instrument's bar history (the warm-up read from the database, then every bar
-closed live) and, on each closed bar, computes the deployment's features with
-``tradewind.features.build_features`` (the one feature function the backtests and training
-use) over the *whole* history, then hands the last rows to the ``Decider`` the backtest's
-``model_target`` strategy runs. The whole history, not a trailing window, because EMA-type
-features (EMA, RSI, ATR, ADX, MACD, ...) depend on where the series starts (see
-``features/build.py``): computed over the same bars from the same first bar, every value is
-the backtest's, bit for bit. It costs O(history) per bar (a thousand bars: about a
-millisecond per feature); a trader restarted with ``history_bars`` of warm-up gets the
-backtest's values to float noise once the warm-up is long enough for the features to forget
-their start.
+closed live) and its features in a ``tradewind.features.IncrementalFeatures``: warmed once at
+construction by ``build_features`` over the history (the one feature function the backtests
+and training use), then stepped one bar at a time in O(1) (TA-Lib's stream handles, our
+transform steps), each row bit for bit the row ``build_features`` gives over the whole history
+(``tests/unit/test_incremental_features.py``); the last rows go to the ``Decider`` the
+backtest's ``model_target`` strategy runs. Over the whole history, not a trailing window,
+because EMA-type features (EMA, RSI, ATR, ADX, MACD, ...) depend on where the series starts
+(see ``features/build.py``): from the same first bar every value is the backtest's; a trader
+restarted with ``history_bars`` of warm-up gets the backtest's values to float noise once the
+warm-up is long enough for the features to forget their start.
 
 A registered model's contract is checked at construction against the deployment's feature
 config and timeframe: a mismatch refuses to start (``ContractMismatch``, its message naming
@@ -34,7 +34,7 @@ from tradewind.config.features import FeatureSpec
 from tradewind.config.live import DeploymentConfig
 from tradewind.domain.market import Timeframe
 from tradewind.domain.series import BarSeries
-from tradewind.features import FeatureFrame, build_features
+from tradewind.features import FeatureFrame, IncrementalFeatures
 from tradewind.live.bars import LiveBar
 from tradewind.policy import Policy
 from tradewind.signals import Decider, DecisionFn
@@ -61,10 +61,8 @@ class LiveDecision:
         self.model: str | None = None  # models:/NAME/VERSION of a registered model's policy
         self._staged: tuple[Decider, list[int], str] | None = None
         self._stage_lock = threading.Lock()
-        h = history if history is not None else BarSeries.empty()
-        self._cols = {f: np.asarray(getattr(h, f), dtype=np.float64) for f in _FIELDS}
-        self._ts = np.asarray(h.ts, dtype=np.int64)
-        self.features: FeatureFrame | None = None  # of the latest bar, for checks and metrics
+        self._features = IncrementalFeatures(spec, history)
+        self._stepped = False  # a bar closed here: until then no features (None)
 
     def _columns_of(self, decider: Decider) -> list[int]:
         """Where ``decider``'s columns are in the feature frame, after checking a model's
@@ -147,9 +145,14 @@ class LiveDecision:
 
     @property
     def history(self) -> BarSeries:
-        """Every bar so far: the warm-up, then the bars closed live."""
-        c = self._cols
-        return BarSeries(self._ts, c["open"], c["high"], c["low"], c["close"], c["volume"])
+        """Every bar so far: the warm-up, then the bars closed live (a copy)."""
+        return self._features.bars()
+
+    @property
+    def features(self) -> FeatureFrame | None:
+        """The features of every bar so far (read-only views), or None before a bar closed
+        here; for checks and metrics."""
+        return self._features.frame() if self._stepped else None
 
     def on_bar(
         self, bar: LiveBar, *, position: float, avg_price: float, pending: bool
@@ -158,20 +161,21 @@ class LiveDecision:
         ``avg_price`` are the filled position now; ``pending``: an order is still working."""
         if bar.instrument != self.instrument:
             raise ValueError(f"{self.instrument}: got a bar of {bar.instrument}")
-        if len(self._ts) and bar.ts_us <= self._ts[-1]:
+        last = self._features.last_ts
+        if last is not None and bar.ts_us <= last:
             log.warning(
                 "%s: bar ts_us=%d is not after the history's last (%d); ignored",
                 self.instrument,
                 bar.ts_us,
-                int(self._ts[-1]),
+                last,
             )
             return None
         if self._staged is not None:
             self._swap()  # a launched model: it decides from this bar on
-        self._append(bar)
-        frame = build_features(self.history, self.spec)
-        self.features = frame
-        rows = frame.values[len(frame) - self.decider.window :, self._index]
+        f = self._features
+        f.update(bar.ts_us, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        self._stepped = True
+        rows = f.rows(self.decider.window, self._index)
         return self.decider.decide(
             rows,
             ts_us=bar.ts_us,
@@ -183,12 +187,4 @@ class LiveDecision:
 
     def last_row(self) -> npt.NDArray[np.float64] | None:
         """All feature columns of the latest bar (spec order), or None before any bar."""
-        return None if self.features is None else self.features.values[-1]
-
-    def _append(self, bar: LiveBar) -> None:
-        self._ts = np.append(self._ts, np.int64(bar.ts_us))
-        for f in _FIELDS:
-            self._cols[f] = np.append(self._cols[f], float(getattr(bar, f)))
-
-
-_FIELDS = ("open", "high", "low", "close", "volume")
+        return self._features.last_row() if self._stepped else None
