@@ -125,10 +125,10 @@ class PortfolioVaR:
                 exposure.append(held[name] * mid * factor)
             confidence = self.limits.var_confidence
             if len(names) == 1:
-                (window,), (e,) = windows, exposure
-                if window.bad or not math.isfinite(e):
+                (window,), (one,) = windows, exposure
+                if window.bad or not math.isfinite(one):
                     raise ValueError(_NOT_FINITE)
-                return window.var_es(e, confidence)
+                return window.var_es(one, confidence)
             matrix, finite = self._aligned(names, windows)
         e = np.array(exposure)
         if not (finite and np.isfinite(e).all()):

@@ -2,14 +2,16 @@
 
 A bar close costs O(log n) plus a short memory move, never a pass over the window: the return
 goes into a preallocated ring buffer written twice (at ``i`` and ``i + lookback``), so the
-window in time order is always one contiguous slice (no copy), and into a sorted list, so the
-order statistics VaR and ES need are read off directly. Returns are ``close / previous - 1.0``,
-the same floating-point operations as numpy's ``c[1:] / c[:-1] - 1.0`` over the closes.
+window in time order is always one contiguous slice (a numpy view, no copy), and into a sorted
+list, so the order statistics VaR and ES need are read off directly. Returns are
+``close / previous - 1.0``, the same floating-point operations as numpy's
+``c[1:] / c[:-1] - 1.0`` over the closes.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right, insort
 
 import numpy as np
@@ -23,7 +25,7 @@ class ReturnWindow:
 
     def __init__(self, lookback: int) -> None:
         self.lookback = lookback
-        self._buf = np.empty(2 * lookback, dtype=np.float64)
+        self._buf = array("d", bytes(16 * lookback))  # 2 x lookback doubles, never resized
         self._head = 0  # where the next return goes, in [0, lookback)
         self.count = 0  # returns held, up to lookback
         self.bad = 0  # non-finite returns held (a close overflowing the ratio)
@@ -38,7 +40,7 @@ class ReturnWindow:
         r = close / last - 1.0
         i, n = self._head, self.lookback
         if self.count == n:  # the oldest return leaves
-            old = float(self._buf[i])
+            old = self._buf[i]
             if math.isfinite(old):
                 del self.sorted[bisect_left(self.sorted, old)]
             else:
@@ -56,7 +58,7 @@ class ReturnWindow:
         """The returns held, oldest first: a view into the buffer, valid until the next
         ``add``."""
         start = self._head if self.count == self.lookback else 0
-        return self._buf[start : start + self.count]
+        return np.frombuffer(self._buf, dtype=np.float64)[start : start + self.count]
 
     def var_es(self, exposure: float, confidence: float) -> tuple[float, float]:
         """(VaR, ES) of ``exposure`` (finite, account currency) over the returns held, equal to

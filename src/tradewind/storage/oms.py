@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.domain.broker import BrokerEvent
@@ -55,15 +55,15 @@ _ORDER_FIELDS = (
 )
 
 
-_AUDIT = OmsAuditRow.__table__
-_ORDERS = OmsOrderRow.__table__
-_POSITIONS = OmsPositionRow.__table__
+_AUDIT = cast(Table, OmsAuditRow.__table__)
+_ORDERS = cast(Table, OmsOrderRow.__table__)
+_POSITIONS = cast(Table, OmsPositionRow.__table__)
 _INSERT_AUDIT = insert(_AUDIT)
 _INSERT_ORDER = insert(_ORDERS)
 _UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.client_id == bindparam("key_client_id"))
 _SELECT_ORDER = select(OmsOrderRow).where(OmsOrderRow.client_id == bindparam("client_id"))
-_INSERT_FILL = insert(OmsFillRow.__table__)
-_INSERT_FINANCING = insert(OmsFinancingRow.__table__)
+_INSERT_FILL = insert(cast(Table, OmsFillRow.__table__))
+_INSERT_FINANCING = insert(cast(Table, OmsFinancingRow.__table__))
 _UPDATE_POSITION = update(_POSITIONS).where(
     _POSITIONS.c.account_id == bindparam("key_account_id"),
     _POSITIONS.c.instrument == bindparam("key_instrument"),
@@ -231,7 +231,7 @@ class SqlOmsStore:
         ``financing`` is its (instrument, amount) rows for ``oms_financing``."""
         tid = event.transaction_id
         with self.engine.begin() as conn:
-            row = {
+            audit: Json = {
                 "at": _now(),
                 "account_id": account_id,
                 "deployment": fill.deployment if fill is not None else "",
@@ -242,7 +242,7 @@ class SqlOmsStore:
             }
             # The row id comes back only when the row was inserted: both backends agree on
             # that, while rowcount does not (-1 on Postgres for INSERT ... RETURNING).
-            if conn.execute(_INSERT_TRANSACTION[conn.dialect.name], row).first() is None:
+            if conn.execute(_INSERT_TRANSACTION[conn.dialect.name], audit).first() is None:
                 return False
             if fill is not None:
                 row = asdict(fill)
