@@ -196,10 +196,10 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"O(history) per call (warm): {grow}; `IncrementalFeatures.update` is O(1) a bar "
         "(TA-Lib's stream handles, our transform steps; zscore O(window)).",
         f"- An order adds the `market` algorithm (a ULID, the price bound) and `Desk.check`, "
-        f"mostly VaR/ES over 500 bar returns: {us(var_stream)} µs in the stream, "
-        f"{us(warm['PortfolioVaR.check (VaR + ES)'])} µs warm (the scenarios' P&L over "
-        "returns cached per bar, a partial sort for the quantile, the tail mean: numpy calls "
-        "on small arrays, where the per-call overhead is the cost). In the stream "
+        f"of which VaR/ES over 500 bar returns {us(var_stream)} µs in the stream, "
+        f"{us(warm['PortfolioVaR.check (VaR + ES)'])} µs warm (the returns are kept sorted "
+        "as each bar closes, so one instrument's quantile and tail are read off them: no "
+        "numpy call per order). In the stream "
         f"`Desk.check` takes {risk_x:.1f}x its warm-loop time, the policy (run every bar) "
         f"{pol_x:.1f}x: an order comes once in dozens of bars, so its code and data are "
         "likely out of the CPU caches, and the 2 cores are shared.",
@@ -207,10 +207,11 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"broker call alone {ms[1]:.2f} ms: the OMS's store adds {ms[0] - ms[1]:.2f} ms in "
         f"{commits:.0f} transactions an order (the order with its command before sending, "
         "SUBMITTED, the response, each v20 transaction with its effects), of which the SQLite "
-        f"driver executes statements for {sql:.2f} ms (mean): the rest is SQLAlchemy building "
-        "ORM statements and Python. HTTP, JSON and the venue share this process's GIL (the "
-        "venue runs in a thread). The broker-alone row is `bench.venue_bench`'s "
-        "`OandaBroker.submit_order` measurement: compare the machine lines before the figures.",
+        f"driver executes statements for {sql:.2f} ms (mean): the rest is SQLAlchemy (the "
+        "statements are built once, compiled forms cached) and Python. HTTP, JSON and the "
+        "venue share this process's GIL (the venue runs in a thread). The broker-alone row "
+        "is `bench.venue_bench`'s `OandaBroker.submit_order` measurement: compare the machine "
+        "lines before the figures.",
     ]
 
 
@@ -246,7 +247,7 @@ def render(a: argparse.Namespace, sc: dict[str, Scenario], trained: lp.Trained, 
         "the touch (so the position follows the decisions). No OMS, no network.",
         f"- Limits: `{lp.DEMO_LIVE}`'s, staleness 15 s: VaR {lp.LIMITS.max_var:,.0f} / ES "
         f"{lp.LIMITS.max_expected_shortfall:,.0f} USD (99%, {lp.LIMITS.var_lookback} bar "
-        "returns; computed for every order that adds risk); NAV 100,000 USD.",
+        "returns, updated per bar; checked for every order that adds risk); NAV 100,000 USD.",
         f"- Data: the last {lp.HISTORY_BARS:,} of {lp.TRAIN_BARS:,} synthetic M1 bars (seed "
         f"{lp.SEED}) as warm-up, then {a.bars} bars of ticks a run (seeded random walk, 8% a "
         "year, 0.8 pip) at 60 ticks a bar (1/s) or 10 (one per 6 s); a fresh desk each run, "

@@ -7,7 +7,11 @@ scenario (no interpolation: the same order statistic at any scale, so VaR is exa
 the exposure); ES is the mean loss of the scenarios at or beyond it, so ES >= VaR always.
 
 Returns are aligned by position from the most recent bar: the caller updates every
-instrument once per bar close on the same timeframe grid.
+instrument once per bar close on the same timeframe grid. The work is done per bar, not per
+order: each close updates its instrument's ``var_window.ReturnWindow`` (a ring buffer and the
+returns sorted), so an order's check reads a single instrument's VaR/ES off the sorted returns
+(the same order statistic as ``historical_var_es``; ES to float noise, the tail summed in
+another order) and a portfolio's from an aligned matrix built once per bar.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
 
 from tradewind.config.risk import MIN_VAR_RETURNS, RiskLimits
 from tradewind.domain import OrderIntent
+from tradewind.risk.var_window import ReturnWindow
 from tradewind.risk.views import PortfolioView, RiskDecision, money, num, reduces
 
 log = logging.getLogger("tradewind.risk")
+_NOT_FINITE = "returns and exposure must be finite"
 
 
 def historical_var_es(
@@ -41,8 +46,12 @@ def historical_var_es(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
     if not (np.isfinite(r).all() and np.isfinite(e).all()):
-        raise ValueError("returns and exposure must be finite")
-    pnl = r @ e
+        raise ValueError(_NOT_FINITE)
+    return _tail(r @ e, confidence)
+
+
+def _tail(pnl: np.ndarray, confidence: float) -> tuple[float, float]:
+    """(VaR, ES) of the P&L scenarios ``pnl`` (finite, at least one)."""
     # numpy's quantile(method="lower"): the order statistic at floor((T - 1) * q), found by
     # a partial sort (the full quantile machinery costs more than the rest of the check)
     k = math.floor((pnl.size - 1) * (1.0 - confidence))
@@ -53,39 +62,43 @@ def historical_var_es(
 
 
 class PortfolioVaR:
-    """Bar closes per instrument and the VaR/ES check of the portfolio after an order."""
+    """Bar closes per instrument and the VaR/ES check of the portfolio after an order.
+
+    Each bar close updates its instrument's ``ReturnWindow`` (O(log n), no pass over the
+    returns), so the check of an order costs no numpy call when the portfolio after it holds
+    one instrument (the order statistic and the tail read off the sorted returns), and one
+    product, a partial sort and a mean over an aligned matrix cached per bar when it holds
+    several."""
 
     def __init__(self, limits: RiskLimits) -> None:
         self.limits = limits
-        self._closes: dict[str, deque[float]] = {}
-        self._returns: dict[str, np.ndarray] = {}  # per instrument, until its next close
+        self._windows: dict[str, ReturnWindow] = {}
+        self._version = 0  # bumped by every close: the aligned matrix below is per version
+        self._matrix: tuple[int, tuple[str, ...], np.ndarray, bool] | None = None
         self._lock = threading.Lock()  # bars may arrive on another thread than orders
+        self._conf = f"{limits.var_confidence:.1%}".replace(".0%", "%")
 
     def update(self, instrument: str, close: float) -> None:
-        """One bar close of ``instrument``; keeps the last ``var_lookback + 1`` closes.
+        """One bar close of ``instrument``; keeps the last ``var_lookback`` returns.
         A non-finite or non-positive close is dropped (and logged): it would poison every
         scenario for ``var_lookback`` bars."""
         if not (math.isfinite(close) and close > 0):
             log.warning("VaR: dropping bad close %s of %s", close, instrument)
             return
         with self._lock:
-            closes = self._closes.get(instrument)
-            if closes is None:
-                closes = self._closes[instrument] = deque(maxlen=self.limits.var_lookback + 1)
-            closes.append(float(close))
-            self._returns.pop(instrument, None)
+            window = self._windows.get(instrument)
+            if window is None:
+                window = self._windows[instrument] = ReturnWindow(self.limits.var_lookback)
+            window.add(float(close))
+            self._version += 1
 
     def returns(self, instrument: str) -> np.ndarray:
-        """The simple bar returns of ``instrument`` held now, oldest first."""
+        """The simple bar returns of ``instrument`` held now, oldest first (a read-only copy)."""
         with self._lock:
-            cached = self._returns.get(instrument)
-            if cached is not None:
-                return cached
-            c = np.array(self._closes.get(instrument, ()), dtype=np.float64)
-            r = c[1:] / c[:-1] - 1.0 if c.size > 1 else np.empty(0)
-            r.flags.writeable = False
-            self._returns[instrument] = r
-            return r
+            window = self._windows.get(instrument)
+            r = window.view().copy() if window is not None else np.empty(0)
+        r.flags.writeable = False
+        return r
 
     def measure(self, units: Mapping[str, float], portfolio: PortfolioView) -> tuple[float, float]:
         """(VaR, ES) of ``units`` per instrument valued at the portfolio's mids and factors;
@@ -93,23 +106,49 @@ class PortfolioVaR:
         held = {k: v for k, v in units.items() if v != 0}
         if not held:
             return 0.0, 0.0
-        names = sorted(held)
-        series, exposure = [], []
-        for name in names:
-            mid, factor = portfolio.mids.get(name), portfolio.to_account.get(name)
-            if mid is None or factor is None:
-                missing = "mid price" if mid is None else "account-currency factor"
-                raise ValueError(f"no {missing} for {name}")
-            r = self.returns(name)
-            if r.size < MIN_VAR_RETURNS:
-                raise ValueError(
-                    f"not enough history for {name}: {r.size} bar returns; need {MIN_VAR_RETURNS}"
-                )
-            series.append(r)
-            exposure.append(held[name] * mid * factor)
-        n = min(r.size for r in series)  # the most recent common length
-        matrix = np.column_stack([r[-n:] for r in series])
-        return historical_var_es(matrix, np.array(exposure), self.limits.var_confidence)
+        names = tuple(sorted(held))
+        exposure = []
+        with self._lock:
+            windows = []
+            for name in names:
+                mid, factor = portfolio.mids.get(name), portfolio.to_account.get(name)
+                if mid is None or factor is None:
+                    missing = "mid price" if mid is None else "account-currency factor"
+                    raise ValueError(f"no {missing} for {name}")
+                window = self._windows.get(name)
+                size = window.count if window is not None else 0
+                if window is None or size < MIN_VAR_RETURNS:
+                    raise ValueError(
+                        f"not enough history for {name}: {size} bar returns; need {MIN_VAR_RETURNS}"
+                    )
+                windows.append(window)
+                exposure.append(held[name] * mid * factor)
+            confidence = self.limits.var_confidence
+            if len(names) == 1:
+                (window,), (one,) = windows, exposure
+                if window.bad or not math.isfinite(one):
+                    raise ValueError(_NOT_FINITE)
+                return window.var_es(one, confidence)
+            matrix, finite = self._aligned(names, windows)
+        e = np.array(exposure)
+        if not (finite and np.isfinite(e).all()):
+            raise ValueError(_NOT_FINITE)
+        return _tail(matrix @ e, confidence)
+
+    def _aligned(
+        self, names: tuple[str, ...], windows: list[ReturnWindow]
+    ) -> tuple[np.ndarray, bool]:
+        """The returns of ``names`` over their most recent common length, as columns, and
+        whether all are finite; cached until the next close (called under the lock)."""
+        cached = self._matrix
+        if cached is not None and cached[0] == self._version and cached[1] == names:
+            return cached[2], cached[3]
+        n = min(w.count for w in windows)
+        matrix = np.column_stack([w.view()[-n:] for w in windows])
+        finite = bool(np.isfinite(matrix).all())
+        matrix.flags.writeable = False
+        self._matrix = (self._version, names, matrix, finite)
+        return matrix, finite
 
     def check(self, intent: OrderIntent, portfolio: PortfolioView) -> RiskDecision:
         """Refuse (check "var") if the portfolio after the order (positions + pending +
@@ -129,7 +168,7 @@ class PortfolioVaR:
             var, es = self.measure(after, portfolio)
         except ValueError as exc:
             return self._refuse(intent, str(exc))
-        conf = f"{limits.var_confidence:.1%}".replace(".0%", "%")
+        conf = self._conf
         if limits.max_var is not None and var > limits.max_var:
             return self._refuse(
                 intent,

@@ -5,6 +5,11 @@ is applied exactly once: its audit row carries the transaction id under a unique
 the fill, position and order changes that come from it are written only when that row is new,
 in the same transaction. A replayed transaction (from a backfill, a resolved order or a
 restart) changes nothing.
+
+The statements of the order path (insert and update an order, its audit rows, a transaction's
+fill, position and financing rows, the reads by key) are built once, at import, with bound
+parameters, and executed with a dict of values: SQLAlchemy then finds their compiled form in
+its cache without building and hashing a new statement per call.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradewind.domain.broker import BrokerEvent
@@ -48,6 +53,32 @@ _ORDER_FIELDS = (
     "reason",
     "reject_reason",
 )
+
+
+_AUDIT = cast(Table, OmsAuditRow.__table__)
+_ORDERS = cast(Table, OmsOrderRow.__table__)
+_POSITIONS = cast(Table, OmsPositionRow.__table__)
+_INSERT_AUDIT = insert(_AUDIT)
+_INSERT_ORDER = insert(_ORDERS)
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.client_id == bindparam("key_client_id"))
+_SELECT_ORDER = select(OmsOrderRow).where(OmsOrderRow.client_id == bindparam("client_id"))
+_INSERT_FILL = insert(cast(Table, OmsFillRow.__table__))
+_INSERT_FINANCING = insert(cast(Table, OmsFinancingRow.__table__))
+_UPDATE_POSITION = update(_POSITIONS).where(
+    _POSITIONS.c.account_id == bindparam("key_account_id"),
+    _POSITIONS.c.instrument == bindparam("key_instrument"),
+)
+_INSERT_POSITION = insert(_POSITIONS)
+_TRANSACTION_RECORDED = select(OmsAuditRow.id).where(
+    OmsAuditRow.account_id == bindparam("account_id"),
+    OmsAuditRow.transaction_id == bindparam("transaction_id"),
+)
+# INSERT ... ON CONFLICT DO NOTHING RETURNING id into the audit log, per database (its outcome
+# is read from RETURNING, never from rowcount)
+_INSERT_TRANSACTION = {
+    name: dialect.insert(_AUDIT).on_conflict_do_nothing().returning(_AUDIT.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def _now() -> datetime:
@@ -89,14 +120,15 @@ class SqlOmsStore:
         deployment: str = "",
     ) -> None:
         conn.execute(
-            insert(OmsAuditRow).values(
-                at=_now(),
-                account_id=account_id,
-                deployment=deployment,
-                kind=kind,
-                client_id=client_id,
-                body=body,
-            )
+            _INSERT_AUDIT,
+            {
+                "at": _now(),
+                "account_id": account_id,
+                "deployment": deployment,
+                "kind": kind,
+                "client_id": client_id,
+                "body": body,
+            },
         )
 
     def audit(
@@ -133,11 +165,9 @@ class SqlOmsStore:
         """A new order and the command that will send it, committed before it is sent."""
         with self.engine.begin() as conn:
             values = _order_values(order)
-            conn.execute(
-                insert(OmsOrderRow).values(
-                    client_id=order.client_id, created_at=us_to_datetime(order.created_us), **values
-                )
-            )
+            values["client_id"] = order.client_id
+            values["created_at"] = us_to_datetime(order.created_us)
+            conn.execute(_INSERT_ORDER, values)
             self._audit(
                 conn,
                 order.account_id,
@@ -163,17 +193,13 @@ class SqlOmsStore:
 
     @staticmethod
     def _update(conn: Connection, order: OrderRecord) -> None:
-        conn.execute(
-            update(OmsOrderRow)
-            .where(OmsOrderRow.client_id == order.client_id)
-            .values(**_order_values(order))
-        )
+        values = _order_values(order)
+        values["key_client_id"] = order.client_id
+        conn.execute(_UPDATE_ORDER, values)
 
     def order(self, client_id: str) -> OrderRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(OmsOrderRow).where(OmsOrderRow.client_id == client_id)
-            ).first()
+            row = conn.execute(_SELECT_ORDER, {"client_id": client_id}).first()
         return _order(row) if row is not None else None
 
     def orders(
@@ -205,27 +231,23 @@ class SqlOmsStore:
         ``financing`` is its (instrument, amount) rows for ``oms_financing``."""
         tid = event.transaction_id
         with self.engine.begin() as conn:
-            stmt = (
-                _insert_ignore(conn)
-                .values(
-                    at=_now(),
-                    account_id=account_id,
-                    deployment=fill.deployment if fill is not None else "",
-                    kind="transaction",
-                    client_id=event.client_id,
-                    transaction_id=tid,
-                    body=_event_body(event),
-                )
-                .returning(OmsAuditRow.id)
-            )
+            audit: Json = {
+                "at": _now(),
+                "account_id": account_id,
+                "deployment": fill.deployment if fill is not None else "",
+                "kind": "transaction",
+                "client_id": event.client_id,
+                "transaction_id": tid,
+                "body": _event_body(event),
+            }
             # The row id comes back only when the row was inserted: both backends agree on
             # that, while rowcount does not (-1 on Postgres for INSERT ... RETURNING).
-            if conn.execute(stmt).first() is None:
+            if conn.execute(_INSERT_TRANSACTION[conn.dialect.name], audit).first() is None:
                 return False
             if fill is not None:
                 row = asdict(fill)
                 row["at"] = us_to_datetime(row.pop("ts_us"))
-                conn.execute(insert(OmsFillRow).values(**row))
+                conn.execute(_INSERT_FILL, row)
             if position is not None:
                 self._put_position(conn, position)
             for p in positions:
@@ -233,13 +255,14 @@ class SqlOmsStore:
             at = us_to_datetime(event.time_us or datetime_to_us(_now()))
             for instrument, amount in financing:
                 conn.execute(
-                    insert(OmsFinancingRow).values(
-                        account_id=account_id,
-                        transaction_id=tid,
-                        instrument=instrument,
-                        amount=amount,
-                        at=at,
-                    )
+                    _INSERT_FINANCING,
+                    {
+                        "account_id": account_id,
+                        "transaction_id": tid,
+                        "instrument": instrument,
+                        "amount": amount,
+                        "at": at,
+                    },
                 )
             for order in orders:
                 self._update(conn, order)
@@ -247,15 +270,11 @@ class SqlOmsStore:
 
     def transaction_recorded(self, account_id: str, transaction_id: int) -> bool:
         with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(OmsAuditRow.id).where(
-                        OmsAuditRow.account_id == account_id,
-                        OmsAuditRow.transaction_id == transaction_id,
-                    )
-                ).first()
-                is not None
-            )
+            found = conn.execute(
+                _TRANSACTION_RECORDED,
+                {"account_id": account_id, "transaction_id": transaction_id},
+            ).first()
+        return found is not None
 
     @staticmethod
     def _put_position(conn: Connection, p: PositionRecord) -> None:
@@ -265,20 +284,11 @@ class SqlOmsStore:
             "realized_pl": p.realized_pl,
             "updated_at": us_to_datetime(p.updated_us),
         }
-        done = conn.execute(
-            update(OmsPositionRow)
-            .where(
-                OmsPositionRow.account_id == p.account_id,
-                OmsPositionRow.instrument == p.instrument,
-            )
-            .values(**values)
-        )
+        key = {"key_account_id": p.account_id, "key_instrument": p.instrument}
+        done = conn.execute(_UPDATE_POSITION, values | key)
         if done.rowcount == 0:
-            conn.execute(
-                insert(OmsPositionRow).values(
-                    account_id=p.account_id, instrument=p.instrument, **values
-                )
-            )
+            values |= {"account_id": p.account_id, "instrument": p.instrument}
+            conn.execute(_INSERT_POSITION, values)
 
     def put_positions(self, positions: Iterable[PositionRecord], event: Json) -> None:
         """Positions taken as they are (adopting a broker account's state), with the event."""
@@ -382,14 +392,6 @@ class SqlOmsStore:
                 )
             ).first()
         return (row[0], row[1]) if row is not None else None
-
-
-def _insert_ignore(conn: Connection) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING into the audit log, for either database (its
-    outcome is read from RETURNING, never from rowcount)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(OmsAuditRow).on_conflict_do_nothing()
-    return sqlite.insert(OmsAuditRow).on_conflict_do_nothing()
 
 
 def _event_body(event: BrokerEvent) -> Json:

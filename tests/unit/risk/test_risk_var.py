@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from risk_support import EUR, JPY, limits, order, portfolio
 
-from tradewind.risk import PortfolioVaR, historical_var_es
+from tradewind.config.risk import MIN_VAR_RETURNS
+from tradewind.risk import PortfolioVaR, PortfolioView, historical_var_es
 
 TEN = np.array([-0.05, -0.04, -0.03, -0.02, -0.01, 0.01, 0.02, 0.03, 0.04, 0.05])
 
@@ -206,3 +207,67 @@ def test_bad_closes_are_dropped(bad: float, caplog: pytest.LogCaptureFixture) ->
     pv.update(EUR, 1.21)
     np.testing.assert_allclose(pv.returns(EUR), [0.1])
     assert "dropping bad close" in caplog.text
+
+
+# the incremental windows against the batch computation
+
+
+def batch(pv: PortfolioVaR, units: dict[str, float], pf: PortfolioView) -> tuple[float, float]:
+    """What ``measure`` computed per order before the windows: ``historical_var_es`` over the
+    returns held, aligned on their most recent common length, in sorted-name order."""
+    names = sorted(k for k, v in units.items() if v != 0)
+    series = [pv.returns(k) for k in names]
+    n = min(r.size for r in series)
+    exposure = [units[k] * pf.mids[k] * pf.to_account[k] for k in names]
+    matrix = np.column_stack([r[-n:] for r in series])
+    return historical_var_es(matrix, np.array(exposure), pv.limits.var_confidence)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_windows_equal_the_batch_computation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = ["EUR_USD", "GBP_USD", "AUD_USD", "NZD_USD"]
+    lookback = int(rng.integers(30, 120))
+    confidence = float(rng.choice([0.9, 0.95, 0.975, 0.99]))
+    pv = PortfolioVaR(limits(var_lookback=lookback, var_confidence=confidence))
+    mids = {k: float(rng.uniform(0.5, 2.0)) for k in names}
+    pf = portfolio(mids=mids, to_account=dict.fromkeys(names, 1.0))
+    closes = {k: mids[k] for k in names}
+    for bar in range(lookback + 80):  # the windows fill, then roll
+        for k in names[: 1 + bar % 4]:  # some instruments have less history than others
+            step = rng.normal(0.0, 0.004)
+            # ties: a few returns repeat exactly (a flat close, a price seen before)
+            closes[k] = closes[k] if rng.random() < 0.1 else closes[k] * (1.0 + step)
+            pv.update(k, closes[k])
+        if bar < MIN_VAR_RETURNS + 1:
+            continue
+        for held in (names[:1], names[1:2], names[:2], names):
+            units = {k: float(rng.choice([-1, 1]) * rng.integers(1, 200_000)) for k in held}
+            if min(pv.returns(k).size for k in held) < MIN_VAR_RETURNS:
+                continue
+            got, expected = pv.measure(units, pf), batch(pv, units, pf)
+            if len(held) == 1:  # the sorted window: the same order statistic, the tail
+                assert got[0] == expected[0]  # mean summed in another order
+                assert got[1] == pytest.approx(expected[1], rel=1e-12, abs=1e-12)
+            else:  # the same matrix, exposure and numpy calls
+                assert got == expected
+
+
+def test_the_window_rolls_like_the_closes() -> None:
+    pv = PortfolioVaR(limits(var_lookback=30))
+    closes = 1.1 * np.cumprod(1.0 + cycle(75, 5))
+    for c in closes:
+        pv.update(EUR, float(c))
+    np.testing.assert_array_equal(pv.returns(EUR), closes[-31:][1:] / closes[-31:][:-1] - 1.0)
+    assert not pv.returns(EUR).flags.writeable
+
+
+def test_a_non_finite_return_refuses_until_it_leaves_the_window() -> None:
+    pv = PortfolioVaR(limits(var_lookback=30, max_var=1e300, max_expected_shortfall=1e300))
+    feed(pv, EUR, cycle(40, 6), start=1e-300)
+    pv.update(EUR, 1e300)  # the ratio overflows: an infinite return
+    d = pv.check(order(1000), portfolio(mids={EUR: 1.1}))
+    assert (d.approved, d.reason) == (False, "returns and exposure must be finite")
+    for c in np.linspace(1.0, 1.1, 30):  # 30 more closes: the infinite return has left
+        pv.update(EUR, float(c))
+    assert pv.check(order(1000), portfolio(mids={EUR: 1.1})).approved

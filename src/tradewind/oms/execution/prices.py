@@ -8,6 +8,7 @@ BOUNDS_VIOLATION; a stop rounded inward would trigger early).
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Literal
@@ -31,8 +32,14 @@ def round_price(price: float, precision: int, mode: Literal["up", "down", "neare
     noise (1.11507 * 1.0 = 1.1150700000000001) is removed first, so it never costs a tick."""
     if not math.isfinite(price):
         raise ValueError(f"cannot round price {price}")
-    clean = Decimal(repr(float(price))).quantize(Decimal(1).scaleb(-(precision + 6)))
-    return float(clean.quantize(Decimal(1).scaleb(-precision), rounding=_ROUNDING[mode]))
+    clean = Decimal(repr(float(price))).quantize(_step(precision + 6))
+    return float(clean.quantize(_step(precision), rounding=_ROUNDING[mode]))
+
+
+@functools.cache
+def _step(precision: int) -> Decimal:
+    """``10**-precision`` as a Decimal exponent for ``quantize`` (made once per precision)."""
+    return Decimal(1).scaleb(-precision)
 
 
 def away(price: float, units: float, bps: float, precision: int) -> float:
