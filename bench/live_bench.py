@@ -1,4 +1,4 @@
-"""Benchmark: the live desk in process, tick -> bar -> decision -> risk-checked intent (issues 6, 18).
+"""Benchmark: the live desk in process, tick -> bar -> decision -> risk-checked intent (issue 18).
 
 ``python -m bench.live_bench [--write-results] [--quick]`` (``make bench``). Real ``Desk`` lanes
 (``bench/live_parts.py``: ``TickFilter``, ``BarAggregator``, ``LiveDecision`` with
