@@ -202,7 +202,8 @@ class Bench:
         last: dict[str, Any] = {}
         for r in range(self.args.repeats):
             log(f" {n:,} bars, run {r + 1}/{self.args.repeats}")
-            for name, fn in engines.items():
+            order = list(engines.items())
+            for name, fn in order if r % 2 == 0 else order[::-1]:  # ABBA: drift cancels
                 wall, cpu, last[name] = timed(fn)
                 self.record(n, name, wall, cpu)
         self.compare(b, last[OURS], last[RAW_SAME], last.get(RAW_USER))
@@ -264,18 +265,21 @@ RATIOS = (
 
 
 def ratio_lines(bench: Bench, sizes: list[int]) -> list[str]:
-    head_row = " | ".join(f"{n:,} bars wall | {n:,} bars CPU" for n in sizes)
-    rows = [f"| ratio | what it compares | {head_row} |", "|---|---|" + "---:|" * 2 * len(sizes)]
+    """Ratios of the medians (wall, CPU) and, as a check on drift, each run's own wall ratio
+    (ours against the raw run next to it)."""
+    head_row = " | ".join(f"{n:,} bars wall | CPU | per run (wall)" for n in sizes)
+    rows = [f"| ratio | what it compares | {head_row} |", "|---|---|" + "---:|" * 3 * len(sizes)]
     for name, what in RATIOS:
         cells = []
         for n in sizes:
             a, b = bench.times.get((n, OURS)), bench.times.get((n, name))
             if a is None or b is None:
-                cells += ["-", "-"]
+                cells += ["-", "-", "-"]
                 continue
             w = statistics.median(a.wall) / statistics.median(b.wall)
             c = statistics.median(a.cpu) / statistics.median(b.cpu)
-            cells += [f"**{w:.2f}x**", f"{c:.2f}x"]
+            runs = ", ".join(f"{x / y:.2f}" for x, y in zip(a.wall, b.wall, strict=True))
+            cells += [f"**{w:.2f}x**", f"{c:.2f}x", runs]
         label = "ours / raw, same strategy" if name == RAW_SAME else "ours / raw, user-written"
         rows.append(f"| {label} | {what} | {' | '.join(cells)} |")
     return rows
@@ -312,7 +316,8 @@ def render(
             f"{SYMBOL} mid bars (seed {a.seed}), cached in bench/.data",
             "- Strategy: SMA 10/30 crossover, long-only, 1 unit, no costs, cash 100,000; "
             "decided on bar t's close, filled at bar t+1's open",
-            f"- Runs: {a.repeats} of each engine per bar count, interleaved; medians. No "
+            f"- Runs: {a.repeats} of each engine per bar count, interleaved (engine order reversed "
+            "every other run); medians. No "
             "observers anywhere (`stdstats=False`). Timed: ours = talib.SMA + `run_backtrader` "
             "(feed, run, fills, orders, trades, equity and exposure at every bar); raw = "
             "DataFrame + PandasData + `cerebro.run()` + an analyzer keeping `broker.getvalue()` "
