@@ -1,28 +1,14 @@
 """Benchmark: SMA 10/30 crossover on 1M synthetic M1 bars, our engines against the reference.
 
 ``python -m bench.backtest_bench`` (``make bench``). Long-only, 1 unit, no costs, decided on
-bar t's close and filled at bar t+1's open. Each pair runs in one process on the same bars:
+bar t's close and filled at bar t+1's open. Each pair runs in one process on the same bars
+(the Backtrader runner against raw Backtrader: ``bench.bt_bench``, which shares these bars):
 
-* ``run_backtrader`` with the shipped ``strategies/sma_crossover.py`` (features from
-  ``talib.SMA``, as our feature builder computes them) against raw Backtrader as a user writes
-  it: ``bt.indicators.SMA`` 10/30, ``CrossOver``, ``bt.feeds.PandasData``, the default broker,
-  ``cerebro.run()``. Goal: at most 1.25x its time, the same trades and final equity.
 * ``run_vector`` against vectorbt's ``Portfolio.from_signals`` (signals shifted one bar and
   ``price=open``: the same next-open fills). Goal: at least as fast, excluding JIT warm-up
   (both run once before timing); aim 20,000,000 bars/s. Same trades and equity curve.
 * A 100-point grid (fast 5..50 step 5 x slow 20..200 step 20) through ``run_sweep`` on two
   worker processes: wall time.
-
-Equality. Our runner reads TA-Lib's SMA (a running sum); Backtrader's SMA is ``math.fsum`` of
-the window, correctly rounded. They differ by up to ~1e-13, so on bars where the two averages
-are equal or within that distance (mathematical ties: 5-decimal prices make them common) the
-sign of fast - slow, and so a cross, can differ. The timed pair therefore reports how many
-trades differ and where; the engine check feeds our runner Backtrader's own SMA values (read
-back from the raw run) and asserts identical fills, trades and final equity. Warm-up needs no
-alignment: both see the first possible cross on bar 30 (0-based), when SMA 30 exists on this
-bar and the previous one; Backtrader's ``CrossOver`` carries the last non-zero difference over
-ties, ours treats a tie on the previous bar as "not above", which for a long-only strategy only
-differs before the first trade (a tie at bar 29 followed by fast > slow), checked below.
 
 vectorbt is for the benchmark only (``pip install vectorbt``); without it that pair is skipped.
 ``--write-results`` writes section ``backtest`` of bench/RESULTS.md.
@@ -31,10 +17,7 @@ vectorbt is for the benchmark only (``pip install vectorbt``); without it that p
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
 import statistics
 import time
 from collections.abc import Sequence
@@ -43,15 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import backtrader as bt
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import talib
 
 from bench.common import check, command_line, log, machine_info, timed
 from bench.report import publish
-from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.sweep import grid_points, parse_grid, run_sweep, sma_crossover_signal_fn
 from tradewind.backtest.vector import _simulate, run_vector, sma_crossover_signals
@@ -71,19 +51,15 @@ CASH = 100_000.0
 GRID = "fast=5:50:5,slow=20:200:20"
 GRID_WORKERS = 2
 PERIODS_PER_YEAR = 260 * 1440  # M1 FX bars in a year (weekdays)
-GOAL_BT_RATIO = 1.25  # our runner's time / raw Backtrader's, at most
 GOAL_VEC_RATIO = 1.0  # our vector engine's time / vectorbt's, at most
 GOAL_VEC_RATE = 20_000_000  # bars/s, aim
 
-OURS_BT = "ours: run_backtrader + sma_crossover (talib SMA features)"
-OURS_BT_CHECK = "ours: run_backtrader on Backtrader's SMA values (engine check)"
-RAW_BT = "raw Backtrader: SMA + CrossOver, PandasData, default broker"
 OURS_VEC = "ours: run_vector (fills, trades, equity, exposure)"
 KERNEL = "ours: run_vector's numba position loop only (_simulate)"
 VBT = "vectorbt: from_signals + value() + trades"
 SIGNALS = "signals: talib.SMA x2 + sma_crossover_signals"
 SWEEP = f"grid 100 points: run_sweep, {GRID_WORKERS} workers"
-ORDER = [OURS_BT, OURS_BT_CHECK, RAW_BT, SIGNALS, OURS_VEC, KERNEL, VBT, SWEEP]
+ORDER = [SIGNALS, OURS_VEC, KERNEL, VBT, SWEEP]
 
 VBT_MISSING = (
     "vectorbt is not installed: the vectorised-engine comparison is skipped.\n"
@@ -97,31 +73,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--bars", type=int, default=1_000_000, help="synthetic M1 bars (1,000,000)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each fast measurement (3)")
-    p.add_argument(
-        "--bt-repeats",
-        type=int,
-        default=None,
-        help="timed runs of each Backtrader engine, ~100 s each at 1M bars (default 1; the "
-        "engine check adds one more timed run of ours)",
-    )
     p.add_argument("--seed", type=int, default=42, help="seed of the synthetic bars (42)")
-    p.add_argument("--skip-bt", action="store_true", help="skip the Backtrader pair")
     p.add_argument("--skip-grid", action="store_true", help="skip the parameter grid")
-    p.add_argument(
-        "--profile",
-        type=int,
-        default=0,
-        metavar="BARS",
-        help="cProfile our Backtrader runner on the first BARS bars and print the top entries",
-    )
     p.add_argument(
         "--write-results", action="store_true", help="write the figures into bench/RESULTS.md"
     )
     args = p.parse_args(argv)
     if args.bars < 100 or args.repeats < 1:
         p.error("--bars must be at least 100 and --repeats at least 1")
-    if args.bt_repeats is None:
-        args.bt_repeats = 1
     return args
 
 
@@ -255,68 +214,6 @@ def trades_from_result(r: BacktestResult, ts: npt.NDArray[np.int64]) -> Trades:
     )
 
 
-# --- raw Backtrader, the way a Backtrader user writes it ---------------------------------------
-
-
-class RawSmaCross(bt.Strategy):
-    params = (("fast", FAST), ("slow", SLOW), ("size", 1))
-
-    def __init__(self) -> None:
-        self.sma_fast = bt.indicators.SMA(self.data.close, period=self.p.fast)
-        self.sma_slow = bt.indicators.SMA(self.data.close, period=self.p.slow)
-        self.crossover = bt.indicators.CrossOver(self.sma_fast, self.sma_slow)
-        self.fills: list[tuple[int, float, float, float]] = []  # bar, size, price, dt
-
-    def notify_order(self, order: Any) -> None:
-        if order.status == order.Completed:
-            ex = order.executed
-            self.fills.append((len(self.data) - 1, ex.size, ex.price, ex.dt))
-
-    def next(self) -> None:
-        if not self.position:
-            if self.crossover > 0:
-                self.buy(size=self.p.size)
-        elif self.crossover < 0:
-            self.close()
-
-
-@dataclass
-class RawRun:
-    trades: Trades
-    final_equity: float
-    fill_dt: list[float]
-    sma_fast: F64
-    sma_slow: F64
-
-
-def run_raw_backtrader(bars: BarSeries) -> RawRun:
-    frame = pd.DataFrame(
-        {
-            "open": bars.open,
-            "high": bars.high,
-            "low": bars.low,
-            "close": bars.close,
-            "volume": bars.volume,
-        },
-        index=pd.DatetimeIndex(bars.ts.astype("datetime64[us]")),
-    )
-    cerebro = bt.Cerebro()
-    cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None))
-    cerebro.addstrategy(RawSmaCross)
-    cerebro.broker.setcash(CASH)
-    (strat,) = cerebro.run()
-    fills = strat.fills
-    return RawRun(
-        trades=Trades.from_fills(
-            [f[0] for f in fills], [f[1] for f in fills], [f[2] for f in fills]
-        ),
-        final_equity=float(cerebro.broker.getvalue()),
-        fill_dt=[f[3] for f in fills],
-        sma_fast=np.asarray(strat.sma_fast.array, dtype=np.float64),
-        sma_slow=np.asarray(strat.sma_slow.array, dtype=np.float64),
-    )
-
-
 # --- vectorbt, the same semantics ----------------------------------------------------------------
 
 
@@ -392,103 +289,6 @@ class Bench:
     def passed(self, what: str, outcome: str = "equal") -> None:
         self.checks.append((what, outcome))
         log(f"  check: {what}: {outcome}")
-
-    # (a)/(b) our Backtrader runner against raw Backtrader
-    def backtrader_pair(self) -> None:
-        b, n = self.bars, len(self.bars)
-        cfg = backtest_config()
-        strategy = load_strategy("sma_crossover")
-        ours_res: BacktestResult | None = None
-        raw: RawRun | None = None
-        for r in range(self.args.bt_repeats):
-            log(f" backtrader run {r + 1}/{self.args.bt_repeats}")
-
-            def ours() -> BacktestResult:
-                feats = talib_features(b.close)
-                return run_backtrader({SYMBOL: b}, {SYMBOL: feats}, strategy, {}, cfg, "bench")
-
-            dt, ours_res = timed(ours)
-            self.record(OURS_BT, n, dt)
-            dt, raw = timed(lambda: run_raw_backtrader(b))
-            self.record(RAW_BT, n, dt)
-        check(ours_res is not None and raw is not None, "no Backtrader run")
-        assert ours_res is not None
-        assert raw is not None
-        self.compare_backtrader(ours_res, raw, cfg, strategy)
-
-    def compare_backtrader(
-        self, ours: BacktestResult, raw: RawRun, cfg: BacktestConfig, strategy: Any
-    ) -> None:
-        b = self.bars
-        ts = b.ts
-        ot = Trades.from_result(ours, ts)
-        check(ot.equal(trades_from_result(ours, ts)), "our fills and our trades disagree")
-        # Backtrader's own fill times (float days) agree with the bar index we recorded.
-        raw_ts = [
-            round((bt.num2date(d) - datetime(1970, 1, 1)).total_seconds() * 1e6)
-            for d in raw.fill_dt
-        ]
-        idx = np.concatenate([raw.trades.entry_idx, raw.trades.exit_idx[raw.trades.exit_idx >= 0]])
-        check(sorted(raw_ts) == sorted(ts[idx].tolist()), "raw Backtrader fill times vs bar index")
-        ours_eq = float(ours.equity[-1])
-        self.extra["bt_trades"] = (len(ot), len(raw.trades))
-        self.extra["bt_equity"] = (ours_eq, raw.final_equity)
-        # 1. SMA implementations: talib (ours) against Backtrader's fsum SMA.
-        tf = talib_features(b.close)
-        d_talib = tf["sma_fast"] - tf["sma_slow"]
-        d_bt = raw.sma_fast - raw.sma_slow
-        both = ~np.isnan(d_talib) & ~np.isnan(d_bt)
-        sign_diff = both & (np.sign(d_talib) != np.sign(d_bt))
-        ties = int(np.sum(d_bt[both] == 0.0))
-        max_sma = max(
-            float(np.nanmax(np.abs(tf["sma_fast"] - raw.sma_fast))),
-            float(np.nanmax(np.abs(tf["sma_slow"] - raw.sma_slow))),
-        )
-        worst = float(np.max(np.abs(d_bt[sign_diff]))) if sign_diff.any() else 0.0
-        self.extra["sma"] = (max_sma, int(sign_diff.sum()), ties, worst)
-        same = ot.equal(raw.trades) and ours_eq == raw.final_equity
-        if same:
-            self.passed("ours (talib SMA) vs raw Backtrader: trades, entry/exit times and prices")
-            self.passed("ours (talib SMA) vs raw Backtrader: final equity", f"{ours_eq!r} both")
-        else:
-            common = len(ot.keys() & raw.trades.keys())
-            k = ot.first_difference(raw.trades)
-            where = f"first at trade {k}" if k is not None else ""
-            self.passed(
-                "ours (talib SMA) vs raw Backtrader: trades",
-                f"**differ**: {len(ot):,} vs {len(raw.trades):,} trades, {common:,} identical "
-                f"(entry, exit) bars, {where}; final equity {ours_eq:.5f} vs "
-                f"{raw.final_equity:.5f}. Cause: SMA rounding (below), not the engines",
-            )
-        self.passed(
-            "talib SMA vs Backtrader SMA (fsum)",
-            f"max abs difference {max_sma:.1e}; sign of fast - slow differs on "
-            f"{int(sign_diff.sum())} bars, all with abs(fast - slow) <= {worst:.1e} "
-            f"(Backtrader's SMAs exactly equal on {ties} bars)",
-        )
-        check(worst < 1e-11, f"a sign disagreement at |fast - slow| = {worst}")
-        # 2. The engines: our runner on Backtrader's own SMA values must match exactly.
-        log(" engine check: our runner on Backtrader's SMA values (timed, own row)")
-        feats = {"sma_fast": raw.sma_fast.copy(), "sma_slow": raw.sma_slow.copy()}
-        dt, same_sma = timed(
-            lambda: run_backtrader({SYMBOL: b}, {SYMBOL: feats}, strategy, {}, cfg, "bench")
-        )
-        self.record(OURS_BT_CHECK, len(b), dt)
-        st = Trades.from_result(same_sma, ts)
-        warm_tie = d_bt[SLOW - 1] == 0.0 and d_bt[SLOW] > 0.0
-        check(not warm_tie, "a tie on the first SMA 30 bar (warm-up definitions would differ)")
-        check(
-            st.equal(raw.trades),
-            f"our runner on Backtrader's SMAs: {len(st)} trades vs {len(raw.trades)}, first "
-            f"difference at {st.first_difference(raw.trades)}",
-        )
-        eq = float(same_sma.equity[-1])
-        check(eq == raw.final_equity, f"final equity {eq!r} vs {raw.final_equity!r}")
-        self.passed(
-            "ours on Backtrader's SMA values vs raw Backtrader: every trade (entry/exit bar and "
-            "price), final equity",
-            f"identical: {len(st):,} trades, final equity {eq:.5f}",
-        )
 
     # (c) our vectorised engine against vectorbt
     def vector_pair(self, vbt: Any) -> None:
@@ -572,34 +372,12 @@ class Bench:
             self.record(SWEEP, n * len(points), dt)
         self.extra["grid_best"] = rows[0]
 
-    def profile(self, bars: int) -> str:
-        b = self.bars
-        sub = BarSeries(
-            ts=b.ts[:bars],
-            open=b.open[:bars],
-            high=b.high[:bars],
-            low=b.low[:bars],
-            close=b.close[:bars],
-            volume=b.volume[:bars],
-            line=b.line[:bars],
-        )
-        cfg = backtest_config()
-        strategy = load_strategy("sma_crossover")
-        feats = talib_features(sub.close)
-        prof = cProfile.Profile()
-        prof.enable()
-        run_backtrader({SYMBOL: sub}, {SYMBOL: feats}, strategy, {}, cfg, "bench")
-        prof.disable()
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
-        return out.getvalue()
-
 
 # --- the report ---------------------------------------------------------------------------------
 
 
 def machine() -> dict[str, str]:
-    return machine_info(("numpy", "pandas", "numba", "TA-Lib", "backtrader", "vectorbt"))
+    return machine_info(("numpy", "pandas", "numba", "TA-Lib", "vectorbt"))
 
 
 def goal_lines(bench: Bench) -> list[str]:
@@ -609,12 +387,6 @@ def goal_lines(bench: Bench) -> list[str]:
     def yes(ok: bool) -> str:
         return "yes" if ok else "**no**"
 
-    if OURS_BT in r and RAW_BT in r:
-        ratio = r[OURS_BT].median / r[RAW_BT].median
-        rows.append(
-            f"| our Backtrader runner time / raw Backtrader time | {ratio:.2f}x | "
-            f"<= {GOAL_BT_RATIO:.2f}x | {yes(ratio <= GOAL_BT_RATIO)} |"
-        )
     if OURS_VEC in r and VBT in r:
         ratio = r[OURS_VEC].median / r[VBT].median
         rows.append(
@@ -663,10 +435,8 @@ def render(bench: Bench, info: dict[str, str], command: str, seconds: float) -> 
         "cached in bench/.data",
         "- Strategy: SMA 10/30 crossover, long-only, 1 unit, no costs, cash 100,000; decided "
         "on bar t's close, filled at bar t+1's open",
-        f"- Runs: {a.bt_repeats} of each Backtrader measurement, {a.repeats} of the others; "
-        "medians. Timed: ours = talib.SMA features + `run_backtrader` (feed, run, fills, "
-        "trades, equity, exposure); raw = DataFrame + PandasData + `cerebro.run()` (its "
-        "indicators included). Vector pair: the same signal array into both; ours = "
+        f"- Runs: {a.repeats} of each measurement; medians. Vector pair: the same signal array "
+        "into both; ours = "
         "`run_vector` (fills, trades with MAE/MFE, equity, exposure), vectorbt = "
         "`from_signals` + `value()` + `trades.records`, both run once untimed first (JIT).",
         f"- Grid: `{GRID}` (10 x 10) through `run_sweep`, target sharpe, "
@@ -705,9 +475,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     bars, made = load_bars(args.bars, args.seed)
     log(f"data: {len(bars):,} M1 bars in {DATA_DIR} ({'generated' if made else 'cached'})")
     bench = Bench(args, bars)
-    if args.profile:
-        log(bench.profile(min(args.profile, len(bars))))
-        return 0
     vbt = import_vectorbt()
     if vbt is None:
         log(VBT_MISSING)
@@ -716,8 +483,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.vector_pair(vbt)
     if not args.skip_grid:
         bench.grid()
-    if not args.skip_bt:
-        bench.backtrader_pair()
     seconds = time.perf_counter() - began
     text = render(bench, machine(), command_line("bench.backtest_bench", argv), seconds)
     publish("backtest", text, HEADER, args.write_results)

@@ -229,3 +229,56 @@ def test_data_spread_and_vol_target_are_refused() -> None:
         sma_run(cfg(costs=Costs(spread="data")))
     with pytest.raises(Unsupported, match="vol_target"):
         sma_run(cfg(sizing=Sizing(method="vol_target", value=0.1)))
+
+
+class _Watched(load_strategy("sma_crossover")):  # type: ignore[misc]
+    """The SMA crossover, also noting at each step what the recorder must reproduce: the
+    latest bar time, the account value and gross exposure, read from Backtrader directly."""
+
+    params = (("log", None),)
+
+    def prenext(self) -> None:  # a data has no bar yet: the strategy waits, the recorder not
+        self._note()
+
+    def next(self) -> None:
+        super().next()
+        self._note()
+
+    def _note(self) -> None:
+        value = self.broker.getvalue()
+        started = [d for d in self.datas if len(d)]
+        gross = sum(abs(self.getposition(d).size) * d.close[0] for d in started)
+        ts = max(int(d.tsus[0]) for d in started)
+        self.p.log.append((ts, value, gross / value if value else NAN))
+
+
+def test_equity_curve_and_exposure_match_backtraders_own_values_at_every_step() -> None:
+    # two instruments on different clocks (B starts later, every other hour), long and short,
+    # with costs: the curves rebuilt after the run equal the values read during it, exactly
+    rng = np.random.default_rng(7)
+
+    def walk(n: int, start: int, step: int) -> tuple[BarSeries, dict[str, np.ndarray]]:
+        c = 1.1 + np.cumsum(rng.normal(0, 0.002, n))
+        o = np.concatenate([[c[0]], c[:-1]])
+        ts = T0 + H * (start + step * np.arange(n, dtype=np.int64))
+        bars = BarSeries(
+            ts, o, np.maximum(o, c) + 0.001, np.minimum(o, c) - 0.001, c, np.full(n, 1e6)
+        )
+        mean = lambda k: np.convolve(c, np.ones(k) / k)[:n]  # noqa: E731
+        fast, slow = mean(3), mean(8)
+        fast[:2], slow[:7] = NAN, NAN
+        return bars, {"sma_fast": fast, "sma_slow": slow}
+
+    (a, fa), (b, fb) = walk(300, 0, 1), walk(120, 41, 2)
+    log: list[tuple[int, float, float]] = []
+    config = cfg(
+        instruments=("A", "B"), costs=Costs(commission_bps=1.0, spread="fixed", spread_pips=1.0)
+    )
+    params = {"allow_short": True, "log": log}
+    r = run_backtrader({"A": a, "B": b}, {"A": fa, "B": fb}, _Watched, params, config, "w")
+    assert len(r.fills) > 20
+    assert {f.instrument for f in r.fills} == {"A", "B"}
+    assert len(log) == len(r.equity) == 300
+    assert r.ts_us.tolist() == [x[0] for x in log]
+    assert np.array_equal(r.equity, [x[1] for x in log])
+    assert np.array_equal(r.exposure, [x[2] for x in log])

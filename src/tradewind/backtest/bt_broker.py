@@ -70,7 +70,8 @@ class TradewindBroker(bt.brokers.BackBroker):
         self._financed[data] = (np.asarray(years, dtype=np.float64), [0])
 
     def next(self) -> None:
-        self._charge_financing()
+        if self._financed:
+            self._charge_financing()
         super().next()
 
     def _charge_financing(self) -> None:

@@ -3,6 +3,11 @@
 Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader`` and
 ``load_strategy`` and gets a ``BacktestResult`` back. Fill and cost semantics are in
 ``bt_broker`` and ``costs``; trades are rebuilt from the fills by ``trades``.
+
+Per bar the run adds little to Backtrader's own loop (no observers): the recorder keeps the
+account value Backtrader has already computed and each data's length; bar times and exposure
+are rebuilt from those, the bars and the position after each fill once the run is over. One
+data runs in Backtrader's ``runonce`` loop, several step by step (``runonce=False``).
 """
 
 from __future__ import annotations
@@ -50,14 +55,19 @@ def _price(value: Any, applies: bool) -> float | None:
 
 
 class _Recorder(bt.Analyzer):
-    """Equity and exposure at each bar's close, and every execution as a ``Fill``."""
+    """Equity and exposure at each bar's close (``curves``), and every execution as a
+    ``Fill``."""
 
     params = (("strategy_name", ""),)
 
     def start(self) -> None:
-        self.ts: list[int] = []
-        self.equity: list[float] = []
-        self.exposure: list[float] = []
+        self._datas = tuple(self.strategy.datas)
+        self._slot = {id(d): j for j, d in enumerate(self._datas)}
+        self._broker = self.strategy.broker
+        self.values: list[float] = []  # account value at each step (Backtrader's, cached)
+        self.lens: list[int] = []  # len(data) of every data at each step, flattened
+        # (step, data index, position size after that step's fills), on every fill
+        self.marks: list[tuple[int, int, float]] = []
         self.fills: list[Fill] = []
         self._seen: dict[int, int] = {}
         self._created: dict[int, int] = {}
@@ -100,6 +110,13 @@ class _Recorder(bt.Analyzer):
         self._track(order)
         if order.status not in (order.Partial, order.Completed):
             return
+        self.marks.append(
+            (
+                len(self.values),
+                self._slot[id(order.data)],
+                float(self.strategy.getposition(order.data).size),
+            )
+        )
         bits = list(order.executed.exbits)
         ts = int(order.data.tsus[0])
         frictions = self.strategy.broker.frictions.get(order.ref, [])
@@ -123,12 +140,41 @@ class _Recorder(bt.Analyzer):
         self._seen[order.ref] = len(bits)
 
     def next(self) -> None:
-        s = self.strategy
-        value = s.broker.getvalue()
-        gross = sum(abs(s.getposition(d).size) * d.close[0] for d in s.datas if len(d))
-        self.ts.append(max(int(d.tsus[0]) for d in s.datas if len(d)))
-        self.equity.append(value)
-        self.exposure.append(gross / value if value else np.nan)
+        # per step only what cannot be rebuilt afterwards; ``curves`` derives the rest
+        self.values.append(self._broker.getvalue())
+        self.lens.extend(map(len, self._datas))
+
+    def curves(
+        self, bars: Mapping[str, BarSeries]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Bar time, equity and exposure at each step: the time is the latest bar time of the
+        datas that have started; exposure is ``sum(|position| * close) / equity`` over them
+        (NaN at zero equity), summed in data order as Backtrader's own values would be."""
+        equity = np.asarray(self.values, dtype=np.float64)
+        steps = len(equity)
+        lens = np.asarray(self.lens, dtype=np.int64).reshape(steps, len(self._datas))
+        ts = np.full(steps, np.iinfo(np.int64).min, dtype=np.int64)
+        gross = np.zeros(steps, dtype=np.float64)
+        for j, d in enumerate(self._datas):
+            series = bars[d._name]
+            started = lens[:, j] > 0
+            at = np.maximum(lens[:, j] - 1, 0)
+            ts = np.where(started, np.maximum(ts, series.ts[at]), ts)
+            held = self._held(j, steps)
+            gross = gross + np.where(started, np.abs(held) * series.close[at], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exposure = np.where(equity != 0.0, gross / equity, np.nan)
+        return ts, equity, exposure
+
+    def _held(self, slot: int, steps: int) -> npt.NDArray[np.float64]:
+        """The position of data ``slot`` at the close of each step (after its fills)."""
+        marks = [(k, size) for k, j, size in self.marks if j == slot]
+        if not marks:
+            return np.zeros(steps, dtype=np.float64)
+        at = np.asarray([k for k, _ in marks], dtype=np.int64)
+        sizes = np.asarray([size for _, size in marks], dtype=np.float64)
+        last = np.searchsorted(at, np.arange(steps), side="right") - 1
+        return np.where(last >= 0, sizes[np.maximum(last, 0)], 0.0)
 
 
 def run_backtrader(
@@ -176,17 +222,20 @@ def run_backtrader(
     cerebro.addsizer(TradewindSizer, sizing=cfg.sizing, periods_per_year=periods_per_year)
     cerebro.addstrategy(strategy_cls, **dict(params))
     cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
-    (strat,) = cerebro.run(runonce=False, preload=True)
+    # one data: Backtrader's vectorised ``runonce`` loop (its default, the same results);
+    # several: step by step, so indicators across datas with different bar times stay aligned
+    (strat,) = cerebro.run(runonce=len(bars) == 1, preload=True)
     rec = strat.analyzers.recorder
+    ts, equity, exposure = rec.curves(bars)
     orders = rec.orders
     kinds = {o.ref: o.kind for o in orders}
     return BacktestResult(
         strategy=strategy_name,
         params=dict(params),
         instruments=tuple(bars),
-        ts_us=np.asarray(rec.ts, dtype=np.int64),
-        equity=np.asarray(rec.equity, dtype=np.float64),
-        exposure=np.asarray(rec.exposure, dtype=np.float64),
+        ts_us=ts,
+        equity=equity,
+        exposure=exposure,
         fills=rec.fills,
         trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
         orders=orders,
