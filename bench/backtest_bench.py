@@ -7,11 +7,8 @@ bar t's close and filled at bar t+1's open. Each pair runs in one process on the
   ``talib.SMA``, as our feature builder computes them) against raw Backtrader as a user writes
   it: ``bt.indicators.SMA`` 10/30, ``CrossOver``, ``bt.feeds.PandasData``, the default broker,
   ``cerebro.run()``. Goal: at most 1.25x its time, the same trades and final equity.
-* ``run_vector`` against vectorbt's ``Portfolio.from_signals`` (signals shifted one bar and
-  ``price=open``: the same next-open fills). Goal: at least as fast, excluding JIT warm-up
-  (both run once before timing); aim 20,000,000 bars/s. Same trades and equity curve.
-* A 100-point grid (fast 5..50 step 5 x slow 20..200 step 20) through ``run_sweep`` on two
-  worker processes: wall time.
+
+The vectorised engine against vectorbt, and the parameter grid, are ``bench.vector_bench``.
 
 Equality. Our runner reads TA-Lib's SMA (a running sum); Backtrader's SMA is ``math.fsum`` of
 the window, correctly rounded. They differ by up to ~1e-13, so on bars where the two averages
@@ -24,7 +21,6 @@ bar and the previous one; Backtrader's ``CrossOver`` carries the last non-zero d
 ties, ours treats a tie on the previous bar as "not above", which for a long-only strategy only
 differs before the first trade (a tie at bar 29 followed by fast > slow), checked below.
 
-vectorbt is for the benchmark only (``pip install vectorbt``); without it that pair is skipped.
 ``--write-results`` writes section ``backtest`` of bench/RESULTS.md.
 """
 
@@ -53,8 +49,6 @@ from bench.common import check, command_line, log, machine_info, timed
 from bench.report import publish
 from tradewind.backtest.bt_engine import load_strategy, run_backtrader
 from tradewind.backtest.result import BacktestResult
-from tradewind.backtest.sweep import grid_points, parse_grid, run_sweep, sma_crossover_signal_fn
-from tradewind.backtest.vector import _simulate, run_vector, sma_crossover_signals
 from tradewind.config import SyntheticConfig
 from tradewind.config.backtest import BacktestConfig, Sizing, SizingMethod, StrategySpec
 from tradewind.domain import PriceSide, Timeframe
@@ -68,27 +62,13 @@ DATA_DIR = Path(__file__).parent / ".data"
 SYMBOL = "EUR_USD"
 FAST, SLOW = 10, 30
 CASH = 100_000.0
-GRID = "fast=5:50:5,slow=20:200:20"
-GRID_WORKERS = 2
 PERIODS_PER_YEAR = 260 * 1440  # M1 FX bars in a year (weekdays)
 GOAL_BT_RATIO = 1.25  # our runner's time / raw Backtrader's, at most
-GOAL_VEC_RATIO = 1.0  # our vector engine's time / vectorbt's, at most
-GOAL_VEC_RATE = 20_000_000  # bars/s, aim
 
 OURS_BT = "ours: run_backtrader + sma_crossover (talib SMA features)"
 OURS_BT_CHECK = "ours: run_backtrader on Backtrader's SMA values (engine check)"
 RAW_BT = "raw Backtrader: SMA + CrossOver, PandasData, default broker"
-OURS_VEC = "ours: run_vector (fills, trades, equity, exposure)"
-KERNEL = "ours: run_vector's numba position loop only (_simulate)"
-VBT = "vectorbt: from_signals + value() + trades"
-SIGNALS = "signals: talib.SMA x2 + sma_crossover_signals"
-SWEEP = f"grid 100 points: run_sweep, {GRID_WORKERS} workers"
-ORDER = [OURS_BT, OURS_BT_CHECK, RAW_BT, SIGNALS, OURS_VEC, KERNEL, VBT, SWEEP]
-
-VBT_MISSING = (
-    "vectorbt is not installed: the vectorised-engine comparison is skipped.\n"
-    "It is for this benchmark only; install it into the venv with:  .venv/bin/pip install vectorbt"
-)
+ORDER = [OURS_BT, OURS_BT_CHECK, RAW_BT]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -106,7 +86,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=42, help="seed of the synthetic bars (42)")
     p.add_argument("--skip-bt", action="store_true", help="skip the Backtrader pair")
-    p.add_argument("--skip-grid", action="store_true", help="skip the parameter grid")
     p.add_argument(
         "--profile",
         type=int,
@@ -317,46 +296,6 @@ def run_raw_backtrader(bars: BarSeries) -> RawRun:
     )
 
 
-# --- vectorbt, the same semantics ----------------------------------------------------------------
-
-
-def import_vectorbt() -> Any | None:
-    try:
-        import vectorbt as vbt
-    except ImportError:
-        return None
-    return vbt
-
-
-def vbt_inputs(signal: F64) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Target 0/1 decided at t's close → entry/exit signals on bar t+1 (filled at its open)."""
-    prev = np.concatenate([[0.0], signal[:-1]])
-    entries = np.zeros(len(signal), dtype=bool)
-    exits = np.zeros(len(signal), dtype=bool)
-    entries[1:] = ((signal == 1.0) & (prev != 1.0))[:-1]
-    exits[1:] = ((signal == 0.0) & (prev == 1.0))[:-1]
-    return entries, exits
-
-
-def run_vbt(vbt: Any, bars: BarSeries, entries: Any, exits: Any) -> tuple[Any, F64, Any]:
-    pf = vbt.Portfolio.from_signals(
-        bars.close,
-        entries,
-        exits,
-        price=bars.open,
-        size=1.0,
-        size_type="amount",
-        direction="longonly",
-        init_cash=CASH,
-        fees=0.0,
-        fixed_fees=0.0,
-        slippage=0.0,
-        freq="1min",
-    )
-    equity = np.asarray(pf.value(), dtype=np.float64).ravel()
-    return pf, equity, pf.trades.records
-
-
 # --- the benchmark ------------------------------------------------------------------------------
 
 
@@ -490,88 +429,6 @@ class Bench:
             f"identical: {len(st):,} trades, final equity {eq:.5f}",
         )
 
-    # (c) our vectorised engine against vectorbt
-    def vector_pair(self, vbt: Any) -> None:
-        b, n = self.bars, len(self.bars)
-        cfg = backtest_config()
-        dt, signal = timed(
-            lambda: sma_crossover_signals(*talib_features(b.close).values(), allow_short=False)
-        )
-        log(" warm-up (JIT): each engine once, untimed")
-        run_vector({SYMBOL: b}, {SYMBOL: signal}, cfg, "bench")
-        entries, exits = vbt_inputs(signal)
-        run_vbt(vbt, b, entries, exits)
-        for r in range(self.args.repeats):
-            log(f" vector run {r + 1}/{self.args.repeats}")
-            dt, signal = timed(
-                lambda: sma_crossover_signals(*talib_features(b.close).values(), allow_short=False)
-            )
-            self.record(SIGNALS, n, dt)
-            dt, ours = timed(
-                lambda sig=signal: run_vector({SYMBOL: b}, {SYMBOL: sig}, cfg, "bench")
-            )
-            self.record(OURS_VEC, n, dt)
-            dt, _ = timed(
-                lambda sig=signal: _simulate(b.open, b.close, sig, False, 0.0, 0.0, 0.0, 0.0)
-            )
-            self.record(KERNEL, n, dt)
-            entries, exits = vbt_inputs(signal)
-            dt, (_pf, vbt_equity, vbt_trades) = timed(
-                lambda e=entries, x=exits: run_vbt(vbt, b, e, x)
-            )
-            self.record(VBT, n, dt)
-        ot = Trades.from_result(ours, b.ts)
-        check(ot.equal(trades_from_result(ours, b.ts)), "our vector fills and trades disagree")
-        status_open = vbt_trades["status"] == 0
-        vt = Trades(
-            vbt_trades["entry_idx"].astype(np.int64),
-            np.where(status_open, -1, vbt_trades["exit_idx"]).astype(np.int64),
-            vbt_trades["entry_price"].astype(np.float64),
-            np.where(status_open, np.nan, vbt_trades["exit_price"]).astype(np.float64),
-        )
-        check(
-            ot.equal(vt),
-            f"vector vs vectorbt trades: {len(ot)} vs {len(vt)}, first difference at "
-            f"{ot.first_difference(vt)}",
-        )
-        check(len(vbt_equity) == n, f"vectorbt equity has {len(vbt_equity)} points")
-        diff = float(np.max(np.abs(ours.equity - vbt_equity)))
-        check(diff < 1e-8, f"equity curves differ by up to {diff}")
-        self.extra["vec_trades"] = len(ot)
-        self.passed(
-            "ours (run_vector) vs vectorbt: every trade (entry/exit bar and price)",
-            f"identical: {len(ot):,} trades",
-        )
-        self.passed(
-            "ours (run_vector) vs vectorbt: equity at every bar's close",
-            f"max abs difference {diff:.1e} (float summation order: we add cash from trading to "
-            "the initial cash at each bar, vectorbt carries a running cash balance); final "
-            f"{ours.equity[-1]:.5f} vs {vbt_equity[-1]:.5f}",
-        )
-
-    # (d) the 100-point grid
-    def grid(self) -> None:
-        b, n = self.bars, len(self.bars)
-        points = grid_points(parse_grid(GRID))
-        check(len(points) == 100, f"{len(points)} grid points")
-        cfg = backtest_config()
-        for r in range(self.args.repeats):
-            log(f" grid run {r + 1}/{self.args.repeats}")
-            dt, rows = timed(
-                lambda: run_sweep(
-                    {SYMBOL: b},
-                    sma_crossover_signal_fn,
-                    points,
-                    cfg,
-                    "sharpe",
-                    PERIODS_PER_YEAR,
-                    max_workers=GRID_WORKERS,
-                )
-            )
-            check(len(rows) == 100, f"{len(rows)} sweep rows")
-            self.record(SWEEP, n * len(points), dt)
-        self.extra["grid_best"] = rows[0]
-
     def profile(self, bars: int) -> str:
         b = self.bars
         sub = BarSeries(
@@ -599,7 +456,7 @@ class Bench:
 
 
 def machine() -> dict[str, str]:
-    return machine_info(("numpy", "pandas", "numba", "TA-Lib", "backtrader", "vectorbt"))
+    return machine_info(("numpy", "pandas", "numba", "TA-Lib", "backtrader"))
 
 
 def goal_lines(bench: Bench) -> list[str]:
@@ -614,23 +471,6 @@ def goal_lines(bench: Bench) -> list[str]:
         rows.append(
             f"| our Backtrader runner time / raw Backtrader time | {ratio:.2f}x | "
             f"<= {GOAL_BT_RATIO:.2f}x | {yes(ratio <= GOAL_BT_RATIO)} |"
-        )
-    if OURS_VEC in r and VBT in r:
-        ratio = r[OURS_VEC].median / r[VBT].median
-        rows.append(
-            f"| run_vector time / vectorbt time (after JIT warm-up) | {ratio:.2f}x | "
-            f"<= {GOAL_VEC_RATIO:.2f}x | {yes(ratio <= GOAL_VEC_RATIO)} |"
-        )
-    if OURS_VEC in r:
-        rate = r[OURS_VEC].rate
-        rows.append(
-            f"| run_vector throughput (aim) | {rate:,.0f} bars/s | {GOAL_VEC_RATE:,} bars/s | "
-            f"{yes(rate >= GOAL_VEC_RATE)} |"
-        )
-    if SWEEP in r:
-        rows.append(
-            f"| 100-point grid, wall time on {GRID_WORKERS} cores | {r[SWEEP].median:.1f} s | "
-            "report only | - |"
         )
     return rows
 
@@ -666,11 +506,8 @@ def render(bench: Bench, info: dict[str, str], command: str, seconds: float) -> 
         f"- Runs: {a.bt_repeats} of each Backtrader measurement, {a.repeats} of the others; "
         "medians. Timed: ours = talib.SMA features + `run_backtrader` (feed, run, fills, "
         "trades, equity, exposure); raw = DataFrame + PandasData + `cerebro.run()` (its "
-        "indicators included). Vector pair: the same signal array into both; ours = "
-        "`run_vector` (fills, trades with MAE/MFE, equity, exposure), vectorbt = "
-        "`from_signals` + `value()` + `trades.records`, both run once untimed first (JIT).",
-        f"- Grid: `{GRID}` (10 x 10) through `run_sweep`, target sharpe, "
-        f"{GRID_WORKERS} worker processes; bars column = bars x points",
+        "indicators included). The vectorised engine against vectorbt: section `vector` "
+        "(`bench.vector_bench`).",
         "",
         "### Goals",
         "",
@@ -708,14 +545,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         log(bench.profile(min(args.profile, len(bars))))
         return 0
-    vbt = import_vectorbt()
-    if vbt is None:
-        log(VBT_MISSING)
-        bench.notes.append("vectorbt not installed: pair skipped (`pip install vectorbt`).")
-    else:
-        bench.vector_pair(vbt)
-    if not args.skip_grid:
-        bench.grid()
     if not args.skip_bt:
         bench.backtrader_pair()
     seconds = time.perf_counter() - began
