@@ -30,7 +30,6 @@ to 1e-4: vectorbt also counts a return on the first bar, against the initial cas
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -256,7 +255,7 @@ class Bench:
             self.record(len(b), GRID_ROW, OURS, dt)
 
 
-def render(bench: Bench, sizes: Sequence[int], load: tuple[str, str], command: str) -> str:
+def render(bench: Bench, sizes: Sequence[int], command: str) -> str:
     ratio_lines = ["| ratio (vectorbt time / ours) | " + " | ".join(f"{n:,} bars" for n in sizes)]
     ratio_lines[0] += " | goal |"
     ratio_lines.append("|---|" + "---:|" * len(sizes) + "---|")
@@ -283,7 +282,6 @@ def render(bench: Bench, sizes: Sequence[int], load: tuple[str, str], command: s
             f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- Command: `{command}`",
             *(f"- {k}: {v}" for k, v in info.items()),
-            f"- Load average (1 min) at start / end: {load[0]} / {load[1]}",
             f"- Runs: {bench.args.repeats} of each, interleaved (ours, vectorbt, ...); medians, "
             "after one untimed run of each (JIT). What each row times: the module docstring "
             "of `bench/vector_bench.py`.",
@@ -312,10 +310,6 @@ def render(bench: Bench, sizes: Sequence[int], load: tuple[str, str], command: s
     )
 
 
-def load_average() -> str:
-    return f"{os.getloadavg()[0]:.2f}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.vector_bench", description=__doc__)
     p.add_argument("--bars", default="100000,1000000", help="sizes, comma separated")
@@ -328,7 +322,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     check(vbt is not None, "vectorbt is not installed (pip install vectorbt)")
     # annualise as we do: a year is PERIODS_PER_YEAR one-minute bars
     vbt.settings.returns["year_freq"] = pd.Timedelta(minutes=PERIODS_PER_YEAR)
-    start = load_average()
     began = time.perf_counter()
     sizes = [int(x) for x in args.bars.split(",")]
     bench = Bench(args)
@@ -338,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_grid:
         bench.grid(bars)
     log(f"whole run {time.perf_counter() - began:.0f} s")
-    text = render(bench, sizes, (start, load_average()), command_line("bench.vector_bench", argv))
+    text = render(bench, sizes, command_line("bench.vector_bench", argv))
     publish("vector", text, "", args.write_results)
     return 0
 

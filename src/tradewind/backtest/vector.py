@@ -11,7 +11,9 @@ slippage against the trader on every fill, commission per unit + bps on the exec
 financing at each rollover as ``backtest.financing`` defines it (on bar t, before its fills, on
 the position after bar t-1 at bar t-1's close), the same arithmetic as the runner's broker.
 No cash check: orders are never refused (the Backtrader broker refuses an order the cash cannot
-pay for, so the engines differ only in that case). Same ``BacktestResult`` as the runner.
+pay for, so the engines differ only in that case). Same ``BacktestResult`` as the runner, its
+fills and trades as ``backtest.columns`` (arrays; the ``Fill``/``Trade`` objects are built only
+when something reads them: metrics read the arrays).
 """
 
 from __future__ import annotations
