@@ -110,7 +110,7 @@ integration: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
-	$(BIN)/python -m bench.run --write-results && $(BIN)/python -m bench.backtest_bench --write-results && $(BIN)/python -m bench.bt_bench --write-results && $(BIN)/python -m bench.rl_bench --write-results && $(BIN)/python -m bench.venue_bench --write-results && $(BIN)/python -m bench.venue_load --write-results && $(BIN)/python -m bench.live_bench --write-results
+	$(BIN)/python -m bench.run --write-results && $(BIN)/python -m bench.bt_bench --write-results && $(BIN)/python -m bench.vector_bench --write-results && $(BIN)/python -m bench.rl_bench --write-results && $(BIN)/python -m bench.venue_bench --write-results && $(BIN)/python -m bench.venue_load --write-results && $(BIN)/python -m bench.live_bench --write-results
 
 # Re-pin every dependency to what resolves today (then commit constraints.txt).
 lock: $(BIN)/python

@@ -2,7 +2,7 @@
 
 ``python -m bench.bt_bench`` (``make bench``). SMA 10/30 crossover, long-only, 1 unit, no
 costs, cash 100,000, decided on bar t's close and filled at bar t+1's open, on the first N of
-the benchmark's synthetic M1 bars (bench/.data, shared with ``bench.backtest_bench``). Every
+the benchmark's synthetic M1 bars (bench/.data, shared with ``bench.backtest_data``). Every
 engine runs without observers (``stdstats=False``), on ``bt.feeds.PandasData``, and records
 the account value at every bar's close:
 
@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from bench.backtest_bench import (
+from bench.backtest_data import (
     CASH,
     HEADER,
     SYMBOL,

@@ -766,9 +766,8 @@ def render(
 
 HEADER = """# Benchmark results
 
-Written by `python -m bench.run --write-results`, `python -m bench.backtest_bench
---write-results` and `python -m bench.rl_bench --write-results` (`make bench` runs them all).
-Sections between `bench:begin`/`bench:end` markers are regenerated; text outside them is kept.
+Written by the benchmarks' `--write-results` (`make bench` runs them all). Sections between
+`bench:begin`/`bench:end` markers are regenerated; text outside them is kept.
 """
 
 

@@ -68,3 +68,49 @@ def test_parallel_sweep_matches_serial_and_ranks_by_target() -> None:
     assert scores == sorted(scores, reverse=True)
     with pytest.raises(ValueError, match="unknown target"):
         run_sweep(bars, sma_crossover_signal_fn, pts, cfg, "nope", ppy)  # type: ignore[arg-type]
+
+
+def _two_instruments() -> dict[str, BarSeries]:
+    out = {}
+    for symbol, seed in (("EUR_USD", 5), ("GBP_USD", 6)):
+        df = generate_bars(SyntheticConfig(timeframe=Timeframe.H1, bars=1500, seed=seed))
+        ts = df["ts"].astype("int64").to_numpy()
+        o, h, lo, c, v = (
+            df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close", "volume")
+        )
+        out[symbol] = BarSeries(ts, o, h, lo, c, v)
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sweep_computes_each_feature_once_and_scores_as_points_alone(workers: int) -> None:
+    from tradewind.backtest.feature_cache import FeatureCache
+    from tradewind.backtest.metrics import compute_metrics
+    from tradewind.backtest.sweep import score
+    from tradewind.backtest.vector import run_vector
+    from tradewind.pipelines.sweep import SMA_FEATURES, sma_feature_signal_fn
+
+    bars = _two_instruments()
+    cfg = BacktestConfig(
+        name="s",
+        instruments=tuple(bars),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="sma_crossover"),),
+        sizing=Sizing(value=10_000.0),
+    )
+    grid = parse_grid("fast=4:12:4,slow=20:40:10,allow_short=0:1:1")
+    pts = grid_points(grid)  # 3 x 3 x 2 = 18 points over 6 distinct periods
+    ppy = 252 * 24
+    for model in (sma_crossover_signal_fn, SMA_FEATURES):
+        cache = FeatureCache(bars, model.compute)
+        swept = score(bars, model, pts, cfg, ppy, max_workers=workers, cache=cache)
+        # every distinct period once per instrument, whatever the number of points/workers
+        assert cache.stats.computed == len(bars) * len({*grid["fast"], *grid["slow"]}) == 12
+        if workers == 1:  # each point read its two lines per instrument from the cache
+            assert cache.stats.hits == len(pts) * 2 * len(bars)
+        for p, m in zip(pts, swept, strict=True):
+            alone = model if model is sma_crossover_signal_fn else sma_feature_signal_fn
+            r = run_vector(bars, alone(bars, p), cfg, "sweep", p)
+            want = compute_metrics(r, ppy)
+            assert m.keys() == want.keys()
+            assert all(m[k] == want[k] or (m[k] != m[k] and want[k] != want[k]) for k in m), p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +83,9 @@ class BacktestResult:
     ts_us: npt.NDArray[np.int64]  # the equity curve's bar times
     equity: npt.NDArray[np.float64]  # account value at each bar's close
     exposure: npt.NDArray[np.float64]  # gross position value / equity at each bar's close
-    fills: list[Fill] = field(default_factory=list)
-    trades: list[Trade] = field(default_factory=list)
+    # a list, or columns that build the objects when read (``backtest.columns``)
+    fills: Sequence[Fill] = field(default_factory=list)
+    trades: Sequence[Trade] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     orders: list[Order] = field(default_factory=list)
     # financing (overnight rollover) paid over the run, in account currency (< 0: received);

@@ -1,9 +1,14 @@
 """Parameter sweeps of the vectorised engine: grid or random search, across all cores.
 
 A grid is ``"fast=5:50:5,slow=20:200:10"``: ``start:stop:step`` with ``stop`` included, or a
-single value; integers stay integers. Each point runs ``signal_fn(bars, params)`` (one signal
-array per instrument) through ``run_vector`` and is scored by ``compute_metrics``; the result
-is every point, best ``target`` first (NaN scores last).
+single value; integers stay integers. Each point's signals (one array per instrument) run
+through ``run_vector`` and are scored by ``compute_metrics``; the result is every point, best
+``target`` first (NaN scores last).
+
+Features are computed once per distinct parameter: a ``SignalModel`` names the feature lines
+each point reads (SMA(10), SMA(30), ...), every distinct line is computed once up front into
+a ``FeatureCache`` and each point only turns its lines into signals and simulates. A plain
+``SignalFn(bars, params)`` computes each point's signals alone.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from tradewind.backtest.feature_cache import FeatureCache
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.vector import run_vector, sma_crossover_signals
 from tradewind.config.backtest import BacktestConfig
@@ -28,6 +34,7 @@ Target = Literal["sharpe", "total_return", "calmar"]
 TARGETS: tuple[str, ...] = ("sharpe", "total_return", "calmar")
 Params = dict[str, Any]
 SignalFn = Callable[[Mapping[str, BarSeries], Params], Mapping[str, npt.NDArray[np.float64]]]
+Progress = Callable[[int, int], None]  # (points done, points in all)
 
 
 @dataclass(frozen=True)
@@ -91,54 +98,162 @@ def _sma(x: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
     return out
 
 
-def sma_crossover_signal_fn(
-    bars: Mapping[str, BarSeries], params: Params
-) -> dict[str, npt.NDArray[np.float64]]:
-    """SMA crossover for a sweep: ``fast``, ``slow`` periods, optional ``allow_short``."""
-    fast, slow = int(params["fast"]), int(params["slow"])
-    short = bool(params.get("allow_short", False))
-    return {
-        s: sma_crossover_signals(_sma(b.close, fast), _sma(b.close, slow), short)
-        for s, b in bars.items()
-    }
+@dataclass(frozen=True)
+class SignalModel:
+    """A strategy's sweep points as signals, in steps that let points share their features.
+
+    ``features(params)`` names the feature lines a point reads (hashable keys, e.g.
+    ``("sma", 10)``); ``compute(bars, key)`` computes one line over one instrument's bars;
+    ``signal(lines, params)`` turns a point's lines, in ``features`` order, into one
+    instrument's target signal. The functions must be module-level (sent to worker
+    processes). Calling the model, ``model(bars, params)``, is a ``SignalFn``: one point's
+    signals, its features computed for it alone.
+    """
+
+    features: Callable[[Params], tuple[Hashable, ...]]
+    compute: Callable[[BarSeries, Hashable], npt.NDArray[np.float64]]
+    signal: Callable[[Sequence[npt.NDArray[np.float64]], Params], npt.NDArray[np.float64]]
+
+    def __call__(
+        self, bars: Mapping[str, BarSeries], params: Params
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        keys = self.features(params)
+        return {s: self.signal([self.compute(b, k) for k in keys], params) for s, b in bars.items()}
+
+    def cached(
+        self, cache: FeatureCache, symbols: Sequence[str], params: Params
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """One point's signals, its features read from ``cache``."""
+        keys = self.features(params)
+        return {s: self.signal([cache.line(s, k) for k in keys], params) for s in symbols}
+
+    def cache(self, bars: Mapping[str, BarSeries], points: Sequence[Params]) -> FeatureCache:
+        """A cache holding every feature line of ``points``, each computed once."""
+        cache = FeatureCache(bars, self.compute)
+        cache.warm(k for p in points for k in self.features(p))
+        return cache
+
+
+def _sma_keys(params: Params) -> tuple[Hashable, ...]:
+    return (("sma", int(params["fast"])), ("sma", int(params["slow"])))
+
+
+def _sma_line(bars: BarSeries, key: Hashable) -> npt.NDArray[np.float64]:
+    assert isinstance(key, tuple)  # ("sma", period)
+    return _sma(bars.close, int(key[1]))
+
+
+def _sma_signal(
+    lines: Sequence[npt.NDArray[np.float64]], params: Params
+) -> npt.NDArray[np.float64]:
+    return sma_crossover_signals(lines[0], lines[1], bool(params.get("allow_short", False)))
+
+
+# SMA crossover for a sweep: ``fast``, ``slow`` periods (SMA by running sums), optional
+# ``allow_short``; callable as ``sma_crossover_signal_fn(bars, params)`` for one point.
+sma_crossover_signal_fn = SignalModel(_sma_keys, _sma_line, _sma_signal)
 
 
 _STATE: dict[str, Any] = {}
 
 
-def _init(bars: Any, cfg: Any, fn: Any, ppy: float, name: str) -> None:
-    _STATE.update(bars=bars, cfg=cfg, fn=fn, ppy=ppy, name=name)
+def _init(state: dict[str, Any]) -> None:
+    _STATE.clear()
+    _STATE.update(state)
 
 
-def _evaluate(params: Params) -> dict[str, float]:
+def _evaluate(i: int, params: Params) -> tuple[int, dict[str, float]]:
     st = _STATE
-    result = run_vector(st["bars"], st["fn"](st["bars"], params), st["cfg"], st["name"], params)
-    return compute_metrics(result, st["ppy"])
+    bars, fn, cache = st["bars"], st["fn"], st["cache"]
+    sig = fn.cached(cache, tuple(bars), params) if cache is not None else fn(bars, params)
+    result = run_vector(
+        bars, sig, st["cfg"], st["name"], params, st["pips"], units_precision=st["precision"]
+    )
+    return i, compute_metrics(result, st["ppy"])
+
+
+def score(
+    bars: Mapping[str, BarSeries],
+    signal_fn: SignalFn | SignalModel,
+    points: Sequence[Params],
+    cfg: BacktestConfig,
+    periods_per_year: float,
+    max_workers: int | None = None,
+    progress: Progress | None = None,
+    strategy_name: str = "sweep",
+    pip_locations: Mapping[str, int] | None = None,
+    units_precision: Mapping[str, int] | None = None,
+    cache: FeatureCache | None = None,
+) -> list[dict[str, float]]:
+    """``compute_metrics`` of every point on the vectorised engine, in ``points`` order.
+
+    With a ``SignalModel`` every distinct feature line of the points is computed once, here,
+    before any point runs (in ``cache`` if given, else a new one), and every point reads it
+    from there; a plain ``SignalFn`` computes each point's signals alone. ``max_workers=1``
+    runs here (default: all cores); workers are forked and inherit the cache. ``progress``
+    is called after each finished point with (done, total)."""
+    bars = dict(bars)
+    if isinstance(signal_fn, SignalModel):
+        if cache is None:
+            cache = signal_fn.cache(bars, points)
+        else:
+            cache.warm(k for p in points for k in signal_fn.features(p))
+    state = {
+        "bars": bars,
+        "fn": signal_fn,
+        "cache": cache if isinstance(signal_fn, SignalModel) else None,
+        "cfg": cfg,
+        "ppy": periods_per_year,
+        "name": strategy_name,
+        "pips": pip_locations,
+        "precision": units_precision,
+    }
+    workers = max_workers or os.cpu_count() or 1
+    total = len(points)
+    out: list[dict[str, float] | None] = [None] * total
+    if workers == 1 or total < 2:
+        _init(state)
+        for i, p in enumerate(points):
+            out[i] = _evaluate(i, p)[1]
+            if progress:
+                progress(i + 1, total)
+    else:
+        with ProcessPoolExecutor(min(workers, total), initializer=_init, initargs=(state,)) as pool:
+            futures = [pool.submit(_evaluate, i, p) for i, p in enumerate(points)]
+            for done, fut in enumerate(as_completed(futures), start=1):
+                i, m = fut.result()
+                out[i] = m
+                if progress:
+                    progress(done, total)
+    return [m for m in out if m is not None]
 
 
 def run_sweep(
     bars: Mapping[str, BarSeries],
-    signal_fn: SignalFn,
+    signal_fn: SignalFn | SignalModel,
     points: Sequence[Params],
     cfg: BacktestConfig,
     target: Target,
     periods_per_year: float,
     max_workers: int | None = None,
     strategy_name: str = "sweep",
+    cache: FeatureCache | None = None,
 ) -> list[SweepRow]:
-    """Evaluate every point; ``max_workers=1`` runs in this process (default: all cores).
-    ``signal_fn`` must be a module-level function (it is sent to worker processes)."""
+    """Evaluate every point (``score``); ``max_workers=1`` runs in this process (default: all
+    cores). ``signal_fn`` must be module-level (it is sent to worker processes)."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    args = (dict(bars), cfg, signal_fn, periods_per_year, strategy_name)
-    workers = max_workers or os.cpu_count() or 1
-    if workers == 1 or len(points) < 2:
-        _init(*args)
-        metrics = [_evaluate(p) for p in points]
-    else:
-        chunk = max(1, len(points) // (workers * 4))
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=args) as pool:
-            metrics = list(pool.map(_evaluate, points, chunksize=chunk))
+    metrics = score(
+        bars,
+        signal_fn,
+        points,
+        cfg,
+        periods_per_year,
+        max_workers,
+        None,
+        strategy_name,
+        cache=cache,
+    )
     rows = [SweepRow(dict(p), float(m[target]), m) for p, m in zip(points, metrics, strict=True)]
     rows.sort(key=lambda r: (math.isnan(r.score), -r.score if not math.isnan(r.score) else 0))
     return rows

@@ -11,12 +11,13 @@ slippage against the trader on every fill, commission per unit + bps on the exec
 financing at each rollover as ``backtest.financing`` defines it (on bar t, before its fills, on
 the position after bar t-1 at bar t-1's close), the same arithmetic as the runner's broker.
 No cash check: orders are never refused (the Backtrader broker refuses an order the cash cannot
-pay for, so the engines differ only in that case). Same ``BacktestResult`` as the runner.
+pay for, so the engines differ only in that case). Same ``BacktestResult`` as the runner, its
+fills and trades as ``backtest.columns`` (arrays; the ``Fill``/``Trade`` objects are built only
+when something reads them: metrics read the arrays).
 """
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -25,9 +26,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from tradewind.backtest.columns import FillColumns, TradeColumns
 from tradewind.backtest.costs import DEFAULT_PIP_LOCATION, cost_model
 from tradewind.backtest.financing import year_fractions
-from tradewind.backtest.result import EXIT_END_OF_DATA, BacktestResult, Fill, Order, Trade
+from tradewind.backtest.result import BacktestResult, Order
 from tradewind.backtest.trades import AT_CLOSE, AT_OPEN
 from tradewind.backtest.units import precision_code, round_order
 from tradewind.config.backtest import BacktestConfig, FillTiming, SizingMethod
@@ -44,21 +46,25 @@ def sma_crossover_signals(sma_fast: F64, sma_slow: F64, allow_short: bool = Fals
     mirrors it → -1 with ``allow_short``, else 0; otherwise the last target holds (0 before the
     first cross). A NaN on either bar is no cross, so warm-up gives 0.
     """
-    f = np.asarray(sma_fast, dtype=np.float64)
-    s = np.asarray(sma_slow, dtype=np.float64)
-    n = len(f)
-    event = np.full(n, np.nan)
-    if n > 1:
-        f0, s0, f1, s1 = f[1:], s[1:], f[:-1], s[:-1]
-        up = (f0 > s0) & (f1 <= s1)
-        down = (f0 < s0) & (f1 >= s1)
-        event[1:][down] = -1.0 if allow_short else 0.0
-        event[1:][up] = 1.0
-    if n:
-        event[0] = 0.0 if np.isnan(event[0]) else event[0]
-    idx = np.where(np.isnan(event), 0, np.arange(n))
-    np.maximum.accumulate(idx, out=idx)
-    return event[idx]
+    f = np.ascontiguousarray(sma_fast, dtype=np.float64)
+    s = np.ascontiguousarray(sma_slow, dtype=np.float64)
+    if len(f) != len(s):
+        raise ValueError(f"{len(f)} fast values for {len(s)} slow ones")
+    return _crossover(f, s, -1.0 if allow_short else 0.0)
+
+
+@numba.njit(cache=True)
+def _crossover(f: F64, s: F64, down: float) -> F64:
+    out = np.empty(len(f))
+    last = 0.0
+    for t in range(len(f)):
+        if t > 0:
+            if f[t] > s[t] and f[t - 1] <= s[t - 1]:
+                last = 1.0
+            elif f[t] < s[t] and f[t - 1] >= s[t - 1]:
+                last = down
+        out[t] = last
+    return out
 
 
 @numba.njit(cache=True)
@@ -75,11 +81,16 @@ def _simulate(
     years: F64,
     long_rate: float,
     short_rate: float,
-) -> tuple[F64, F64, npt.NDArray[np.int64], F64, F64, F64, F64]:
+    equity: F64,
+    gross: F64,
+) -> tuple[npt.NDArray[np.int64], F64, F64, F64, F64]:
+    """One instrument's positions: adds its cash change from trading and financing plus its
+    position's value to ``equity`` and ``|position| * close`` to ``gross``, bar by bar, in
+    place; returns its fills (bar, units, price, commission) and every non-zero financing
+    charge (``financing.charge``, to the bit) in bar order."""
     n = len(close)
-    pos = np.zeros(n)
-    cash = np.zeros(n)  # cumulative cash change from trading and financing
-    fin = np.zeros(n)  # financing charged on each bar (financing.charge, to the bit)
+    fin = np.empty(n)
+    nf = 0
     f_idx = np.empty(n, np.int64)
     f_units = np.empty(n)
     f_price = np.empty(n)
@@ -93,7 +104,8 @@ def _simulate(
             f = abs(p) * close[t - 1] * years[t] * rate
             if f != 0.0:
                 c -= f
-                fin[t] = f
+                fin[nf] = f
+                nf += 1
         if t > 0:
             tgt = target[t - 1]
             d = 0.0
@@ -113,26 +125,23 @@ def _simulate(
                 f_price[k] = price
                 f_comm[k] = comm
                 k += 1
-        pos[t] = p
-        cash[t] = c
-    return pos, cash, f_idx[:k], f_units[:k], f_price[:k], f_comm[:k], fin
+        equity[t] += c + p * close[t]
+        gross[t] += abs(p) * close[t]
+    # copies: slices would keep the n-long buffers alive with the result
+    return (
+        f_idx[:k].copy(),
+        f_units[:k].copy(),
+        f_price[:k].copy(),
+        f_comm[:k].copy(),
+        fin[:nf].copy(),
+    )
 
 
 @numba.njit(cache=True)
-def _accumulate(equity: F64, gross: F64, pos: F64, cash: F64, close: F64) -> None:
-    """In place, fused: ``equity += cash + pos * close`` and ``gross += |pos| * close``."""
+def _exposure(equity: F64, gross: F64) -> None:
+    """In place: ``gross`` becomes ``gross / equity``, NaN where equity is 0."""
     for t in range(len(equity)):
-        equity[t] += cash[t] + pos[t] * close[t]
-        gross[t] += abs(pos[t]) * close[t]
-
-
-@numba.njit(cache=True)
-def _exposure(equity: F64, gross: F64) -> F64:
-    """``gross / equity``, NaN where equity is 0."""
-    out = np.empty(len(equity))
-    for t in range(len(equity)):
-        out[t] = gross[t] / equity[t] if equity[t] != 0 else np.nan
-    return out
+        gross[t] = gross[t] / equity[t] if equity[t] != 0 else np.nan
 
 
 @numba.njit(cache=True)
@@ -328,7 +337,7 @@ def run_vector(
     symbols = tuple(bars)
     ts = bars[symbols[0]].ts
     for s in symbols:
-        if not np.array_equal(bars[s].ts, ts):
+        if s != symbols[0] and not np.array_equal(bars[s].ts, ts):
             raise ValueError(f"{s}: bars are not on the same time grid as {symbols[0]}")
         if len(signals[s]) != len(ts):
             raise ValueError(f"{s}: {len(signals[s])} signals for {len(ts)} bars")
@@ -338,15 +347,16 @@ def run_vector(
     n = len(ts)
     equity = np.full(n, cfg.cash)
     gross = np.zeros(n)
-    per_symbol: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []
+    per_symbol: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
     years = year_fractions(ts) if cfg.costs.financing else np.zeros(n)
     charges: list[F64] = []
     for s in symbols:
         b, m = bars[s], cost_model(cfg.costs, pips.get(s, DEFAULT_PIP_LOCATION))
         target = np.asarray(signals[s], dtype=np.float64) * cfg.sizing.value
-        pos, cash, fi, fu, fp, fc, fin = _simulate(
-            b.open,
-            b.close,
+        close = np.asarray(b.close, dtype=np.float64)
+        fi, fu, fp, fc, fin = _simulate(
+            np.asarray(b.open, dtype=np.float64),
+            close,
             target,
             at_close,
             m.half_spread,
@@ -357,35 +367,29 @@ def run_vector(
             years,
             m.financing_long,
             m.financing_short,
+            equity,
+            gross,
         )
         charges.append(fin)
-        _accumulate(equity, gross, pos, cash, np.asarray(b.close, dtype=np.float64))
         # the bar index as trades_from_fills looks it up: the first bar with the fill's time
         idx = np.searchsorted(b.ts, ts[fi]).astype(np.int64)
         low = np.asarray(b.low, dtype=np.float64)
         high = np.asarray(b.high, dtype=np.float64)
-        close = np.asarray(b.close, dtype=np.float64)
         raw = np.asarray(b.close if at_close else b.open, dtype=np.float64)[fi]
         frictions = (np.abs(fu) * m.half_spread, np.abs(fu) * (raw * m.slip_frac))
         rt = _round_trips(fi, idx, fu, fp, fc, low, high, close, AT_CLOSE if at_close else AT_OPEN)
-        per_symbol.append((s, (fi, fu, fp, fc, *frictions), rt))
-    # tens of thousands of small objects: the collector, run every 700 allocations, would
-    # otherwise scan them (and every older object) over and over while they are being built
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        fills, trades = _objects(per_symbol, ts, strategy_name)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    exposure = _exposure(equity, gross)
+        per_symbol.append(((fi, fu, fp, fc, *frictions), rt))
+    fills, trades = _columns(per_symbol, symbols, ts, strategy_name)
+    _exposure(equity, gross)
+    ts_us = ts.view()
+    ts_us.flags.writeable = False  # shared with the bars, not copied
     return BacktestResult(
         strategy=strategy_name,
         params=dict(params or {}),
         instruments=symbols,
-        ts_us=ts.copy(),
+        ts_us=ts_us,
         equity=equity,
-        exposure=exposure,
+        exposure=gross,
         fills=fills,
         trades=trades,
         orders=_orders_from_fills(fills, ts, cfg) if orders else [],
@@ -398,16 +402,16 @@ def total_financing(charges: list[F64]) -> float:
     if not charges:
         return 0.0
     every = np.concatenate(charges)
-    return math.fsum(every[every != 0.0].tolist())
+    return math.fsum(every[every != 0.0].tolist()) if len(every) else 0.0
 
 
 def _orders_from_fills(
-    fills: list[Fill], ts: npt.NDArray[np.int64], cfg: BacktestConfig
+    fills: FillColumns, ts: npt.NDArray[np.int64], cfg: BacktestConfig
 ) -> list[Order]:
     """Every order of the vectorised engine is a market order decided one bar before it filled."""
     if not fills:
         return []
-    at = np.searchsorted(ts, np.fromiter((f.ts_us for f in fills), np.int64, len(fills)))
+    at = np.searchsorted(ts, fills.ts_us)
     decided = ts[np.maximum(at - 1, 0)].tolist()
     kind = "close" if cfg.fill == FillTiming.NEXT_CLOSE else "market"
     return [
@@ -428,38 +432,42 @@ def _orders_from_fills(
     ]
 
 
-def _objects(
-    per_symbol: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]],
+def _columns(
+    per_symbol: list[tuple[tuple[Any, ...], tuple[Any, ...]]],
+    names: tuple[str, ...],
     ts: npt.NDArray[np.int64],
     strategy: str,
-) -> tuple[list[Fill], list[Trade]]:
+) -> tuple[FillColumns, TradeColumns]:
     """Fills in time order (instruments in input order on one bar), refs from 1; trades in the
     order ``trades_from_fills`` gives them: by closing fill, open ones last in the order their
     instrument first traded."""
-    n_fills = [len(f[0]) for _, f, _ in per_symbol]
+    n_fills = [len(f[0]) for f, _ in per_symbol]
     offsets = np.concatenate(([0], np.cumsum(n_fills))).astype(np.int64)
-    f_bar = np.concatenate([f[0] for _, f, _ in per_symbol]).astype(np.int64)
+    f_bar = np.concatenate([f[0] for f, _ in per_symbol]).astype(np.int64)
     f_sym = np.repeat(np.arange(len(per_symbol)), n_fills)
-    order = np.argsort(f_bar, kind="stable")
+    one = len(per_symbol) == 1
+    order = np.arange(len(f_bar)) if one else np.argsort(f_bar, kind="stable")
+
+    def fill_col(c: int) -> Any:
+        if one:
+            return per_symbol[0][0][c]
+        return np.concatenate([f[c] for f, _ in per_symbol])[order]
+
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    names = [s for s, _, _ in per_symbol]
-    fills = list(
-        map(
-            Fill,
-            ts[f_bar[order]].tolist(),
-            [names[i] for i in f_sym[order].tolist()],
-            [strategy] * len(order),
-            np.concatenate([f[1] for _, f, _ in per_symbol])[order].tolist(),
-            np.concatenate([f[2] for _, f, _ in per_symbol])[order].tolist(),
-            np.concatenate([f[3] for _, f, _ in per_symbol])[order].tolist(),
-            range(1, len(order) + 1),
-            np.concatenate([f[4] for _, f, _ in per_symbol])[order].tolist(),
-            np.concatenate([f[5] for _, f, _ in per_symbol])[order].tolist(),
-        )
+    fills = FillColumns(
+        ts[f_bar[order]],
+        f_sym[order],
+        names,
+        strategy,
+        fill_col(1),
+        fill_col(2),
+        fill_col(3),
+        fill_col(4),
+        fill_col(5),
     )
     keys = []
-    for j, (_, _, rt) in enumerate(per_symbol):
+    for j, (_, rt) in enumerate(per_symbol):
         t_fill = rt[3]
         first = rank[offsets[j]] if n_fills[j] else 0
         keys.append(
@@ -467,29 +475,25 @@ def _objects(
         )
     t_key = np.concatenate(keys) if keys else np.empty(0, np.int64)
     t_order = np.argsort(t_key, kind="stable")
-    col = [np.concatenate([rt[c] for _, _, rt in per_symbol])[t_order] for c in range(11)]
+    col = [np.concatenate([rt[c] for _, rt in per_symbol])[t_order] for c in range(11)]
     entry_bar, entry_i, exit_i, t_fill, units, entry_px, exit_px, pnl, comm, mae, mfe = col
-    t_sym = np.repeat(np.arange(len(per_symbol)), [len(rt[0]) for _, _, rt in per_symbol])
-    closed = (t_fill >= 0).tolist()
-    closing_bar = f_bar[offsets[t_sym[t_order]] + np.maximum(t_fill, 0)] if len(f_bar) else t_fill
-    exit_ts = ts[closing_bar].tolist() if len(closing_bar) else []
-    trades = list(
-        map(
-            Trade,
-            [names[i] for i in t_sym[t_order].tolist()],
-            [strategy] * len(t_order),
-            ts[entry_bar].tolist(),
-            [e if c else None for e, c in zip(exit_ts, closed, strict=True)],
-            units.tolist(),
-            entry_px.tolist(),
-            [p if c else None for p, c in zip(exit_px.tolist(), closed, strict=True)],
-            pnl.tolist(),
-            comm.tolist(),
-            (exit_i - entry_i).tolist(),
-            mae.tolist(),
-            mfe.tolist(),
-            closed,
-            ["signal" if c else EXIT_END_OF_DATA for c in closed],
-        )
+    t_sym = np.repeat(np.arange(len(per_symbol)), [len(rt[0]) for _, rt in per_symbol])[t_order]
+    closed = t_fill >= 0
+    closing_bar = f_bar[offsets[t_sym] + np.maximum(t_fill, 0)] if len(f_bar) else t_fill
+    trades = TradeColumns(
+        t_sym,
+        names,
+        strategy,
+        ts[entry_bar],
+        ts[closing_bar] if len(closing_bar) else np.empty(0, np.int64),
+        units,
+        entry_px,
+        exit_px,
+        pnl,
+        comm,
+        exit_i - entry_i,
+        mae,
+        mfe,
+        closed,
     )
     return fills, trades

@@ -9,6 +9,9 @@ parameters ``fast``/``slow`` are the periods of its ``sma_fast``/``sma_slow`` fe
 Targets: ``sharpe``, ``total_return``, ``calmar``, or ``module:function`` naming
 ``f(metrics: dict[str, float]) -> float``. Higher is better; NaN ranks last.
 
+Every point reads its SMA lines from a ``FeatureCache``: each distinct period is computed once
+per instrument (and per walk-forward train window), not once per point.
+
 Walk-forward splits the bars into consecutive folds: each fold picks its best point on its
 train window alone, then trades that point on the following test window alone (features are
 warmed up on earlier bars, signals start flat at the window's first bar, so only crosses
@@ -20,9 +23,7 @@ from __future__ import annotations
 
 import importlib
 import math
-import os
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +34,10 @@ import numpy.typing as npt
 from sqlalchemy import Engine
 
 from tradewind.backtest.bt_engine import STRATEGIES_DIR
+from tradewind.backtest.feature_cache import FeatureCache
 from tradewind.backtest.metrics import compute_metrics
 from tradewind.backtest.result import BacktestResult
-from tradewind.backtest.sweep import TARGETS, Params, grid_points, parse_grid
+from tradewind.backtest.sweep import TARGETS, Params, SignalModel, grid_points, parse_grid, score
 from tradewind.backtest.vector import run_vector, sma_crossover_signals
 from tradewind.config.backtest import BacktestConfig, StrategySpec
 from tradewind.config.features import FeatureDef, FeatureSpec
@@ -165,27 +167,29 @@ def _rank_key(score: float) -> tuple[bool, float]:
 
 # ------------------------------------------------------------------------- parallel scoring
 
-_STATE: dict[str, Any] = {}
+
+def _feature_keys(params: Params) -> tuple[Hashable, ...]:
+    return (("SMA", int(params["fast"])), ("SMA", int(params["slow"])))
 
 
-def _init(
-    bars: Any,
-    cfg: Any,
-    ppy: float,
-    name: str,
-    pips: Mapping[str, int] | None,
-    precision: Mapping[str, int] | None = None,
-) -> None:
-    _STATE.update(bars=bars, cfg=cfg, ppy=ppy, name=name, pips=pips, precision=precision)
-
-
-def _evaluate(i: int, params: Params) -> tuple[int, dict[str, float]]:
-    st = _STATE
-    sig = sma_feature_signal_fn(st["bars"], params)
-    result = run_vector(
-        st["bars"], sig, st["cfg"], st["name"], params, st["pips"], units_precision=st["precision"]
+def _feature_line(bars: BarSeries, key: Hashable) -> F64:
+    """One SMA line through ``build_features`` (TA-Lib; a column does not depend on the
+    others of its spec, so it equals ``sma_lines``' to the bit)."""
+    assert isinstance(key, tuple)  # ("SMA", period)
+    period = int(key[1])
+    spec = FeatureSpec(
+        name=f"sweep-sma-{period}",
+        features=(FeatureDef(name="sma", fn="SMA", params={"timeperiod": period}),),
     )
-    return i, compute_metrics(result, st["ppy"])
+    return build_features(bars, spec).values[:, 0].astype(np.float64)
+
+
+def _feature_signal(lines: Sequence[F64], params: Params) -> F64:
+    return sma_crossover_signals(lines[0], lines[1], bool(params.get("allow_short", False)))
+
+
+# The SMA crossover's points: SMA(fast) and SMA(slow) computed once per distinct period.
+SMA_FEATURES = SignalModel(_feature_keys, _feature_line, _feature_signal)
 
 
 def score_points(
@@ -198,31 +202,27 @@ def score_points(
     strategy_name: str = "sweep",
     pip_locations: Mapping[str, int] | None = None,
     units_precision: Mapping[str, int] | None = None,
+    cache: FeatureCache | None = None,
 ) -> list[dict[str, float]]:
     """Metrics of every point on the vectorised engine, in ``points`` order; ``progress`` is
     called after each finished point. ``max_workers=1`` runs here (default: all cores).
     ``ppy`` and ``pip_locations`` are the instruments' (``instrument_terms``): bars a year
     on their calendars, and the pip a fixed spread is priced in (default: -4, EUR_USD's);
-    ``units_precision`` rounds orders as the Backtrader broker does (default: not rounded)."""
-    args = (dict(bars), cfg, ppy, strategy_name, pip_locations, units_precision)
-    workers = max_workers or os.cpu_count() or 1
-    out: list[dict[str, float] | None] = [None] * len(points)
-    total = len(points)
-    if workers == 1 or total < 2:
-        _init(*args)
-        for i, p in enumerate(points):
-            out[i] = _evaluate(i, p)[1]
-            if progress:
-                progress(i + 1, total)
-    else:
-        with ProcessPoolExecutor(min(workers, total), initializer=_init, initargs=args) as pool:
-            futures = [pool.submit(_evaluate, i, p) for i, p in enumerate(points)]
-            for done, fut in enumerate(as_completed(futures), start=1):
-                i, m = fut.result()
-                out[i] = m
-                if progress:
-                    progress(done, total)
-    return [m for m in out if m is not None]
+    ``units_precision`` rounds orders as the Backtrader broker does (default: not rounded).
+    Each distinct SMA period is computed once per instrument (into ``cache`` if given)."""
+    return score(
+        bars,
+        SMA_FEATURES,
+        points,
+        cfg,
+        ppy,
+        max_workers,
+        progress,
+        strategy_name,
+        pip_locations,
+        units_precision,
+        cache,
+    )
 
 
 # -------------------------------------------------------------------------------- the sweep
