@@ -32,14 +32,7 @@ from bench.common import check, log
 from tradewind.domain.orders import OrderIntent
 from tradewind.oms.execution import market_fields
 
-ORDER_PARTS = (
-    "make_algo: a new market algorithm",
-    "Desk.check (all risk)",
-    "Desk.portfolio (the view)",
-    "PreTradeRisk.check (11 checks)",
-    "PortfolioVaR.check (VaR + ES)",
-    "send (the in-memory sink)",
-)
+ORDER_PARTS = lp.PART_NAMES[lp.PART_NAMES.index("make_algo: a new market algorithm") :]
 
 
 def stream_run(bars: int) -> dict[str, float]:
