@@ -5,7 +5,8 @@ marks it SUBMITTED, sends it, and records the answer: the broker's transactions 
 once, fills moving positions), a reject (REJECTED with the broker's reason), or a lost answer
 (UNKNOWN: resolved later by the client id, never sent again). ``apply_transaction`` takes the
 transaction stream the same way, so an order's state does not depend on which of the two
-arrives first. Thread-safe: one lock around every change.
+arrives first. Thread-safe: one lock around every change (but the commit of a prepared order,
+which runs outside it so that ``prepare`` never waits for that commit).
 
 The order worker (``oms.worker``) splits ``submit`` in two: ``prepare`` (on the price thread:
 the client id and the NEW order in memory, in flight, no database write) and ``send`` (on the
