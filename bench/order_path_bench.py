@@ -1,15 +1,18 @@
 """Benchmark: the live desk's order path alone (issue 18), in the stream and warm, and the OMS's
 statement building.
 
-``python -m bench.order_path_bench [--runs 3] [--bars 500] [--orders 300]``: prints, does not
-write bench/RESULTS.md (``bench.live_bench`` writes the live section). Per run: a fresh rule desk
-of ``bench.live_parts`` (2 features, 60 ticks a bar) fed the same seeded ticks once untimed
-per part (for the tick -> intent latency) and once with a timer around each order-path part;
-then the same parts in a warm loop; then ``OrderManager`` on ``SqlOmsStore`` (a temp SQLite
-file) with an in-memory broker that fills every MARKET order at once: ``prepare`` (what the
-price thread pays: the order and its command committed) and ``submit`` (prepare, SUBMITTED,
-the answer and its two transactions applied), wall time and this thread's CPU time (the
-commit's wait for the disk is not CPU). Medians of runs.
+``python -m bench.order_path_bench [--runs 3] [--bars 500] [--orders 300] [--oms-only]
+[--url URL]``: prints, does not write bench/RESULTS.md (``bench.live_bench`` writes the live
+section). Per run: a fresh rule desk of ``bench.live_parts`` (2 features, 60 ticks a bar) fed
+the same seeded ticks once untimed per part (for the tick -> intent latency) and once with a
+timer around each order-path part; then the same parts in a warm loop; then ``OrderManager``
+on ``SqlOmsStore`` (a temp SQLite file, or the database at ``--url``, migrated) with an
+in-memory broker that fills every MARKET order at once: ``prepare`` (the order registered in
+memory), ``OrderWorker.submit`` (what the desk's price thread pays for an order: prepare and
+queue; the worker is started after the timed loop, then sends them all: each must fill) and
+``submit`` (stored, SUBMITTED, the answer and its two transactions applied), wall time and this
+thread's CPU time (the commit's wait for the disk is not CPU). ``--oms-only`` skips the desk.
+Medians of runs.
 """
 
 from __future__ import annotations
@@ -94,18 +97,30 @@ class FillingBroker:
         return OrderResult(order.client_id, oid, "FILLED", events, str(f), fill=events[1])
 
 
-def oms_run(orders: int) -> dict[str, float]:
+def _timed(fn: Any, args: Sequence[Any]) -> tuple[list[int], list[int]]:
+    ns, cpu = [], []
+    for arg in args:
+        t, c = time.perf_counter_ns(), time.thread_time_ns()
+        fn(arg)
+        ns.append(time.perf_counter_ns() - t)
+        cpu.append(time.thread_time_ns() - c)
+    return ns, cpu
+
+
+def oms_run(orders: int, url: str | None, run: int) -> dict[str, float]:
     from tradewind.domain.orders import OrderState
     from tradewind.oms import OrderManager
+    from tradewind.oms.worker import OrderWorker
     from tradewind.storage import migrate
     from tradewind.storage.engine import make_engine
     from tradewind.storage.oms import SqlOmsStore
 
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="order-path-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'oms.db'}")
+        engine = make_engine(url or f"sqlite:///{Path(tmp) / 'oms.db'}")
         migrate.upgrade(engine)
-        oms = OrderManager(FillingBroker(), SqlOmsStore(engine), "acct")  # type: ignore[arg-type]
+        account = f"acct{run}-{time.time_ns()}"  # a database at --url may hold earlier runs
+        oms = OrderManager(FillingBroker(), SqlOmsStore(engine), account)  # type: ignore[arg-type]
         intents = [
             OrderIntent(lp.SYMBOL, 1000.0 - 2000.0 * (i % 2), time_in_force="FOK",
                         price_bound=1.2 if i % 2 == 0 else 1.0, deployment="bench",
@@ -114,16 +129,22 @@ def oms_run(orders: int) -> dict[str, float]:
         ]  # fmt: skip
         for i in range(10):
             check(oms.submit(intents[i]).state is OrderState.FILLED, "filled")
-        for kind, fn in (("prepare", oms.prepare), ("submit", oms.submit)):
-            ns, cpu = [], []
-            for intent in intents:
-                t, c = time.perf_counter_ns(), time.thread_time_ns()
-                fn(intent)
-                ns.append(time.perf_counter_ns() - t)
-                cpu.append(time.thread_time_ns() - c)
-            out[f"OrderManager.{kind} p50"] = float(np.median(ns)) / 1e3
-            out[f"OrderManager.{kind} p99"] = float(np.percentile(ns, 99)) / 1e3
-            out[f"OrderManager.{kind} CPU p50"] = float(np.median(cpu)) / 1e3
+        worker = OrderWorker(oms)
+        for kind, fn in (
+            ("OrderManager.prepare", oms.prepare),
+            ("OrderWorker.submit", worker.submit),
+            ("OrderManager.submit", oms.submit),
+        ):
+            ns, cpu = _timed(fn, intents)
+            if fn == worker.submit:
+                check(worker.start().drain(120.0), "the worker sent every queued order")
+                worker.stop()
+                check(worker.sent == orders and not worker.errors, "all sent, no errors")
+                filled = [o for o in oms.store.orders(account) if o.state is OrderState.FILLED]
+                check(len(filled) == 10 + orders, "every order the worker sent filled")
+            out[f"{kind} p50"] = float(np.median(ns)) / 1e3
+            out[f"{kind} p99"] = float(np.percentile(ns, 99)) / 1e3
+            out[f"{kind} CPU p50"] = float(np.median(cpu)) / 1e3
         engine.dispose()
     return out
 
@@ -133,12 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--bars", type=int, default=500)
     p.add_argument("--orders", type=int, default=300)
+    p.add_argument("--oms-only", action="store_true", help="skip the desk's stream runs")
+    p.add_argument("--url", help="the OMS's database (default: a temp SQLite file)")
     a = p.parse_args(argv)
     load0 = os.getloadavg()[0]
     runs: list[dict[str, float]] = []
     for r in range(a.runs):
         log(f"run {r + 1}/{a.runs}")
-        runs.append(stream_run(a.bars) | oms_run(a.orders))
+        desk = {} if a.oms_only else stream_run(a.bars)
+        runs.append(desk | oms_run(a.orders, a.url, r))
     log(f"load average (1 min) at the start / end: {load0:.2f} / {os.getloadavg()[0]:.2f}")
     log(f"{'µs, median of ' + str(a.runs) + ' runs':42} {'median':>9}  runs")
     for name in runs[0]:

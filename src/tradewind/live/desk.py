@@ -6,8 +6,9 @@ feature function and the decision code the backtests use (``LiveDecision``), whi
 target position; the difference from the position (and pending orders) becomes an execution
 algorithm; every order the algorithm wants goes through the pre-trade checks, the portfolio
 VaR/ES limits and the kill switch, then to ``send``: in the trader, the order worker
-(``oms.worker``), which commits the order and queues it, so nothing here blocks on the
-network; the trader (``live.trader``) owns the threads.
+(``oms.worker``), which makes the order in memory and queues it (its thread commits it, then
+sends it), so nothing here blocks on the database or the network; the trader
+(``live.trader``) owns the threads.
 
 The desk's clock is market time: the latest tick's time plus the wall time since it arrived
 (times ``clock_speed``, for a paper venue on a fast clock), so staleness and algorithm

@@ -14,7 +14,8 @@ deployment's next bar boundary). SIGTERM/SIGINT (or ``stop``) end it gracefully:
 algorithms are cancelled (their leftovers are not re-sent), a last snapshot is written,
 deployments marked stopped.
 
-Orders go out on the order worker's thread (``oms.worker``), never the price thread.
+Orders are stored and go out on the order worker's thread (``oms.worker``), never the price
+thread.
 
 **The broker unreachable.** Any broker error in the main loop (snapshot, reconcile) marks the
 broker unreachable: no new orders (the desk refuses them, saying since when), ``/health``

@@ -5,7 +5,14 @@ marks it SUBMITTED, sends it, and records the answer: the broker's transactions 
 once, fills moving positions), a reject (REJECTED with the broker's reason), or a lost answer
 (UNKNOWN: resolved later by the client id, never sent again). ``apply_transaction`` takes the
 transaction stream the same way, so an order's state does not depend on which of the two
-arrives first. Thread-safe: one lock around every change.
+arrives first. Thread-safe: one lock around every change (but the commit of a prepared order,
+which runs outside it so that ``prepare`` never waits for that commit).
+
+The order worker (``oms.worker``) splits ``submit`` in two: ``prepare`` (on the price thread:
+the client id and the NEW order in memory, in flight, no database write) and ``send`` (on the
+worker's thread: the order committed with its command, *then* sent). An order whose commit
+fails is never sent: it is closed in memory only (REJECTED, "not sent: it could not be
+stored"), as is one dropped before it was stored; ``order`` keeps answering for those.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from tradewind.oms.store import OmsStore
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
 _EPS = 1e-9
+_NEVER_STORED_KEPT = 10_000  # closed orders that never reached the store, kept for ``order``
 
 
 class OmsStoreError(RuntimeError):
@@ -108,6 +116,8 @@ class OrderManager:
         self._lock = threading.RLock()
         self._in_flight: set[str] = set()
         self._requests: dict[str, OrderRequest] = {}
+        self._unstored: set[str] = set()  # prepared, not committed yet
+        self._never_stored: dict[str, OrderRecord] = {}  # closed before they were committed
         self._orders = {o.client_id: o for o in store.orders(account_id, open_only=True)}
         self._by_broker = {o.broker_order_id: o.client_id for o in self._orders.values()}
         self._positions = store.positions(account_id)
@@ -121,7 +131,11 @@ class OrderManager:
     # Reads take no lock: they copy (atomic under the GIL) what the writers replace whole,
     # so the desk's hot path never waits behind a reconciliation's network calls.
     def order(self, client_id: str) -> OrderRecord:
-        found = self._orders.get(client_id) or self.store.order(client_id)
+        found = (
+            self._orders.get(client_id)
+            or self._never_stored.get(client_id)
+            or self.store.order(client_id)
+        )
         if found is None:
             raise KeyError(f"no order with client id {client_id}")
         return found
@@ -149,8 +163,17 @@ class OrderManager:
     # --- sending -------------------------------------------------------------------------
     def submit(self, intent: OrderIntent) -> OrderRecord:
         """Record, send and record the answer. Never raises for what the broker says; the
-        returned record's state tells (REJECTED with ``reject_reason``, UNKNOWN when lost)."""
-        return self.send(self.prepare(intent).client_id)
+        returned record's state tells (REJECTED with ``reject_reason``, UNKNOWN when lost).
+        Raises if the order cannot be stored (then it is neither stored nor sent)."""
+        cid = self.prepare(intent).client_id
+        try:
+            self.store_prepared(cid)
+        except BaseException:
+            with self._lock:  # as if never prepared: nothing stored, nothing sent
+                self._forget(cid)
+                self._orders.pop(cid, None)
+            raise
+        return self.send(cid)
 
     def in_flight(self) -> frozenset[str]:
         """Client ids this process has prepared or is sending and whose answer it has not
@@ -158,8 +181,9 @@ class OrderManager:
         return frozenset(self._in_flight)
 
     def prepare(self, intent: OrderIntent) -> OrderRecord:
-        """Give the order its client id and commit it (NEW, with its command) without sending
-        it: ``send`` does that, maybe on another thread. Until then it is in flight."""
+        """Give the order its client id and make it NEW in memory, in flight, without storing
+        or sending it (no database write, no network): ``send`` commits it, then sends it,
+        maybe on another thread. ``order``, ``open_orders`` and reconciliation see it now."""
         cid = str(ULID())
         now = self.clock()
         order = OrderRecord(
@@ -182,19 +206,52 @@ class OrderManager:
         request = _request(intent, cid)
         with self._lock:
             self._in_flight.add(cid)
-            self.store.insert_order(order, {"submit": _jsonable(asdict(request))})
+            self._unstored.add(cid)
             self._orders[cid] = order
             self._requests[cid] = request
         return order
 
+    def store_prepared(self, client_id: str) -> None:
+        """Commit a prepared order (NEW, with its command) if it is not yet: before it is
+        sent, so a crash after the send leaves it for reconciliation. Raises if the store
+        fails (the order stays prepared, unstored)."""
+        with self._lock:
+            order, request = self._orders.get(client_id), self._requests.get(client_id)
+            if client_id not in self._unstored:
+                return
+        if order is None or request is None or order.state is not OrderState.NEW:
+            raise KeyError(f"no prepared order with client id {client_id}")
+        # not under the lock: the price thread's ``prepare`` never waits for a commit
+        self.store.insert_order(order, {"submit": _jsonable(asdict(request))})
+        with self._lock:
+            self._unstored.discard(client_id)
+
     def send(self, client_id: str) -> OrderRecord:
-        """Send a prepared order and record the answer (see ``submit``)."""
+        """Commit a prepared order (``store_prepared``), send it and record the answer (see
+        ``submit``). If it cannot be committed it is not sent: it ends REJECTED in memory."""
         try:
+            try:
+                self.store_prepared(client_id)
+            except KeyError:
+                raise
+            except Exception as exc:
+                return self._not_stored(client_id, exc)
             return self._send(client_id)
         finally:
             with self._lock:
-                self._in_flight.discard(client_id)
-                self._requests.pop(client_id, None)
+                self._forget(client_id)
+
+    def _not_stored(self, cid: str, exc: Exception) -> OrderRecord:
+        first = (str(exc).splitlines() or [""])[0][:200]
+        reason = f"not sent: it could not be stored ({type(exc).__name__}: {first})"
+        log.error("order %s: %s", cid, reason, exc_info=exc)
+        with self._lock:
+            order = self._orders.get(cid)
+            if order is None or cid not in self._unstored:  # closed meanwhile (dropped)
+                return self.order(cid)
+            closed = self._close_unstored(order, OrderState.REJECTED, reason)
+        self._emit("error", closed, reason)
+        return closed
 
     def _send(self, cid: str) -> OrderRecord:
         with self._lock:
@@ -423,7 +480,8 @@ class OrderManager:
             self._last_tx = last_id
 
     def drop_prepared(self, client_id: str, reason: str) -> OrderRecord | None:
-        """Close a prepared order that will not be sent (never reached the broker)."""
+        """Close a prepared order that will not be sent (never reached the broker): in memory
+        only if it was never stored, else in the store too."""
         with self._lock:
             self._in_flight.discard(client_id)
             self._requests.pop(client_id, None)
@@ -441,13 +499,35 @@ class OrderManager:
     def close_unsent(
         self, order: OrderRecord, reason: str, state: OrderState = OrderState.CANCELLED
     ) -> OrderRecord:
-        """Close an order the broker never had (found absent by its client id)."""
+        """Close an order the broker never had (found absent by its client id); one never
+        stored is closed in memory only."""
         with self._lock:
-            closed = self._set(order, state, "event", {"closed": reason}, reject_reason=reason)
+            if order.client_id in self._unstored:
+                closed = self._close_unstored(order, state, reason)
+            else:
+                closed = self._set(order, state, "event", {"closed": reason}, reject_reason=reason)
         self._emit("cancelled" if state == OrderState.CANCELLED else "rejected", closed, reason)
         return closed
 
     # --- internals -----------------------------------------------------------------------
+    def _forget(self, cid: str) -> None:
+        """No longer in flight (sent, or closed unsent). Under the lock."""
+        self._in_flight.discard(cid)
+        self._requests.pop(cid, None)
+        self._unstored.discard(cid)
+
+    def _close_unstored(self, order: OrderRecord, state: OrderState, reason: str) -> OrderRecord:
+        """Close in memory an order that never reached the store (nor the broker): it leaves
+        the open orders; ``order`` still finds it. Under the lock."""
+        cid = order.client_id
+        closed = replace(order, state=state, updated_us=self.clock(), reject_reason=reason)
+        self._forget(cid)
+        self._orders.pop(cid, None)
+        self._never_stored[cid] = closed
+        while len(self._never_stored) > _NEVER_STORED_KEPT:
+            del self._never_stored[next(iter(self._never_stored))]
+        return closed
+
     def _set(
         self,
         order: OrderRecord,

@@ -1,17 +1,22 @@
-"""The order worker: the network calls of one account's orders, off the price thread.
+"""The order worker: one account's order commits and calls, off the price thread.
 
-The desk decides on the price thread and must never wait for the broker: a slow order call
-would hold back the ticks of every instrument, bar closes and the trader's main loop. So the
-desk's ``submit`` only *prepares* the order (client id, NEW, committed with its command:
-a database write, no network) and queues it; this worker sends the queued orders and cancels
-one at a time, first in first out, so the order of decisions is kept. Execution algorithms
-read their orders' states from the OMS as the answers land (NEW -> SUBMITTED -> ...), and ask
-for cancels through the same queue (a cancel is sent after the submit it follows).
+The desk decides on the price thread and must never wait for the broker or the database: a
+slow order call or commit would hold back the ticks of every instrument, bar closes and the
+trader's main loop. So the desk's ``submit`` only *prepares* the order (client id, NEW, in the
+OMS's memory: no database write, no network) and queues it; this worker takes the queued
+orders and cancels one at a time, first in first out, so the order of decisions is kept. For
+an order it first commits it (NEW, with its command), then sends it: a crash between the two
+leaves a NEW order that reconciliation resolves, one before leaves nothing stored and nothing
+sent. An order it cannot commit (database down) is not sent: it ends REJECTED in memory
+(reason "not sent: it could not be stored ..."), logged and reported to risk as an error.
+Execution algorithms read their orders' states from the OMS as the answers land (NEW ->
+SUBMITTED -> ...), and ask for cancels through the same queue (a cancel is sent after the
+submit it follows).
 
 While an order is queued or being sent the OMS counts it as in flight, and reconciliation
 waits for it. On ``stop`` the worker finishes what is queued (cancels first matter most:
 working orders must come off the book), up to a deadline; submits still queued then are
-closed as never sent.
+closed as never sent (in memory only: they were never stored).
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ class OrderWorker:
 
     # --- what the desk and the algorithms call ------------------------------------------
     def submit(self, intent: OrderIntent) -> OrderRecord:
-        """Prepare the order and queue it; returns it NEW (its answer lands in the OMS)."""
+        """Prepare the order (in memory) and queue it; returns it NEW (the worker stores and
+        sends it; its answer lands in the OMS)."""
         if self._stopping:
             raise RuntimeError("the order worker is stopping: no new orders")
         order = self.oms.prepare(intent)
