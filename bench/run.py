@@ -74,7 +74,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--baseline-repeats",
         type=int,
         default=None,
-        help="runs of the slow pandas baselines (default: min(--repeats, 2))",
+        help="runs of the slow pandas baselines (default: --repeats)",
     )
     p.add_argument(
         "--only",
@@ -91,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.bars < 2 or args.repeats < 1:
         p.error("--bars must be at least 2 and --repeats at least 1")
     if args.baseline_repeats is None:
-        args.baseline_repeats = min(args.repeats, 2)
+        args.baseline_repeats = args.repeats
     if args.no_baseline:
         args.baseline_repeats = 0
     return args
