@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import os
 import statistics
 import tempfile
@@ -34,6 +33,7 @@ from bench import live_parts as lp
 from bench.common import check, log
 from tradewind.domain.orders import OrderIntent
 from tradewind.oms.execution import market_fields
+from tradewind.testing.filling_broker import FillingBroker
 
 ORDER_PARTS = lp.PART_NAMES[lp.PART_NAMES.index("make_algo: a new market algorithm") :]
 
@@ -73,28 +73,6 @@ def stream_run(bars: int) -> dict[str, float]:
     out["warm PortfolioVaR.check"] = lp.bestus(lambda: lane.var.check(intent, view), 200)
     out["warm PortfolioVaR.update"] = lp.bestus(lambda: lane.var.update(lp.SYMBOL, tick.mid), 200)
     return out
-
-
-class FillingBroker:
-    """Fills every order at once at 1.1 (accepted + filled transactions, as v20 answers a
-    MARKET order), in memory: the OMS's store is all that is timed."""
-
-    def __init__(self) -> None:
-        self.ids = itertools.count(1)
-
-    def submit_order(self, order: Any) -> Any:
-        from tradewind.broker.ports import OrderResult
-        from tradewind.domain.broker import OrderAccepted, OrderFilled
-
-        a, f, oid = next(self.ids), next(self.ids), f"o{next(self.ids)}"
-        units = float(order.units)
-        events = (
-            OrderAccepted(transaction_id=a, client_id=order.client_id, broker_order_id=oid,
-                          instrument=order.instrument, units=units, order_type=order.type),
-            OrderFilled(transaction_id=f, client_id=order.client_id, broker_order_id=oid,
-                        instrument=order.instrument, units=units, price=1.1),
-        )  # fmt: skip
-        return OrderResult(order.client_id, oid, "FILLED", events, str(f), fill=events[1])
 
 
 def _timed(fn: Any, args: Sequence[Any]) -> tuple[list[int], list[int]]:

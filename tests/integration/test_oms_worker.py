@@ -5,7 +5,6 @@ commit off the price thread)."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,37 +13,29 @@ import pytest
 from sqlalchemy import Engine, event
 
 from tradewind.broker.ports import OrderRequest, OrderResult
-from tradewind.domain.broker import OrderAccepted, OrderFilled
 from tradewind.domain.orders import OrderIntent, OrderState
 from tradewind.oms import OmsEvent, OrderManager
 from tradewind.oms.worker import OrderWorker
 from tradewind.storage.engine import make_engine
 from tradewind.storage.oms import SqlOmsStore
+from tradewind.testing.filling_broker import FillingBroker
 
 ACCOUNT = "101-001-0000001-001"
 EUR = "EUR_USD"
 
 
-class StoreCheckingBroker:
+class StoreCheckingBroker(FillingBroker):
     """Fills every order at once, in memory, noting whether the order was already committed
     when it arrived (what a crash right after the send would leave for reconciliation)."""
 
     def __init__(self, store: SqlOmsStore) -> None:
+        super().__init__()
         self.store = store
-        self.ids = itertools.count(1)
         self.seen: dict[str, bool] = {}  # client id -> stored before the broker saw it
 
     def submit_order(self, order: OrderRequest) -> OrderResult:
         self.seen[order.client_id] = self.store.order(order.client_id) is not None
-        a, f, oid = next(self.ids), next(self.ids), f"o{next(self.ids)}"
-        units = float(order.units)
-        events = (
-            OrderAccepted(transaction_id=a, client_id=order.client_id, broker_order_id=oid,
-                          instrument=order.instrument, units=units, order_type=order.type),
-            OrderFilled(transaction_id=f, client_id=order.client_id, broker_order_id=oid,
-                        instrument=order.instrument, units=units, price=1.1),
-        )  # fmt: skip
-        return OrderResult(order.client_id, oid, "FILLED", events, str(f), fill=events[1])
+        return super().submit_order(order)
 
 
 @pytest.fixture
