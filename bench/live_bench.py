@@ -153,9 +153,9 @@ def aim_rows(scenarios: list[Scenario], parts: Parts) -> list[str]:
             ("p99, tick -> risk-checked intent", f"{us(intent)} µs", intent <= p99,
              f"<= {p99:,.0f} µs", f"at the medians, bar close {us(bar)} + order path {us(order)}"
              f" = {us(bar + order)} µs (the order path: algorithm, then risk {us(risk)}, of which"
-             f" VaR + ES {us(p['PortfolioVaR.check (VaR + ES)'])}); each fresh desk's first "
-             f"intent is {len(s.runs)} of the {len(s.pooled('intent_ns'))} pooled and sets the "
-             f"p99: without them p99 {us(pct(s.pooled('later_ns'), 99))} µs"),
+             f" VaR + ES {us(p['PortfolioVaR.check (VaR + ES)'])}); without each fresh desk's "
+             f"first intent ({len(s.runs)} of the {len(s.pooled('intent_ns'))} pooled) the p99 "
+             f"is {us(pct(s.pooled('later_ns'), 99))} µs"),
         ]  # fmt: skip
         for j, (what, shown, ok, aim, why) in enumerate(measured):
             lead = s.label if j == 0 else ""
