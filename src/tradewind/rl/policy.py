@@ -21,6 +21,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from tradewind.policy import ModelContract, ObservationBuilder, action_to_target
+from tradewind.rl.actor import DiscreteActor
 from tradewind.rl.recipes import ALGOS
 
 MODEL_FILE = "model.zip"
@@ -37,6 +38,14 @@ class SB3Policy:
         self.uses_action_masks = (
             "action_masks" in inspect.signature(model.policy._predict).parameters
         )
+        if model.policy.training:
+            model.policy.set_training_mode(False)
+        acts = contract.actions
+        self._discrete = (
+            np.asarray(acts.targets, dtype=np.float64) if acts.kind == "discrete" else None
+        )
+        # PPO/A2C with discrete actions: the same torch operations without SB3's wrappers
+        self._actor = None if self.uses_action_masks else DiscreteActor.of(model.policy)
 
     def targets(
         self,
@@ -56,6 +65,8 @@ class SB3Policy:
         if masks is not None:
             masks = np.asarray(masks, dtype=bool).reshape(len(x), -1)
         actions = self._predict(self.builder.normalise(x), masks)
+        if self._discrete is not None:  # action_to_target's discrete map, its array kept
+            return self._discrete[actions.reshape(-1).astype(np.int64)]
         return action_to_target(self.contract.actions, actions)
 
     def _predict(
@@ -63,11 +74,15 @@ class SB3Policy:
     ) -> npt.NDArray[Any]:
         """``model.predict(x, deterministic=True)`` without its per-call overhead (switching
         every module to eval mode, checking and wrapping the observation: three quarters of
-        the time on a small MLP, which counts in the live trader's tick-to-order latency).
-        The same actions: a test holds it equal to ``predict`` for every algorithm."""
+        the time on a small MLP, which counts in the live trader's tick-to-order latency);
+        for PPO/A2C with discrete actions, ``DiscreteActor`` (the same torch operations
+        without the distribution object). The same actions: a test holds it equal to
+        ``predict`` for every algorithm."""
         policy = self.model.policy
         if policy.training:
             policy.set_training_mode(False)
+        if self._actor is not None and masks is None:
+            return self._actor.actions(np.asarray(x, dtype=np.float32))
         with th.no_grad():
             obs = th.as_tensor(np.asarray(x, dtype=np.float32), device=policy.device)
             if masks is not None:

@@ -1,0 +1,108 @@
+"""``DiscreteActor``: PPO/A2C discrete actions straight from the policy's layers, equal to
+SB3's ``model.predict(obs, deterministic=True)`` one row at a time (the live path) and in
+batches; the policies it does not reproduce keep SB3's own path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tradewind.rl import train_rl
+from tradewind.rl.actor import DiscreteActor
+
+SMALL = {"n_steps": 128, "batch_size": 64, "n_epochs": 2}
+
+
+def _obs(dim: int, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Normalised observations: typical (N(0, 1)), wide (N(0, 5), past VecNormalize's clip
+    range) and exact zeros."""
+    x = np.concatenate(
+        [rng.standard_normal((n, dim)), 5 * rng.standard_normal((n, dim)), np.zeros((2, dim))]
+    )
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize(("algo", "hyper"), [("ppo", SMALL), ("a2c", {})])
+def test_actions_equal_sb3_predict(data, make_cfg, algo, hyper) -> None:
+    cfg = make_cfg(
+        learner={"algo": algo, "recipe": "mlp_small", "hyperparams": hyper},
+        env={"actions": {"kind": "discrete"}},
+    )
+    policy = train_rl(cfg, data, timesteps=256).policy
+    actor = policy._actor
+    assert actor is not None, "PPO/A2C with discrete actions on an MLP take the fast path"
+    obs = _obs(policy.builder.obs_dim, np.random.default_rng(3), 300)
+    reference, _ = policy.model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(actor.actions(obs), reference)
+    assert len(set(reference.tolist())) > 1, "one action everywhere: a weak test"
+    for row in obs:  # one row at a time, as the live trader asks
+        single, _ = policy.model.predict(row[None, :], deterministic=True)
+        assert actor.actions(row[None, :]).tolist() == single.tolist()
+    # SB3Policy's own entry point goes through it and agrees
+    np.testing.assert_array_equal(policy._predict(obs), reference)
+
+
+def test_nan_logits_are_refused_like_sb3(data, make_cfg) -> None:
+    cfg = make_cfg(learner={"algo": "ppo", "hyperparams": SMALL})
+    policy = train_rl(cfg, data, timesteps=128).policy
+    assert policy._actor is not None
+    obs = np.full((1, policy.builder.obs_dim), np.nan, dtype=np.float32)
+    with pytest.raises(ValueError, match="logits"):
+        policy.model.predict(obs, deterministic=True)
+    with pytest.raises(ValueError, match="NaN"):
+        policy._actor.actions(obs)
+
+
+@pytest.mark.parametrize(
+    ("algo", "kind", "hyper"),
+    [
+        ("maskable_ppo", "discrete", {"n_steps": 128, "batch_size": 64}),
+        ("a2c", "continuous", {}),
+        ("dqn", "discrete", {"learning_starts": 64, "buffer_size": 2_000, "batch_size": 32}),
+    ],
+)
+def test_other_policies_keep_sb3s_path(data, make_cfg, algo, kind, hyper) -> None:
+    cfg = make_cfg(
+        learner={"algo": algo, "recipe": "mlp_small", "hyperparams": hyper},
+        env={"actions": {"kind": kind}},
+    )
+    policy = train_rl(cfg, data, timesteps=128).policy
+    assert policy._actor is None
+    if algo != "maskable_ppo":  # MaskablePPO's actor needs its masks: never the fast path
+        assert DiscreteActor.of(policy.model.policy) is None
+    obs = _obs(policy.builder.obs_dim, np.random.default_rng(4), 5)
+    reference, _ = policy.model.predict(obs, deterministic=True)
+    got = policy._predict(obs)
+    np.testing.assert_array_equal(got.reshape(reference.shape), reference)
+
+
+def test_a_tie_resolves_as_sb3_resolves_it(data, make_cfg) -> None:
+    """Two actions with the same weights and bias: their logits tie exactly, the clear-lead
+    shortcut steps aside and softmax's argmax picks as SB3's does (the first)."""
+    cfg = make_cfg(learner={"algo": "ppo", "hyperparams": SMALL})
+    policy = train_rl(cfg, data, timesteps=128).policy
+    head = policy.model.policy.action_net
+    with torch.no_grad():
+        head.weight[2] = head.weight[1]
+        head.bias[2] = head.bias[1]
+        head.weight[0] *= 0
+        head.bias[0] = -1e3  # action 0 never: the tie between 1 and 2 decides every row
+    obs = _obs(policy.builder.obs_dim, np.random.default_rng(5), 20)
+    reference, _ = policy.model.predict(obs, deterministic=True)
+    assert set(reference.tolist()) == {1}
+    for row in obs:
+        assert policy._actor.actions(row[None, :]).tolist() == [1]
+    np.testing.assert_array_equal(policy._actor.actions(obs), reference)
+
+
+def test_clear_lead_shortcut() -> None:
+    from tradewind.rl.actor import _clear_argmax
+
+    logits = np.array([[0.1, 2.0, -1.0]], dtype=np.float32)
+    assert _clear_argmax(logits).tolist() == [1]
+    assert _clear_argmax(np.array([[1.0, 1.0 + 1e-6, 0.0]], dtype=np.float32)) is None
+    assert _clear_argmax(np.array([[np.inf, 0.0, 0.0]], dtype=np.float32)) is None
+    both = np.array([[0.0, 3.0, 1.0], [5.0, 1.0, 1.0]], dtype=np.float32)
+    assert _clear_argmax(both).tolist() == [1, 0]
+    assert _clear_argmax(np.array([[0.0, 3.0, 3.0], [5.0, 1.0, 1.0]], dtype=np.float32)) is None
