@@ -60,6 +60,7 @@ def run(
 ) -> None:
     """Reconcile, then trade until SIGTERM/SIGINT (or --duration); graceful shutdown."""
     from tradewind.broker.errors import BrokerError
+    from tradewind.live.heap import settled_heap
     from tradewind.pipelines.live import LiveStartError, build_trader, load_live_config
 
     cfg = load_live_config(config)
@@ -87,7 +88,8 @@ def run(
             )
 
     try:
-        snap = trader.run(duration_s=duration, on_ready=ready)
+        with settled_heap():  # start-up's objects out of the collector's way while trading
+            snap = trader.run(duration_s=duration, on_ready=ready)
     finally:
         if trader.lease is not None:
             trader.lease.release()  # released at shutdown; this covers a run that raised

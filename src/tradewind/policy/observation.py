@@ -87,4 +87,7 @@ class ObservationBuilder:
         x = np.asarray(obs, dtype=np.float64)
         if not self._norm:
             return x
-        return np.clip((x - self._obs_mean) / self._obs_scale, -self._clip, self._clip)
+        y = (x - self._obs_mean) / self._obs_scale
+        # np.clip's values (NaN stays NaN), without its Python-level dispatch: a live bar
+        np.maximum(y, -self._clip, out=y)
+        return np.minimum(y, self._clip, out=y)

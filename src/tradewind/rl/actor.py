@@ -7,8 +7,9 @@ validation, a distribution object, lazy properties): on a 64x64 MLP that is most
 order, without the wrappers:
 
 * the observation as float32 (SB3's ``preprocess_obs`` for a non-image ``Box``), the features
-  extractor's ``forward`` (``FlattenExtractor``), each layer of ``mlp_extractor.policy_net``,
-  then ``action_net``: the logits, bit for bit SB3's;
+  extractor's flatten (``FlattenExtractor``), each layer of ``mlp_extractor.policy_net``, then
+  ``action_net`` (``F.linear`` on the layer's own weight and bias, ``tanh``): the logits, bit
+  for bit SB3's;
 * ``Categorical(logits=...)`` normalises them (``logits - logsumexp``); SB3's deterministic
   action is ``argmax(probs)`` with ``probs = softmax(normalised)``. Those steps are monotone
   up to rounding, so where the largest logit leads the next by far more than rounding can
@@ -37,6 +38,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from torch import nn
+from torch.nn import functional as F
 
 # Layers whose ``forward`` is the whole of what calling them does (no hooks are registered by
 # SB3); an unknown layer type sends the policy to SB3's own path.
@@ -59,6 +61,23 @@ _LAYERS: tuple[type[nn.Module], ...] = (
 # logit is the argmax of softmax(logits - logsumexp) however float32 rounds: ~100x the
 # relative error of a float32 exp and of the two subtractions.
 _CLEAR = 1e-4
+
+
+def _step(module: nn.Module) -> Callable[[th.Tensor], th.Tensor]:
+    """What calling ``module`` computes, as one torch function: a ``Linear`` on detached views
+    of its weight and bias (the same storage, so training in place still shows; no autograd
+    graph is recorded), ``tanh``/``relu`` directly, other activations through ``forward``."""
+    if type(module) is nn.Linear:
+        weight = module.weight.detach()
+        bias = module.bias.detach() if module.bias is not None else None
+
+        def linear(x: th.Tensor) -> th.Tensor:
+            return F.linear(x, weight, bias)
+
+        return linear
+    if type(module) is nn.Tanh:
+        return th.tanh
+    return module.forward
 
 
 def _plain(module: nn.Module) -> bool:
@@ -92,17 +111,26 @@ class DiscreteActor:
         layers = [*net, policy.action_net]
         if not all(type(m) in _LAYERS and _plain(m) for m in layers):
             return None
-        return cls([extractor.forward, *(m.forward for m in layers)])
+        flat = extractor.flatten
+        if type(flat) is not nn.Flatten or not _plain(flat):
+            return None
+        start, end = flat.start_dim, flat.end_dim
+
+        def flatten(x: th.Tensor) -> th.Tensor:
+            return x.flatten(start, end)
+
+        return cls([flatten, *(_step(m) for m in layers)])
 
     def actions(self, obs: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
         """The deterministic action of each row of ``obs`` (rows x obs_dim, float32)."""
+        # no autograd context needed: the weights are detached views, the input a plain array
+        x = th.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        for step in self._steps:
+            x = step(x)
+        clear = _clear_argmax(x.numpy())
+        if clear is not None:
+            return clear
         with th.no_grad():
-            x = th.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
-            for step in self._steps:
-                x = step(x)
-            clear = _clear_argmax(x.numpy())
-            if clear is not None:
-                return clear
             normalised = x - x.logsumexp(dim=-1, keepdim=True)
             probs = th.softmax(normalised, dim=-1).numpy()
         if np.isnan(probs).any():

@@ -106,3 +106,19 @@ def test_clear_lead_shortcut() -> None:
     both = np.array([[0.0, 3.0, 1.0], [5.0, 1.0, 1.0]], dtype=np.float32)
     assert _clear_argmax(both).tolist() == [1, 0]
     assert _clear_argmax(np.array([[0.0, 3.0, 3.0], [5.0, 1.0, 1.0]], dtype=np.float32)) is None
+
+
+def test_normalise_is_vecnormalize_bit_for_bit(data, make_cfg) -> None:
+    """``ObservationBuilder.normalise`` (the live and backtest path) gives VecNormalize's own
+    ``np.clip((obs - mean) / sqrt(var + eps), -clip, clip)``, bit for bit, NaN and inf too."""
+    cfg = make_cfg(learner={"algo": "ppo", "hyperparams": SMALL})
+    policy = train_rl(cfg, data, timesteps=128).policy
+    norm = policy.contract.obs_normaliser
+    assert norm is not None
+    mean, var = np.asarray(norm.mean), np.asarray(norm.var)
+    obs = 50 * _obs(policy.builder.obs_dim, np.random.default_rng(6), 50).astype(np.float64)
+    obs[0, :3] = [np.nan, np.inf, -np.inf]
+    want = np.clip((obs - mean) / np.sqrt(var + norm.epsilon), -norm.clip, norm.clip)
+    got = policy.builder.normalise(obs)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
