@@ -194,7 +194,7 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
     ms = [statistics.median(np.median(x) for x in v.ns[k]) / 1e6 for k in ("oms", "broker")]
     commits, sql = v.commits / v.orders, v.sql_ns / v.orders / 1e6
     var_stream = lp.med(parts, "rule", "PortfolioVaR.check (VaR + ES)")
-    targets, net = warm["SB3Policy.targets"], warm["the network alone (torch)"]
+    targets, net, sb3 = warm["SB3Policy.targets"], warm[lp.NETWORK], warm[lp.SB3_PREDICT]
     risk_x = lp.med(parts, "rule", "Desk.check (all risk)") / warm["Desk.check (all risk)"]
     pol_x = lp.med(parts, "mlp", "SB3Policy.targets") / warm["SB3Policy.targets"]
     return [
@@ -209,9 +209,10 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         f"{us(lp.med(parts, 'mlp', 'IncrementalFeatures.update'))} + "
         f"{us(lp.med(parts, 'mlp', 'Decider.decide'))} µs for the MLP on the default 15 columns "
         f"(of which `SB3Policy.targets` {us(lp.med(parts, 'mlp', 'SB3Policy.targets'))} µs; warm "
-        f"{us(targets)} µs, the torch forward pass alone {us(net)} µs: VecNormalize, the "
-        "observation's scaling and tensor conversion (SB3's `predict` wrapper is bypassed) and "
-        f"the action map add {us(targets - net)} µs to the 64x64 network). The same rule on "
+        f"{us(targets)} µs, of which the network {us(net)} µs: `rl.actor.DiscreteActor`, SB3's "
+        "own layers and logits without its `Categorical` distribution, where SB3's "
+        f"`policy._predict` takes {us(sb3)} µs on the same observation; VecNormalize and the "
+        f"action map add {us(targets - net)} µs). The same rule on "
         f"the default config closes a bar in {us(sc['ruledef60'].stat('bar_50'))} µs: the "
         "feature config, more than the strategy, sets the cost of a bar.",
         *side_rows(side),

@@ -250,6 +250,8 @@ def train_mlp(bars: BarSeries, timesteps: int) -> Trained:
 # --- where the time goes ----------------------------------------------------------------------
 
 
+NETWORK = "the network: DiscreteActor.actions"
+SB3_PREDICT = "SB3's policy._predict, same observation"
 PART_NAMES = (
     "bar close: Desk._on_bar",
     "LiveDecision.on_bar",
@@ -385,7 +387,8 @@ def features_side_by_side(
 
 def warm_costs(desk: Desk, policy: Any) -> dict[str, float]:
     """The same parts called in a tight loop (µs, fastest samples): a risk check of a
-    +10,000 order that adds risk, and the policy's ``targets`` against its network alone."""
+    +10,000 order that adds risk; the policy's ``targets``, its network
+    (``DiscreteActor.actions``) and SB3's own ``policy._predict`` on the same observation."""
     import torch
 
     lane, tick = desk.lanes[0], desk.last[SYMBOL]
@@ -402,11 +405,14 @@ def warm_costs(desk: Desk, policy: Any) -> dict[str, float]:
         with torch.no_grad():
             net._predict(x, deterministic=True)
 
+    actor = policy._actor
+    check(actor is not None, "the PPO MLP takes the DiscreteActor path")
     return {
         "Desk.check (all risk)": bestus(lambda: desk.check(lane, intent), 200),
         "PortfolioVaR.check (VaR + ES)": bestus(lambda: lane.var.check(intent, view), 200),
         "SB3Policy.targets": bestus(lambda: policy.targets(obs), 200),
-        "the network alone (torch)": bestus(forward, 200),
+        NETWORK: bestus(lambda: actor.actions(obs), 200),
+        SB3_PREDICT: bestus(forward, 200),
     }
 
 

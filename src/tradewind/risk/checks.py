@@ -85,7 +85,7 @@ class PreTradeRisk:
         see the module doc). Does not count the order as sent: call ``record_sent`` once it
         really goes out."""
         name = intent.instrument
-        kill = KillState(kill_state)
+        kill = kill_state if type(kill_state) is KillState else KillState(kill_state)
         position, pending = portfolio.position(name), portfolio.pending(name)
         reducing = reduces(position, pending, intent.units)
         if kill is KillState.REDUCING and not reducing:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tradewind.config.risk import RiskLimits
 from tradewind.domain import OrderIntent, Tick
@@ -16,10 +16,10 @@ from tradewind.risk.rules import InstrumentRules
 from tradewind.risk.views import PortfolioView, money, num, worst_position
 
 
-@dataclass(frozen=True, slots=True)
-class OrderContext:
+class OrderContext(NamedTuple):
     """One order under check, with everything a check looks at. ``sent_last_minute`` is
-    how many orders went out in the 60 s up to ``now_us``."""
+    how many orders went out in the 60 s up to ``now_us``. Immutable (a named tuple: made
+    once per order on the live order path, cheaper than a frozen dataclass)."""
 
     intent: OrderIntent
     tick: Tick | None

@@ -21,13 +21,16 @@ class DecisionError(RuntimeError):
 def checked_target(out: Any, label: str, instrument: str, ts_us: int) -> float:
     """``out`` as a float clipped to [-1, 1]; NaN when it is not finite (the caller decides
     what that means: flat, counted). ``DecisionError`` when it is not a single number."""
-    arr = np.asarray(out)
-    if arr.size != 1 or not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
-        raise DecisionError(
-            f"{label} returned {out!r} on {instrument} at bar ts_us={ts_us}; "
-            "expected a float in [-1, 1]"
-        )
-    value = float(arr.reshape(()))
+    if type(out) is float:  # the usual answer: no array needed to know it is one number
+        value = out
+    else:
+        arr = np.asarray(out)
+        if arr.size != 1 or not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
+            raise DecisionError(
+                f"{label} returned {out!r} on {instrument} at bar ts_us={ts_us}; "
+                "expected a float in [-1, 1]"
+            )
+        value = float(arr.reshape(()))
     if not math.isfinite(value):
         return math.nan
     return min(1.0, max(-1.0, value))

@@ -127,7 +127,8 @@ class AlgoBase:
             return
         self._unsent = self.units
         self._note = "working"
-        log.info("%s: working %g %s (%s)", self.label, self.units, self.instrument, self.tag)
+        if log.isEnabledFor(logging.INFO):  # the label is made only when it is logged
+            log.info("%s: working %g %s (%s)", self.label, self.units, self.instrument, self.tag)
         self._begin_work(tick)
 
     def on_tick(self, tick: Tick) -> None:
@@ -225,7 +226,8 @@ class AlgoBase:
             log.warning(
                 "%s: %s %g cut to %g by risk", intent.algo, intent.type, units, record.units
             )
-        log.info("%s: %s %g -> %s", intent.algo, intent.type, record.units, record.state.value)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s: %s %g -> %s", intent.algo, intent.type, record.units, record.state.value)
         return record
 
     def _live(self) -> list[OrderRecord]:
@@ -260,7 +262,8 @@ class AlgoBase:
         self._unsent = 0.0
         self._finished = True
         self._note = note
-        log.info("%s: %s", self.label, note)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s: %s", self.label, note)
 
     def _clean(self, units: float) -> float:
         value = round(units, self.rules.trade_units_precision + 2)
