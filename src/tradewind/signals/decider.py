@@ -187,7 +187,10 @@ class Decider:
         try:
             if self.policy is not None:
                 out = masked_targets(self.policy, obs[None, :], self._masks(units))
-                out = np.asarray(out).reshape(-1)[0] if np.size(out) else out
+                if isinstance(out, np.ndarray) and out.size:
+                    out = out.reshape(-1)[0]
+                elif np.size(out):
+                    out = np.asarray(out).reshape(-1)[0]
             else:
                 assert self._decide is not None
                 out = self._decide(obs)

@@ -21,8 +21,8 @@ class DecisionError(RuntimeError):
 def checked_target(out: Any, label: str, instrument: str, ts_us: int) -> float:
     """``out`` as a float clipped to [-1, 1]; NaN when it is not finite (the caller decides
     what that means: flat, counted). ``DecisionError`` when it is not a single number."""
-    if type(out) is float:  # the usual answer: no array needed to know it is one number
-        value = out
+    if isinstance(out, float):  # float, np.float64: no array needed to know it is one number
+        value = float(out)
     else:
         arr = np.asarray(out)
         if arr.size != 1 or not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
