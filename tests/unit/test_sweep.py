@@ -114,3 +114,34 @@ def test_sweep_computes_each_feature_once_and_scores_as_points_alone(workers: in
             want = compute_metrics(r, ppy)
             assert m.keys() == want.keys()
             assert all(m[k] == want[k] or (m[k] != m[k] and want[k] != want[k]) for k in m), p
+
+
+def test_feature_cache_stays_under_its_budget_with_the_same_scores() -> None:
+    """A budget of three lines: the least recently read are dropped and computed again when
+    read again; every point scores as with an unbounded cache."""
+    from tradewind.backtest.feature_cache import FeatureCache
+    from tradewind.backtest.sweep import score
+    from tradewind.pipelines.sweep import SMA_FEATURES
+
+    bars = _two_instruments()
+    cfg = BacktestConfig(
+        name="s",
+        instruments=tuple(bars),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="sma_crossover"),),
+        sizing=Sizing(value=10_000.0),
+    )
+    pts = grid_points(parse_grid("fast=4:12:4,slow=20:40:10"))
+    line = 8 * len(next(iter(bars.values())))
+    small = FeatureCache(bars, SMA_FEATURES.compute, max_bytes=3 * line)
+    full = FeatureCache(bars, SMA_FEATURES.compute, max_bytes=None)
+    got = score(bars, SMA_FEATURES, pts, cfg, 252 * 24, max_workers=1, cache=small)
+    want = score(bars, SMA_FEATURES, pts, cfg, 252 * 24, max_workers=1, cache=full)
+    assert got == want or all(
+        all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a)
+        for a, b in zip(got, want, strict=True)
+    )
+    assert len(small) <= 3 and small.nbytes <= 3 * line
+    assert small.stats.evicted > 0 and small.stats.computed > full.stats.computed == 12
+    with pytest.raises(ValueError, match="max_bytes"):
+        FeatureCache(bars, SMA_FEATURES.compute, max_bytes=0)
