@@ -70,6 +70,16 @@ def test_parallel_sweep_matches_serial_and_ranks_by_target() -> None:
         run_sweep(bars, sma_crossover_signal_fn, pts, cfg, "nope", ppy)  # type: ignore[arg-type]
 
 
+def _sweep_config(bars: dict[str, BarSeries]) -> BacktestConfig:
+    return BacktestConfig(
+        name="s",
+        instruments=tuple(bars),
+        timeframe=Timeframe.H1,
+        strategies=(StrategySpec(name="sma_crossover"),),
+        sizing=Sizing(value=10_000.0),
+    )
+
+
 def _two_instruments() -> dict[str, BarSeries]:
     out = {}
     for symbol, seed in (("EUR_USD", 5), ("GBP_USD", 6)):
@@ -91,13 +101,7 @@ def test_sweep_computes_each_feature_once_and_scores_as_points_alone(workers: in
     from tradewind.pipelines.sweep import SMA_FEATURES, sma_feature_signal_fn
 
     bars = _two_instruments()
-    cfg = BacktestConfig(
-        name="s",
-        instruments=tuple(bars),
-        timeframe=Timeframe.H1,
-        strategies=(StrategySpec(name="sma_crossover"),),
-        sizing=Sizing(value=10_000.0),
-    )
+    cfg = _sweep_config(bars)
     grid = parse_grid("fast=4:12:4,slow=20:40:10,allow_short=0:1:1")
     pts = grid_points(grid)  # 3 x 3 x 2 = 18 points over 6 distinct periods
     ppy = 252 * 24
@@ -124,13 +128,7 @@ def test_feature_cache_stays_under_its_budget_with_the_same_scores() -> None:
     from tradewind.pipelines.sweep import SMA_FEATURES
 
     bars = _two_instruments()
-    cfg = BacktestConfig(
-        name="s",
-        instruments=tuple(bars),
-        timeframe=Timeframe.H1,
-        strategies=(StrategySpec(name="sma_crossover"),),
-        sizing=Sizing(value=10_000.0),
-    )
+    cfg = _sweep_config(bars)
     pts = grid_points(parse_grid("fast=4:12:4,slow=20:40:10"))
     line = 8 * len(next(iter(bars.values())))
     small = FeatureCache(bars, SMA_FEATURES.compute, max_bytes=3 * line)
