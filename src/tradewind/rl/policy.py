@@ -44,8 +44,8 @@ class SB3Policy:
         self._discrete = (
             np.asarray(acts.targets, dtype=np.float64) if acts.kind == "discrete" else None
         )
-        # PPO/A2C with discrete actions: the same torch operations without SB3's wrappers
-        self._actor = None if self.uses_action_masks else DiscreteActor.of(model.policy)
+        # PPO/A2C/MaskablePPO with discrete actions: SB3's torch operations, no wrappers
+        self._actor = DiscreteActor.of(model.policy)
 
     def targets(
         self,
@@ -75,14 +75,14 @@ class SB3Policy:
         """``model.predict(x, deterministic=True)`` without its per-call overhead (switching
         every module to eval mode, checking and wrapping the observation: three quarters of
         the time on a small MLP, which counts in the live trader's tick-to-order latency);
-        for PPO/A2C with discrete actions, ``DiscreteActor`` (the same torch operations
+        for PPO/A2C/MaskablePPO with discrete actions, ``DiscreteActor`` (the same torch operations
         without the distribution object). The same actions: a test holds it equal to
         ``predict`` for every algorithm."""
         policy = self.model.policy
         if policy.training:
             policy.set_training_mode(False)
-        if self._actor is not None and masks is None:
-            return self._actor.actions(np.asarray(x, dtype=np.float32))
+        if self._actor is not None:
+            return self._actor.actions(np.asarray(x, dtype=np.float32), masks)
         with th.no_grad():
             obs = th.as_tensor(np.asarray(x, dtype=np.float32), device=policy.device)
             if masks is not None:

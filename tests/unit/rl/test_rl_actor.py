@@ -54,10 +54,48 @@ def test_nan_logits_are_refused_like_sb3(data, make_cfg) -> None:
         policy._actor.actions(obs)
 
 
+def test_maskable_actions_equal_sb3_predict_with_and_without_masks(data, make_cfg) -> None:
+    cfg = make_cfg(
+        learner={"algo": "maskable_ppo", "hyperparams": {"n_steps": 128, "batch_size": 64}},
+        env={"min_hold_bars": 4},
+    )
+    policy = train_rl(cfg, data, timesteps=256).policy
+    actor = policy._actor
+    assert actor is not None
+    assert actor.maskable
+    rng = np.random.default_rng(7)
+    obs = _obs(policy.builder.obs_dim, rng, 200)
+    n_actions = len(policy.contract.actions.targets)
+    masks = rng.random((len(obs), n_actions)) < 0.6
+    masks[:5] = True  # everything allowed
+    masks[5:10] = False  # nothing allowed: SB3 answers the first action
+    masks[10:20] = False
+    masks[10:20, 2] = True  # one action allowed
+    for m in (masks, None):
+        reference, _ = policy.model.predict(obs, deterministic=True, action_masks=m)
+        np.testing.assert_array_equal(actor.actions(obs, m), reference)
+        for i, row in enumerate(obs):  # one row at a time, as the live trader asks
+            one = None if m is None else m[i : i + 1]
+            single, _ = policy.model.predict(row[None, :], deterministic=True, action_masks=one)
+            assert actor.actions(row[None, :], one).tolist() == single.tolist(), i
+    assert set(actor.actions(obs[10:20], masks[10:20]).tolist()) == {2}
+    np.testing.assert_array_equal(
+        policy._predict(obs, masks),
+        policy.model.predict(obs, deterministic=True, action_masks=masks)[0],
+    )
+
+
+def test_masks_for_a_policy_without_them_are_refused(data, make_cfg) -> None:
+    cfg = make_cfg(learner={"algo": "ppo", "hyperparams": SMALL})
+    policy = train_rl(cfg, data, timesteps=128).policy
+    obs = np.zeros((1, policy.builder.obs_dim), dtype=np.float32)
+    with pytest.raises(ValueError, match="masks"):
+        policy._actor.actions(obs, np.ones((1, 3), dtype=bool))
+
+
 @pytest.mark.parametrize(
     ("algo", "kind", "hyper"),
     [
-        ("maskable_ppo", "discrete", {"n_steps": 128, "batch_size": 64}),
         ("a2c", "continuous", {}),
         ("dqn", "discrete", {"learning_starts": 64, "buffer_size": 2_000, "batch_size": 32}),
     ],
@@ -69,8 +107,7 @@ def test_other_policies_keep_sb3s_path(data, make_cfg, algo, kind, hyper) -> Non
     )
     policy = train_rl(cfg, data, timesteps=128).policy
     assert policy._actor is None
-    if algo != "maskable_ppo":  # MaskablePPO's actor needs its masks: never the fast path
-        assert DiscreteActor.of(policy.model.policy) is None
+    assert DiscreteActor.of(policy.model.policy) is None
     obs = _obs(policy.builder.obs_dim, np.random.default_rng(4), 5)
     reference, _ = policy.model.predict(obs, deterministic=True)
     got = policy._predict(obs)
@@ -106,6 +143,16 @@ def test_clear_lead_shortcut() -> None:
     both = np.array([[0.0, 3.0, 1.0], [5.0, 1.0, 1.0]], dtype=np.float32)
     assert _clear_argmax(both).tolist() == [1, 0]
     assert _clear_argmax(np.array([[0.0, 3.0, 3.0], [5.0, 1.0, 1.0]], dtype=np.float32)) is None
+    # masks: the largest allowed logit, against the next allowed one
+    one = np.array([[5.0, 1.0, 2.0]], dtype=np.float32)
+    assert _clear_argmax(one, np.array([[False, True, True]])).tolist() == [2]
+    assert _clear_argmax(one, np.array([[False, False, True]])) is None  # one allowed
+    tie = np.array([[2.0, 1.0, 2.0]], dtype=np.float32)  # a masked twin of the best
+    assert _clear_argmax(tie, np.array([[False, True, True]])).tolist() == [2]
+    both = np.concatenate([one, tie])
+    allowed = np.array([[False, True, True], [False, True, True]])
+    assert _clear_argmax(both, allowed).tolist() == [2, 2]
+    assert _clear_argmax(np.array([[2e6, 0.0, 1.0]], dtype=np.float32)) is None  # too large
 
 
 def test_normalise_is_vecnormalize_bit_for_bit(data, make_cfg) -> None:
