@@ -17,7 +17,7 @@
   orders, which here fill at the close of the first bar after the order's bar (Backtrader's
   own ``Close`` waits for the end of the session, wrong for intraday bars).
 * Stop orders keep Backtrader's matching: a gap through the stop fills at the open.
-* Financing: ``TradewindBroker.next`` charges, before a bar's fills, the rollovers since the
+* Financing: ``FinancingBroker.next`` charges, before a bar's fills, the rollovers since the
   data's previous bar (``backtest.financing``; ``track_financing`` gives each data its year
   fractions) on the position held, at the previous bar's close; the cash goes down by what is
   paid (up by what is received), so the equity curve and every metric include it.
@@ -58,40 +58,9 @@ class TradewindBroker(bt.brokers.BackBroker):
         self._precision = dict(units_precision or {})
         # per order ref, per execution: (half spread, slippage) per unit, in price units
         self.frictions: dict[int, list[tuple[float, float]]] = {}
-        # data -> (its bars' financing year fractions, its length when last seen)
-        self._financed: dict[Any, tuple[npt.NDArray[np.float64], list[int]]] = {}
-        self.financing_charges: list[float] = []  # every non-zero charge, in order
+        self.financing_charges: list[float] = []  # every non-zero charge (FinancingBroker)
         self.set_coc(False)
         self.set_coo(False)
-
-    def track_financing(self, data: Any, years: npt.NDArray[np.float64]) -> None:
-        """Charge financing on ``data``'s positions; ``years[i]``: the year fraction of the
-        rollovers charged on its bar ``i`` (``financing.year_fractions`` of its times)."""
-        self._financed[data] = (np.asarray(years, dtype=np.float64), [0])
-
-    def next(self) -> None:
-        if self._financed:
-            self._charge_financing()
-        super().next()
-
-    def _charge_financing(self) -> None:
-        """For each tracked data that moved to a new bar ``i``: the rollovers since bar
-        ``i - 1`` on the position held (orders of bar ``i`` have not filled yet) at bar
-        ``i - 1``'s close."""
-        for data, (years, seen) in self._financed.items():
-            n = len(data)
-            if n == seen[0]:
-                continue
-            seen[0] = n
-            i = n - 1
-            units = float(self.getposition(data).size)
-            if i < 1 or units == 0.0 or not years[i] > 0.0:
-                continue
-            model = self._costs[data._name]
-            paid = model.financing(units, float(data.close[-1]), float(years[i]))
-            if paid != 0.0:
-                self.cash -= paid
-                self.financing_charges.append(paid)
 
     def round_size(self, data: Any, size: float) -> float:
         precision = self._precision.get(data._name)
@@ -133,6 +102,49 @@ class TradewindBroker(bt.brokers.BackBroker):
             slip = model.slip_for(units, float(data.volume[ago]))
             self.frictions.setdefault(order.ref, []).append((half, raw * slip))
         return super()._execute(order, ago=ago, price=price, **kwargs)
+
+
+class FinancingBroker(TradewindBroker):
+    """``TradewindBroker`` that also charges financing on the datas given to
+    ``track_financing`` (a separate class: a run without financing pays nothing per bar)."""
+
+    def __init__(
+        self,
+        costs: Mapping[str, CostModel],
+        next_close: bool,
+        units_precision: Mapping[str, int] | None = None,
+    ) -> None:
+        super().__init__(costs, next_close, units_precision)
+        # data -> (its bars' financing year fractions, its length when last seen)
+        self._financed: dict[Any, tuple[npt.NDArray[np.float64], list[int]]] = {}
+
+    def track_financing(self, data: Any, years: npt.NDArray[np.float64]) -> None:
+        """Charge financing on ``data``'s positions; ``years[i]``: the year fraction of the
+        rollovers charged on its bar ``i`` (``financing.year_fractions`` of its times)."""
+        self._financed[data] = (np.asarray(years, dtype=np.float64), [0])
+
+    def next(self) -> None:
+        self._charge_financing()
+        super().next()
+
+    def _charge_financing(self) -> None:
+        """For each tracked data that moved to a new bar ``i``: the rollovers since bar
+        ``i - 1`` on the position held (orders of bar ``i`` have not filled yet) at bar
+        ``i - 1``'s close."""
+        for data, (years, seen) in self._financed.items():
+            n = len(data)
+            if n == seen[0]:
+                continue
+            seen[0] = n
+            i = n - 1
+            units = float(self.getposition(data).size)
+            if i < 1 or units == 0.0 or not years[i] > 0.0:
+                continue
+            model = self._costs[data._name]
+            paid = model.financing(units, float(data.close[-1]), float(years[i]))
+            if paid != 0.0:
+                self.cash -= paid
+                self.financing_charges.append(paid)
 
 
 class TradewindCommission(bt.CommInfoBase):

@@ -4,10 +4,12 @@ Backtrader stays behind this adapter: the rest of the code sees ``run_backtrader
 ``load_strategy`` and gets a ``BacktestResult`` back. Fill and cost semantics are in
 ``bt_broker`` and ``costs``; trades are rebuilt from the fills by ``trades``.
 
-Per bar the run adds little to Backtrader's own loop (no observers): the recorder keeps the
-account value Backtrader has already computed and each data's length; bar times and exposure
-are rebuilt from those, the bars and the position after each fill once the run is over. One
-data runs in Backtrader's ``runonce`` loop, several step by step (``runonce=False``).
+Per bar the run adds next to nothing to Backtrader's own loop (no observers): the recorder
+keeps the account value Backtrader has already computed (and, with several datas, each data's
+length); bar times and exposure are rebuilt from those, the bars and the position after each
+fill once the run is over, and the order records from each order's latest notification. The
+broker charges financing per bar only when it is on (``FinancingBroker``). One data runs in
+Backtrader's ``runonce`` loop, several step by step (``runonce=False``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.backtest.bt_broker import (
+    FinancingBroker,
     TradewindBroker,
     TradewindCommission,
     TradewindSizer,
@@ -50,13 +53,42 @@ _ORDER_KINDS = {
 }
 
 
+_FINAL = frozenset(
+    (bt.Order.Completed, bt.Order.Canceled, bt.Order.Expired, bt.Order.Margin, bt.Order.Rejected)
+)
+
+
 def _price(value: Any, applies: bool) -> float | None:
     return float(value) if applies and value is not None else None
 
 
+def _order_record(order: Any, created: int, ts: int, strategy: str) -> Order:
+    """``order``: the copy Backtrader notified last (at bar time ``ts``; its status and
+    executed size are those of that moment); ``created``: the bar time of the first one."""
+    final = order.status in _FINAL
+    exectype = order.exectype
+    return Order(
+        ref=int(order.ref),
+        instrument=order.data._name,
+        strategy=strategy,
+        kind=_ORDER_KINDS.get(exectype, str(exectype)),
+        units=float(order.created.size),
+        limit_price=_price(
+            order.created.pricelimit if exectype == bt.Order.StopLimit else order.created.price,
+            exectype in (bt.Order.Limit, bt.Order.StopLimit),
+        ),
+        stop_price=_price(order.created.price, exectype in (bt.Order.Stop, bt.Order.StopLimit)),
+        created_ts_us=created,
+        done_ts_us=ts if final else None,
+        status=order.getstatusname().lower() if final else "working",
+        filled_units=float(order.executed.size),
+    )
+
+
 class _Recorder(bt.Analyzer):
-    """Equity and exposure at each bar's close (``curves``), and every execution as a
-    ``Fill``."""
+    """Equity and exposure at each bar's close (``curves``), every execution as a ``Fill``
+    and every order as an ``Order`` (``orders``). For one data: with several, ``_Recorder``'s
+    subclass ``_StepRecorder``."""
 
     params = (("strategy_name", ""),)
 
@@ -65,50 +97,33 @@ class _Recorder(bt.Analyzer):
         self._slot = {id(d): j for j, d in enumerate(self._datas)}
         self._broker = self.strategy.broker
         self.values: list[float] = []  # account value at each step (Backtrader's, cached)
-        self.lens: list[int] = []  # len(data) of every data at each step, flattened
         # (step, data index, position size after that step's fills), on every fill
         self.marks: list[tuple[int, int, float]] = []
         self.fills: list[Fill] = []
         self._seen: dict[int, int] = {}
-        self._created: dict[int, int] = {}
-        self._orders: dict[int, Order] = {}
+        # per order ref: (the order as last notified, bar time of its first notification,
+        # bar time of the last); the order records are built from these after the run
+        self._notes: dict[int, tuple[Any, int, int]] = {}
 
-    def _track(self, order: Any) -> None:
-        ts = int(order.data.tsus[0])
-        self._created.setdefault(order.ref, ts)
-        final = order.status in (
-            order.Completed,
-            order.Canceled,
-            order.Expired,
-            order.Margin,
-            order.Rejected,
-        )
-        self._orders[order.ref] = Order(
-            ref=int(order.ref),
-            instrument=order.data._name,
-            strategy=self.p.strategy_name,
-            kind=_ORDER_KINDS.get(order.exectype, str(order.exectype)),
-            units=float(order.created.size),
-            limit_price=_price(
-                order.created.pricelimit
-                if order.exectype == order.StopLimit
-                else order.created.price,
-                order.exectype in (order.Limit, order.StopLimit),
-            ),
-            stop_price=_price(order.created.price, order.exectype in (order.Stop, order.StopLimit)),
-            created_ts_us=self._created[order.ref],
-            done_ts_us=ts if final else None,
-            status=order.getstatusname().lower() if final else "working",
-            filled_units=float(order.executed.size),
-        )
+    def _steps_lens(self, steps: int) -> npt.NDArray[np.int64]:
+        """``len(data)`` of every data at each step, shape (steps, datas): with one data each
+        step is its next bar."""
+        (data,) = self._datas
+        if len(data) != steps:
+            raise RuntimeError(f"{data._name}: {len(data)} bars over {steps} steps")
+        return np.arange(1, steps + 1, dtype=np.int64).reshape(steps, 1)
 
     @property
     def orders(self) -> list[Order]:
-        return [self._orders[r] for r in sorted(self._orders)]
+        name = self.p.strategy_name
+        return [_order_record(*self._notes[r], name) for r in sorted(self._notes)]
 
     def notify_order(self, order: Any) -> None:
-        self._track(order)
-        if order.status not in (order.Partial, order.Completed):
+        ts = int(order.data.tsus[0])
+        ref = order.ref
+        note = self._notes.get(ref)
+        self._notes[ref] = (order, ts if note is None else note[1], ts)
+        if order.status != order.Completed and order.status != order.Partial:
             return
         self.marks.append(
             (
@@ -118,9 +133,8 @@ class _Recorder(bt.Analyzer):
             )
         )
         bits = list(order.executed.exbits)
-        ts = int(order.data.tsus[0])
-        frictions = self.strategy.broker.frictions.get(order.ref, [])
-        seen = self._seen.get(order.ref, 0)
+        frictions = self.strategy.broker.frictions.get(ref, [])
+        seen = self._seen.get(ref, 0)
         for k, bit in enumerate(bits[seen:], start=seen):
             half, slip = frictions[k] if k < len(frictions) else (math.nan, math.nan)
             size = abs(float(bit.size))
@@ -132,17 +146,16 @@ class _Recorder(bt.Analyzer):
                     units=float(bit.size),
                     price=float(bit.price),
                     commission=float(bit.closedcomm + bit.openedcomm),
-                    order_ref=int(order.ref),
+                    order_ref=int(ref),
                     spread_cost=size * half,
                     slippage_cost=size * slip,
                 )
             )
-        self._seen[order.ref] = len(bits)
+        self._seen[ref] = len(bits)
 
     def next(self) -> None:
         # per step only what cannot be rebuilt afterwards; ``curves`` derives the rest
         self.values.append(self._broker.getvalue())
-        self.lens.extend(map(len, self._datas))
 
     def curves(
         self, bars: Mapping[str, BarSeries]
@@ -152,7 +165,7 @@ class _Recorder(bt.Analyzer):
         (NaN at zero equity), summed in data order as Backtrader's own values would be."""
         equity = np.asarray(self.values, dtype=np.float64)
         steps = len(equity)
-        lens = np.asarray(self.lens, dtype=np.int64).reshape(steps, len(self._datas))
+        lens = self._steps_lens(steps)
         ts = np.full(steps, np.iinfo(np.int64).min, dtype=np.int64)
         gross = np.zeros(steps, dtype=np.float64)
         for j, d in enumerate(self._datas):
@@ -175,6 +188,21 @@ class _Recorder(bt.Analyzer):
         sizes = np.asarray([size for _, size in marks], dtype=np.float64)
         last = np.searchsorted(at, np.arange(steps), side="right") - 1
         return np.where(last >= 0, sizes[np.maximum(last, 0)], 0.0)
+
+
+class _StepRecorder(_Recorder):
+    """``_Recorder`` for several datas: also keeps each data's length at every step."""
+
+    def start(self) -> None:
+        super().start()
+        self.lens: list[int] = []  # len(data) of every data at each step, flattened
+
+    def next(self) -> None:
+        self.values.append(self._broker.getvalue())
+        self.lens.extend(map(len, self._datas))
+
+    def _steps_lens(self, steps: int) -> npt.NDArray[np.int64]:
+        return np.asarray(self.lens, dtype=np.int64).reshape(steps, len(self._datas))
 
 
 def run_backtrader(
@@ -209,19 +237,22 @@ def run_backtrader(
             )
     bar_spreads = spreads if cfg.costs.spread == "data" and spreads is not None else {}
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False, tradehistory=False)
-    cerebro.broker = TradewindBroker(
+    broker_cls = FinancingBroker if cfg.costs.financing else TradewindBroker
+    broker = broker_cls(
         costs, next_close=cfg.fill is FillTiming.NEXT_CLOSE, units_precision=units_precision
     )
-    cerebro.broker.setcash(cfg.cash)
+    cerebro.broker = broker
+    broker.setcash(cfg.cash)
     for symbol, series in bars.items():
         data = make_feed(symbol, series, features.get(symbol, {}), bar_spreads.get(symbol))
         cerebro.adddata(data, name=symbol)
-        if cfg.costs.financing:
-            cerebro.broker.track_financing(data, year_fractions(series.ts))
-        cerebro.broker.addcommissioninfo(TradewindCommission(model=costs[symbol]), name=symbol)
+        if isinstance(broker, FinancingBroker):
+            broker.track_financing(data, year_fractions(series.ts))
+        broker.addcommissioninfo(TradewindCommission(model=costs[symbol]), name=symbol)
     cerebro.addsizer(TradewindSizer, sizing=cfg.sizing, periods_per_year=periods_per_year)
     cerebro.addstrategy(strategy_cls, **dict(params))
-    cerebro.addanalyzer(_Recorder, _name="recorder", strategy_name=strategy_name)
+    recorder = _Recorder if len(bars) == 1 else _StepRecorder
+    cerebro.addanalyzer(recorder, _name="recorder", strategy_name=strategy_name)
     # one data: Backtrader's vectorised ``runonce`` loop (its default, the same results);
     # several: step by step, so indicators across datas with different bar times stay aligned
     (strat,) = cerebro.run(runonce=len(bars) == 1, preload=True)
@@ -239,7 +270,7 @@ def run_backtrader(
         fills=rec.fills,
         trades=trades_from_fills(rec.fills, bars, strategy_name, kinds),
         orders=orders,
-        financing=math.fsum(cerebro.broker.financing_charges),
+        financing=math.fsum(broker.financing_charges),
     )
 
 

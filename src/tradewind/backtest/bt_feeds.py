@@ -9,6 +9,7 @@ the bars' times, not a frame column); with per-bar spreads (``spread: data``) th
 from __future__ import annotations
 
 import keyword
+from array import array
 from collections.abc import Mapping
 
 import backtrader as bt
@@ -45,21 +46,20 @@ def _check_name(name: str) -> None:
 
 class _TimedPandasData(bt.feeds.PandasData):
     """PandasData whose ``tsus`` line comes from the ``ts_us`` param (the bars' int64 times),
-    not from a frame column: one pandas cell fewer to read per bar."""
+    not from a frame column, written whole once the feed is preloaded: nothing per bar. Only for
+    preloaded runs (``run_backtrader`` always preloads): loaded bar by bar, ``tsus`` stays NaN.
+    """
 
     lines = (TS_LINE,)
     params = ((TS_LINE, None), ("ts_us", None))
 
-    def start(self) -> None:
-        super().start()
-        self._ts_us: list[float] = np.asarray(self.p.ts_us, dtype=np.float64).tolist()
-        self._ts_line = getattr(self.lines, TS_LINE)
-
-    def _load(self) -> bool:
-        if not super()._load():
-            return False
-        self._ts_line[0] = self._ts_us[self._idx]  # exact: |µs| < 2**53
-        return True
+    def preload(self) -> None:
+        super().preload()
+        line = getattr(self.lines, TS_LINE)
+        times = np.asarray(self.p.ts_us, dtype=np.float64)  # exact: |µs| < 2**53
+        if len(line.array) != len(times):
+            raise RuntimeError(f"{self._name}: {len(line.array)} bars loaded, {len(times)} times")
+        line.array[:] = array("d", times.tobytes())
 
 
 def feed_class(feature_names: tuple[str, ...], spreads: bool = False) -> type[bt.feeds.PandasData]:
