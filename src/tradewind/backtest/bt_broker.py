@@ -108,13 +108,8 @@ class FinancingBroker(TradewindBroker):
     """``TradewindBroker`` that also charges financing on the datas given to
     ``track_financing`` (a separate class: a run without financing pays nothing per bar)."""
 
-    def __init__(
-        self,
-        costs: Mapping[str, CostModel],
-        next_close: bool,
-        units_precision: Mapping[str, int] | None = None,
-    ) -> None:
-        super().__init__(costs, next_close, units_precision)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # TradewindBroker's arguments
+        super().__init__(*args, **kwargs)
         # data -> (its bars' financing year fractions, its length when last seen)
         self._financed: dict[Any, tuple[npt.NDArray[np.float64], list[int]]] = {}
 
