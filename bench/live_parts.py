@@ -68,11 +68,9 @@ SMA_SPEC = FeatureSpec.model_validate(  # the rule's feature config: only what i
 # the demo deployment's limits (VaR and ES computed for every order that adds risk), with
 # staleness in real time rather than the demo's fast-clock 600 s
 DEMO_LIVE = "configs/live/paper_demo.yaml"
-LIMITS = (
-    load_config(DEMO_LIVE, LiveConfig)
-    .deployments[0]
-    .risk.model_copy(update={"stale_after_s": 15.0})
-)
+DEMO = load_config(DEMO_LIVE, LiveConfig)
+LIMITS = DEMO.deployments[0].risk.model_copy(update={"stale_after_s": 15.0})
+WARM_LEAD_S = DEMO.warm_order_path_s  # the order path run dry this long before a bar's end
 
 
 def rules() -> dict[str, InstrumentRules]:
@@ -169,11 +167,17 @@ def deployment(name: str, *, model: bool, features: str) -> DeploymentConfig:
 
 
 def build_desk(
-    d: DeploymentConfig, spec: FeatureSpec, history: BarSeries, policy: Any = None
+    d: DeploymentConfig,
+    spec: FeatureSpec,
+    history: BarSeries,
+    policy: Any = None,
+    *,
+    warm_lead_s: float = WARM_LEAD_S,
 ) -> tuple[Desk, PaperBook, list[Any]]:
     """One lane wired as ``pipelines.live.build_trader`` wires it (VaR primed with the
-    history's closes, the kill switch on the account), trading on. Returns the desk, its book
-    and the list of risk refusals (``on_risk``)."""
+    history's closes, the kill switch on the account, the order path run dry ``warm_lead_s``
+    before each bar's end), trading on. Returns the desk, its book and the list of risk
+    refusals (``on_risk``)."""
     r = rules()
     risk, var = PreTradeRisk(d.risk, r), PortfolioVaR(d.risk)
     for close in history.close[-(d.risk.var_lookback + 1) :]:
@@ -195,6 +199,7 @@ def build_desk(
         account=Account("USD", NAV, MARGIN),
         on_risk=lambda _dep, decision: refused.append(decision),
         clock_speed=0.0,  # market time is the feed's own (the replay runs faster than real)
+        warm_lead_us=round(warm_lead_s * 1_000_000),
     )
     desk.trading, desk.halt_reason, book.desk = True, "", desk
     return desk, book, refused

@@ -113,3 +113,18 @@ def test_settings_defaults_and_secrets(tmp_path: Path, monkeypatch: pytest.Monke
     assert "s3cret-pw" in s.resolved_database_url
     assert "s3cret-pw" not in s.database_display
     assert "s3cret-pw" not in repr(s)
+
+
+def test_live_warm_up_lead_is_checked(tmp_path: Path) -> None:
+    from tradewind.config.live import LiveConfig
+
+    path = Path(__file__).resolve().parents[2] / "configs/live/paper_demo.yaml"
+    demo = path.read_text()
+    assert load_config(path, LiveConfig).warm_order_path_s == 10.0
+    p = tmp_path / "live.yaml"
+    p.write_text(demo + "\nwarm_order_path_s: -1\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p, LiveConfig)
+    assert "warm_order_path_s" in str(exc.value) and "greater than or equal to 0" in str(exc.value)
+    p.write_text(demo + "\nwarm_order_path_s: 0\n")  # 0: the order path never runs dry
+    assert load_config(p, LiveConfig).warm_order_path_s == 0.0

@@ -30,7 +30,7 @@ from tradewind.domain.ticks import Tick
 from tradewind.live.bars import BarAggregator
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.ticks import TickFilter
-from tradewind.oms.execution import ExecutionAlgo
+from tradewind.oms.execution import ExecutionAlgo, market_fields
 from tradewind.oms.ledger import to_account_factor
 from tradewind.risk import (
     KillState,
@@ -56,6 +56,10 @@ class Book(Protocol):
     def pending_units(self, instrument: str) -> float: ...
 
 
+def _no_submit(intent: OrderIntent) -> OrderRecord | None:
+    raise RuntimeError("a warm-up algorithm never sends")
+
+
 AlgoFactory = Callable[[str, Callable[[OrderIntent], OrderRecord | None]], ExecutionAlgo]
 
 
@@ -72,6 +76,7 @@ class Lane:
     new_algo: AlgoFactory
     algo: ExecutionAlgo | None = None
     failed: str = ""  # why this lane stopped deciding (a DecisionError)
+    warmed_us: int = -1  # the open time of the bar whose order path was last run dry
     targets: list[tuple[int, float]] = field(default_factory=list)  # (bar ts_us, units)
 
 
@@ -95,6 +100,7 @@ class Desk:
         clock_speed: float = 1.0,
         wall_ns: Callable[[], int] = time.perf_counter_ns,
         start_us: int = 0,
+        warm_lead_us: int = 0,
     ) -> None:
         self.lanes = list(lanes)
         self.book = book
@@ -119,8 +125,15 @@ class Desk:
         self._market_us = start_us
         self._market_wall_ns = wall_ns()
         self.latency_ns: deque[int] = deque(maxlen=100_000)  # tick -> risk-checked intent
-        self.counts: dict[str, int] = {"ticks": 0, "bars": 0, "decisions": 0, "intents": 0}
+        self.counts: dict[str, int] = {
+            "ticks": 0,
+            "bars": 0,
+            "decisions": 0,
+            "intents": 0,
+            "warm_ups": 0,  # dry runs of the order path (``_warm_before_close``)
+        }
         self._tick_wall_ns = 0
+        self.warm_lead_us = warm_lead_us  # run the order path dry this long before a close
 
     # --- clock ---------------------------------------------------------------------------
     def now_us(self) -> int:
@@ -144,12 +157,15 @@ class Desk:
                 self._market_us, self._market_wall_ns = accepted.ts_us, received
             self.last[accepted.instrument] = accepted
             for lane in self._by_instrument.get(accepted.instrument, ()):
-                for bar in lane.bars.on_tick(accepted):
+                closed = lane.bars.on_tick(accepted)
+                for bar in closed:
                     self._on_bar(lane, bar, accepted)
                 if lane.algo is not None:
                     lane.algo.on_tick(accepted)
                     if lane.algo.done:
                         lane.algo = None
+                elif self.warm_lead_us and not closed:
+                    self._warm_before_close(lane, accepted)
             self.processed_us = max(self.processed_us, accepted.ts_us)
 
     def poll(self) -> None:
@@ -212,6 +228,42 @@ class Desk:
         if lane.algo.done:
             lane.algo = None
 
+    def _warm_before_close(self, lane: Lane, tick: Tick) -> None:
+        """Once a bar, on its first tick within ``warm_lead_us`` of its end, run the lane's
+        order path dry: a new execution algorithm is made (its id drawn) and a bounded MARKET
+        order of the minimum size, on the side that adds to the position, goes through every
+        risk check (quiet: a refusal is neither logged nor reported, and nothing is sent or
+        recorded). An order comes once in many bars, so by then its code and data have left
+        the CPU's caches; run a few seconds before the bar closes, the real order finds them
+        there (the bar close itself runs every bar and stays warm)."""
+        period = lane.bars.period_us
+        start = tick.ts_us - tick.ts_us % period
+        if start == lane.warmed_us or tick.ts_us - start < period - self.warm_lead_us:
+            return
+        lane.warmed_us = start
+        if not self.trading or lane.failed:
+            return
+        rules = lane.risk.rules.get(lane.instrument)
+        if rules is None:
+            return
+        record = self.book.position_record(lane.instrument)
+        units = (
+            -rules.min_trade_size
+            if record is not None and record.units < 0
+            else rules.min_trade_size
+        )
+        self.counts["warm_ups"] += 1
+        lane.new_algo("warm-up", _no_submit)
+        intent = OrderIntent(
+            lane.instrument,
+            units,
+            deployment=lane.deployment,
+            algo="warm-up",
+            reason="warm-up",
+            **market_fields(tick, units, 0.0, rules.display_precision),
+        )
+        self.check(lane, intent, quiet=True)
+
     # --- orders --------------------------------------------------------------------------
     def portfolio(self) -> PortfolioView:
         positions = {k: v.units for k, v in self.book.positions().items()}
@@ -231,8 +283,9 @@ class Desk:
             margin_available=self.account.margin_available,
         )
 
-    def check(self, lane: Lane, intent: OrderIntent) -> RiskDecision:
-        """Every risk check an order passes before it is sent."""
+    def check(self, lane: Lane, intent: OrderIntent, *, quiet: bool = False) -> RiskDecision:
+        """Every risk check an order passes before it is sent (``quiet``: a dry run, whose
+        refusals are not logged)."""
         if not self.trading:
             return RiskDecision.refuse(intent, "reconcile", self.halt_reason)
         view = self.portfolio()
@@ -243,9 +296,10 @@ class Desk:
             view,
             now,
             kill_state=self.kill.state,
+            quiet=quiet,
         )
         if decision.approved:  # on the intent as approved (maybe cut: reducing only)
-            var = lane.var.check(decision.intent, view)
+            var = lane.var.check(decision.intent, view, quiet=quiet)
             if not (var.approved and decision.refused_units):
                 decision = var
         return decision

@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ulid import ULID
-
 from tradewind.broker.errors import BrokerError, RejectedOrder, UnknownOutcome
 from tradewind.broker.ports import Broker, OrderRequest, OrderResult
 from tradewind.domain.broker import (
@@ -36,6 +34,7 @@ from tradewind.domain.broker import (
     OrderFilled,
     OrderRejected,
 )
+from tradewind.domain.ids import new_ulid
 from tradewind.domain.orders import (
     FillRecord,
     OrderIntent,
@@ -184,7 +183,7 @@ class OrderManager:
         """Give the order its client id and make it NEW in memory, in flight, without storing
         or sending it (no database write, no network): ``send`` commits it, then sends it,
         maybe on another thread. ``order``, ``open_orders`` and reconciliation see it now."""
-        cid = str(ULID())
+        cid = new_ulid()
         now = self.clock()
         order = OrderRecord(
             client_id=cid,

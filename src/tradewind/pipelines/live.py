@@ -381,7 +381,14 @@ def _build(  # noqa: C901  wiring of the live trader; being refactored (live/ wo
         )
 
     desk = Desk(
-        lanes, oms, kill, worker.submit, on_risk=on_risk, clock_speed=clock_speed, start_us=now_us
+        lanes,
+        oms,
+        kill,
+        worker.submit,
+        on_risk=on_risk,
+        clock_speed=clock_speed,
+        start_us=now_us,
+        warm_lead_us=round(cfg.warm_order_path_s * 1_000_000),
     )
     store = SqlLiveStore(engine)
     trader = Trader(

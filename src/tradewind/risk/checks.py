@@ -62,7 +62,11 @@ class PreTradeRisk:
         self.limits = limits
         self.rules = dict(rules)
         self._sent: deque[int] = deque()
+        self._latest_sent = -(2**62)  # the latest time recorded (record_sent may go back)
         self._lock = threading.Lock()
+        # the checks an order runs: all of them, or without those a reducing order skips
+        self._adding = CHECKS
+        self._reducing = tuple((n, f) for n, f in CHECKS if n not in SKIPPED_WHEN_REDUCING)
 
     def round_units(self, instrument: str, units: float) -> float:
         """``units`` at the instrument's units precision, toward zero (KeyError if unknown)."""
@@ -80,10 +84,11 @@ class PreTradeRisk:
         now_us: int,
         *,
         kill_state: KillState = KillState.ACTIVE,
+        quiet: bool = False,
     ) -> RiskDecision:
         """The first failing check's refusal, else approval (amended when reducing only:
         see the module doc). Does not count the order as sent: call ``record_sent`` once it
-        really goes out."""
+        really goes out. ``quiet``: a dry run (the desk's warm-up), nothing logged."""
         name = intent.instrument
         kill = kill_state if type(kill_state) is KillState else KillState(kill_state)
         position, pending = portfolio.position(name), portfolio.pending(name)
@@ -93,7 +98,7 @@ class PreTradeRisk:
             rules = self.rules.get(name)
             part = rules.round_units(part) if rules is not None else part
             if part != 0:
-                return self._reduce_only(intent, part, market, portfolio, now_us)
+                return self._reduce_only(intent, part, market, portfolio, now_us, quiet)
         order = OrderContext(
             intent=intent,
             tick=market.tick,
@@ -104,13 +109,13 @@ class PreTradeRisk:
             reducing=reducing,
             sent_last_minute=self.sent_in_last_minute(now_us),
         )
-        for check, run in CHECKS:
-            if order.reducing and check in SKIPPED_WHEN_REDUCING:
-                continue
-            reason = run(order, self.limits)
+        limits = self.limits
+        for check, run in self._reducing if reducing else self._adding:
+            reason = run(order, limits)
             if reason is not None:
                 decision = RiskDecision.refuse(intent, check, reason)
-                log.info("risk refused %s %s units: %s", name, num(intent.units), decision)
+                if not quiet:
+                    log.info("risk refused %s %s units: %s", name, num(intent.units), decision)
                 return decision
         return RiskDecision.ok(intent)
 
@@ -121,10 +126,13 @@ class PreTradeRisk:
         market: MarketView,
         portfolio: PortfolioView,
         now_us: int,
+        quiet: bool,
     ) -> RiskDecision:
         """``intent`` cut to its reducing ``part``, checked as an order of its own."""
         amended = dataclasses.replace(intent, units=part)
-        decision = self.check(amended, market, portfolio, now_us, kill_state=KillState.REDUCING)
+        decision = self.check(
+            amended, market, portfolio, now_us, kill_state=KillState.REDUCING, quiet=quiet
+        )
         if not decision.approved:
             return decision
         name, refused = intent.instrument, intent.units - part
@@ -133,20 +141,25 @@ class PreTradeRisk:
             f"part that reduces {name} (position {num(portfolio.position(name))}, pending "
             f"{num(portfolio.pending(name))}); {num(refused)} that would add are refused"
         )
-        log.info("risk cut %s %s units: %s", name, num(intent.units), reason)
+        if not quiet:
+            log.info("risk cut %s %s units: %s", name, num(intent.units), reason)
         return RiskDecision(True, "kill_switch", reason, amended, refused_units=refused)
 
     def record_sent(self, now_us: int) -> None:
         """An order went out at ``now_us`` (feeds ``order_rate``)."""
         with self._lock:
             self._sent.append(now_us)
+            self._latest_sent = max(self._latest_sent, now_us)
 
     def sent_in_last_minute(self, now_us: int) -> int:
         """Orders recorded in the 60 s up to ``now_us`` (older ones are forgotten)."""
         with self._lock:
-            while self._sent and self._sent[0] <= now_us - _RATE_WINDOW_US:
-                self._sent.popleft()
-            return sum(1 for t in self._sent if t <= now_us)
+            sent = self._sent
+            while sent and sent[0] <= now_us - _RATE_WINDOW_US:
+                sent.popleft()
+            if self._latest_sent <= now_us:  # none recorded after now_us
+                return len(sent)
+            return sum(1 for t in sent if t <= now_us)
 
     def _rules(self, instrument: str) -> InstrumentRules:
         try:

@@ -94,8 +94,11 @@ def precision(o: OrderContext, limits: RiskLimits) -> str | None:
             f"{o.name} order of {num(intent.units)} units has more than "
             f"{rules.trade_units_precision} decimals (the broker's units precision)"
         )
-    prices = (("price", intent.price), ("price bound", intent.price_bound))
-    for label, price in (*prices, ("stop loss", intent.stop_loss)):
+    for label, price in (
+        ("price", intent.price),
+        ("price bound", intent.price_bound),
+        ("stop loss", intent.stop_loss),
+    ):
         if price is not None and not rules.price_ok(price):
             return (
                 f"{o.name} {label} {num(price)} has more than {rules.display_precision} "
@@ -152,17 +155,20 @@ def max_notional(o: OrderContext, limits: RiskLimits) -> str | None:
 def price_collar(o: OrderContext, limits: RiskLimits) -> str | None:
     assert o.tick is not None
     mid, intent = o.tick.mid, o.intent
-    label = {"LIMIT": "limit price", "STOP": "stop price"}.get(intent.type, "price")
-    for what, price in ((label, intent.price), ("price bound", intent.price_bound)):
+    for what, price in ((None, intent.price), ("price bound", intent.price_bound)):
         if price is None:
             continue
         bps = abs(price - mid) / mid * 1e4
         if not bps <= limits.price_collar_bps:
+            what = what or _PRICE_LABELS.get(intent.type, "price")
             return (
                 f"{o.name} {what} {num(price)} is {bps:.1f} bps from mid {num(mid)}; "
                 f"collar {num(limits.price_collar_bps)} bps"
             )
     return None
+
+
+_PRICE_LABELS = {"LIMIT": "limit price", "STOP": "stop price"}
 
 
 def order_rate(o: OrderContext, limits: RiskLimits) -> str | None:

@@ -150,11 +150,13 @@ class PortfolioVaR:
         self._matrix = (self._version, names, matrix, finite)
         return matrix, finite
 
-    def check(self, intent: OrderIntent, portfolio: PortfolioView) -> RiskDecision:
+    def check(
+        self, intent: OrderIntent, portfolio: PortfolioView, *, quiet: bool = False
+    ) -> RiskDecision:
         """Refuse (check "var") if the portfolio after the order (positions + pending +
         order) breaks ``max_var`` or ``max_expected_shortfall``, or cannot be measured.
         Approve when neither limit is set, and any order that reduces its instrument's
-        position, whatever the history."""
+        position, whatever the history. ``quiet``: a dry run, refusals not logged."""
         limits, name = self.limits, intent.instrument
         if limits.max_var is None and limits.max_expected_shortfall is None:
             return RiskDecision.ok(intent, "no VaR limit set")
@@ -167,13 +169,14 @@ class PortfolioVaR:
         try:
             var, es = self.measure(after, portfolio)
         except ValueError as exc:
-            return self._refuse(intent, str(exc))
+            return self._refuse(intent, str(exc), quiet)
         conf = self._conf
         if limits.max_var is not None and var > limits.max_var:
             return self._refuse(
                 intent,
                 f"1-bar VaR({conf}) after the order would be {money(var)}; "
                 f"limit {money(limits.max_var)}",
+                quiet,
             )
         es_limit = limits.max_expected_shortfall
         if es_limit is not None and es > es_limit:
@@ -181,10 +184,12 @@ class PortfolioVaR:
                 intent,
                 f"1-bar expected shortfall({conf}) after the order would be {money(es)}; "
                 f"limit {money(es_limit)}",
+                quiet,
             )
         return RiskDecision.ok(intent, f"VaR {money(var)}, ES {money(es)}")
 
-    def _refuse(self, intent: OrderIntent, reason: str) -> RiskDecision:
+    def _refuse(self, intent: OrderIntent, reason: str, quiet: bool = False) -> RiskDecision:
         decision = RiskDecision.refuse(intent, "var", reason)
-        log.info("risk refused %s %s units: %s", intent.instrument, num(intent.units), decision)
+        if not quiet:
+            log.info("risk refused %s %s units: %s", intent.instrument, num(intent.units), decision)
         return decision

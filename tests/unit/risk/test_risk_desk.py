@@ -10,6 +10,8 @@ from risk_support import EUR, NOW, MemoryKillStore, limits, rules, tick
 
 from tradewind.config.execution import MarketConfig
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState, PositionRecord
+from tradewind.domain.ticks import Tick
+from tradewind.live.bars import BarAggregator
 from tradewind.live.desk import Account, Desk, Lane
 from tradewind.oms.execution import make_algo
 from tradewind.risk import KillState, KillSwitch, PortfolioVaR, PreTradeRisk, RiskDecision
@@ -89,3 +91,104 @@ def test_a_reversal_under_reducing_sends_the_reducing_part_and_reports_the_rest(
     assert decision.intent == sent
     assert algo.done
     assert (algo.filled_units, algo.working_units, algo.leftover_units) == (-1000, 0, -1000)
+
+
+# --- the dry run of the order path before a bar closes ------------------------------------
+
+
+class Hold:
+    """A decision that never trades (the lane's bars close; no order is wanted)."""
+
+    def on_bar(self, bar: Any, **_: Any) -> None:
+        return None
+
+
+class CountingRisk(PreTradeRisk):
+    """The real checks, counting the calls and the dry ones."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.calls: list[bool] = []  # quiet, per call
+
+    def check(self, *a: Any, quiet: bool = False, **kw: Any) -> RiskDecision:
+        self.calls.append(quiet)
+        return super().check(*a, quiet=quiet, **kw)
+
+
+def warm_desk(lead_s: float, **risk: Any) -> tuple[Desk, Book, list[Any], CountingRisk]:
+    book, events = Book(), []
+    checks = CountingRisk(limits(**risk), rules())
+    lane = Lane(
+        deployment="dep",
+        instrument=EUR,
+        bars=BarAggregator("M1"),
+        decision=Hold(),  # type: ignore[arg-type]
+        risk=checks,
+        var=PortfolioVaR(limits(**risk)),
+        new_algo=lambda tag, submit: make_algo(
+            MarketConfig(), submit=submit, oms=book, rules=rules()[EUR], tag=tag
+        ),
+    )
+    desk = Desk(
+        [lane],
+        book,
+        KillSwitch(MemoryKillStore(), "acct", None),
+        book.send,
+        account=Account("USD", 100_000, 100_000),
+        on_risk=lambda dep, d: events.append(d),
+        warm_lead_us=int(lead_s * 1e6),
+    )
+    desk.trading = True
+    for i in range(400):  # VaR's history: a gentle random-looking walk of closes
+        lane.var.update(EUR, 1.1 + 0.0001 * ((i * 7919) % 13 - 6))
+    return desk, book, events, checks
+
+
+def feed(desk: Desk, seconds: range) -> list[int]:
+    """Ticks at these seconds after a bar boundary; returns the seconds whose tick ran the
+    order path dry."""
+    base = NOW - NOW % 60_000_000
+    warmed = []
+    for s in seconds:
+        before = desk.counts["warm_ups"]
+        desk.on_tick(Tick(EUR, base + s * 1_000_000, 1.0999, 1.1001))
+        if desk.counts["warm_ups"] > before:
+            warmed.append(s)
+    return warmed
+
+
+def test_the_order_path_runs_dry_once_a_bar_on_its_first_tick_near_the_close() -> None:
+    desk, book, events, checks = warm_desk(10)
+    # ticks every 7 s over three bars: 49 s is before the last 10 s, 56 s is within them;
+    # the tick at 60 s closes the first bar (never a dry run on a closing tick)
+    warmed = feed(desk, range(0, 180, 7))
+    assert warmed == [56, 112, 175]
+    assert desk.counts["bars"] == 2 and desk.counts["warm_ups"] == 3
+    assert checks.calls == [True, True, True]  # every risk check ran, as a dry run
+    assert book.sent == [] and events == []  # nothing sent, nothing reported
+    assert desk.counts["intents"] == 0 and checks.sent_in_last_minute(NOW + 10**9) == 0
+    assert desk.idle()  # the algorithm made was never started nor kept
+
+
+def test_a_refused_dry_run_is_neither_logged_nor_reported(caplog: Any) -> None:
+    # the kill switch halted, then a VaR limit no order passes: both refuse, quietly
+    for desk, why in (
+        (warm_desk(10)[0], "halted"),
+        (warm_desk(10, max_var=0.01)[0], "var"),
+    ):
+        if why == "halted":
+            desk.kill.trip(KillState.HALTED, "test", NOW)
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            assert feed(desk, range(0, 60, 5)) == [50]
+        assert not [r for r in caplog.records if r.name.startswith("tradewind.risk")], why
+        assert not [r for r in caplog.records if "refused" in r.getMessage()], why
+
+
+def test_no_dry_run_while_not_trading_or_when_switched_off() -> None:
+    desk, _, _, checks = warm_desk(10)
+    desk.trading = False  # not reconciled yet
+    assert feed(desk, range(0, 60, 5)) == []
+    desk, _, _, checks = warm_desk(0)  # warm_order_path_s: 0
+    assert feed(desk, range(0, 180, 5)) == []
+    assert checks.calls == []

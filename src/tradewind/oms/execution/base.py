@@ -22,8 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import ClassVar, Protocol, runtime_checkable
 
-from ulid import ULID
-
+from tradewind.domain.ids import new_ulid
 from tradewind.domain.orders import OrderIntent, OrderRecord
 from tradewind.domain.ticks import Tick
 from tradewind.oms.execution.prices import US, pip_size
@@ -95,7 +94,7 @@ class AlgoBase:
         self.tag = tag
         self.deployment = deployment
         self.pip = pip if pip is not None else pip_size(rules.display_precision)
-        self.id = str(ULID())
+        self.id = new_ulid()
         self.instrument = rules.symbol
         self.units = 0.0
         self.started_us = 0
