@@ -46,9 +46,11 @@ class Scenario:
     spec: FeatureSpec
     per_bar: int
     aim: bool = True
+    warm_lead_s: float = lp.WARM_LEAD_S  # the desk's dry run of the order path (0: none)
     ticks: list[Any] = field(default_factory=list)  # the timed ticks
     warm: list[Any] = field(default_factory=list)  # each desk's first bars, before the timing
     closing: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    dry: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))  # ran it dry
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def stat(self, name: str) -> float:
@@ -81,6 +83,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return a
 
 
+def dry_runs(s: Scenario) -> np.ndarray:
+    """The timed ticks on which the desk runs its order path dry (``Desk``'s rule: the first
+    tick of a bar within ``warm_lead_s`` of its end that closed no bar; no algorithm is
+    working then in this benchmark, as every order fills at once)."""
+    lead_us, period = round(s.warm_lead_s * 1_000_000), 60_000_000
+    out, done = np.zeros(len(s.ticks), dtype=bool), set()
+    if not lead_us:
+        return out
+    for i, t in enumerate(s.ticks):
+        start = t.ts_us - t.ts_us % period
+        if not s.closing[i] and start not in done and t.ts_us - start >= period - lead_us:
+            done.add(start)
+            out[i] = True
+    return out
+
+
 def pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) / 1e3 if len(x) else float("nan")
 
@@ -89,7 +107,7 @@ def one_run(s: Scenario, history: BarSeries, policy: Any, bars: int) -> None:
     """A fresh desk: ``s.warm`` (its first bars, the first intent after start timed apart),
     then ``s.ticks``, each timed."""
     d = lp.deployment(s.key, model=s.kind == "mlp", features=s.spec.name)
-    desk, book, refused = lp.build_desk(d, s.spec, history, policy)
+    desk, book, refused = lp.build_desk(d, s.spec, history, policy, warm_lead_s=s.warm_lead_s)
     on_tick, clock, lat = desk.on_tick, time.perf_counter_ns, []
     with settled_heap():  # as `tradewind live run` trades: start-up's objects frozen
         first_ns = 0
@@ -99,7 +117,7 @@ def one_run(s: Scenario, history: BarSeries, policy: Any, bars: int) -> None:
             t = clock() - t
             if not first_ns and book.intents:
                 first_ns = t  # the desk's first intent after start
-        warm_intents = len(book.intents)
+        warm_intents, warm_ups = len(book.intents), desk.counts["warm_ups"]
         began = time.perf_counter()
         for tick in s.ticks:
             t = clock()
@@ -119,9 +137,10 @@ def one_run(s: Scenario, history: BarSeries, policy: Any, bars: int) -> None:
     n_hist = lp.HISTORY_BARS + warm_bars + bars
     check(len(desk.lanes[0].decision.history) == n_hist, f"{s.key}: history")
     check(all(r["units"] == units for r in s.runs), f"{s.key}: other intents than run 1")
+    check(desk.counts["warm_ups"] - warm_ups == s.dry.sum(), f"{s.key}: dry runs {desk.counts}")
     s.runs.append(
         {"units": units, "rate": len(ns) / wall, "intent_ns": ns[intent],
-         "first_ns": first_ns,
+         "first_ns": first_ns, "dry_ns": ns[s.dry],
          "desk_ns": np.array(list(desk.latency_ns)[warm_intents:], dtype=np.int64),
          **{f"all_{q}": pct(ns, q) for q in (50, 99, 99.9, 100)},
          **{f"bar_{q}": pct(ns[s.closing], q) for q in (50, 99, 100)},
@@ -142,6 +161,15 @@ def scenario_rows(s: Scenario) -> list[str]:
         f"{us(s.stat('bar_50'))} | {us(s.stat('bar_99'))} | - | {us(s.stat('bar_100'))} |",
         f"| ticks that sent an intent: + algorithm, risk, VaR (pooled) | {len(i) // n} | "
         f"{us(pct(i, 50))} | {us(pct(i, 99))} | - | {us(pct(i, 100))} |",
+        *(
+            [
+                f"| ticks that ran the order path dry (once a bar, {s.warm_lead_s:g} s before its "
+                f"end) (pooled) | {len(w) // n} | {us(pct(w, 50))} | {us(pct(w, 99))} | - | "
+                f"{us(pct(w, 100))} |"
+            ]
+            if len(w := s.pooled("dry_ns"))
+            else []
+        ),
         f"| (start-up, apart) each desk's first intent after start, in its warm-up | 1 | "
         f"{us(pct(first, 50))} | - | - | {us(pct(first, 100))} |",
         f"| the desk's `latency_ns`: tick -> approved intent (pooled) | {len(d) // n} | "
@@ -353,6 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for s in (
             Scenario("rule60", "Rule, 2 features, 60 ticks a bar", "rule", lp.SMA_SPEC, 60),
             Scenario("rule10", "Rule, 2 features, 10 ticks a bar", "rule", lp.SMA_SPEC, 10),
+            Scenario("rule60cold", "Rule, 2 features, 60 ticks a bar, no dry run before the "
+                     "close (reference)", "rule", lp.SMA_SPEC, 60, aim=False, warm_lead_s=0.0),
+            Scenario("rule10cold", "Rule, 2 features, 10 ticks a bar, no dry run before the "
+                     "close (reference)", "rule", lp.SMA_SPEC, 10, aim=False, warm_lead_s=0.0),
             Scenario("ruledef60", "Rule on the default features (reference), 60 ticks a bar",
                      "rule", default, 60, aim=False),
             Scenario("mlp60", "MLP policy, default features, 60 ticks a bar", "mlp", default, 60),
@@ -365,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         s.warm, s.ticks = every[:cut], every[cut:]
         bucket = np.array([t.ts_us // 60_000_000 for t in s.ticks])
         s.closing = np.r_[False, bucket[1:] != bucket[:-1]]  # the tick opens the next bar
+        s.dry = dry_runs(s)
         one_run(s, history, trained.policy, args.bars)  # untimed: first calls, caches
         s.runs.clear()
     for r in range(args.runs):

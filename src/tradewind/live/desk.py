@@ -25,12 +25,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from tradewind.domain.orders import OrderIntent, OrderRecord, PositionRecord
+from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState, PositionRecord
 from tradewind.domain.ticks import Tick
 from tradewind.live.bars import BarAggregator
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.ticks import TickFilter
 from tradewind.oms.execution import ExecutionAlgo, market_fields
+from tradewind.oms.execution.base import AlgoBase
 from tradewind.oms.ledger import to_account_factor
 from tradewind.risk import (
     KillState,
@@ -54,10 +55,6 @@ class Book(Protocol):
     def positions(self) -> dict[str, PositionRecord]: ...
 
     def pending_units(self, instrument: str) -> float: ...
-
-
-def _no_submit(intent: OrderIntent) -> OrderRecord | None:
-    raise RuntimeError("a warm-up algorithm never sends")
 
 
 AlgoFactory = Callable[[str, Callable[[OrderIntent], OrderRecord | None]], ExecutionAlgo]
@@ -230,12 +227,13 @@ class Desk:
 
     def _warm_before_close(self, lane: Lane, tick: Tick) -> None:
         """Once a bar, on its first tick within ``warm_lead_us`` of its end, run the lane's
-        order path dry: a new execution algorithm is made (its id drawn) and a bounded MARKET
-        order of the minimum size, on the side that adds to the position, goes through every
-        risk check (quiet: a refusal is neither logged nor reported, and nothing is sent or
-        recorded). An order comes once in many bars, so by then its code and data have left
-        the CPU's caches; run a few seconds before the bar closes, the real order finds them
-        there (the bar close itself runs every bar and stays warm)."""
+        order path dry: a new execution algorithm (its id drawn) starts an order of the
+        minimum size on the side that adds to the position, and each order it sends goes
+        through every risk check and comes back as if filled at once; nothing is sent,
+        recorded, logged or reported, and the algorithm is dropped. An order comes once in
+        many bars, so by then its code and data have left the CPU's caches; run a few seconds
+        before the bar closes, the real order finds them there (the bar close itself runs
+        every bar and stays warm)."""
         period = lane.bars.period_us
         start = tick.ts_us - tick.ts_us % period
         if start == lane.warmed_us or tick.ts_us - start < period - self.warm_lead_us:
@@ -247,22 +245,33 @@ class Desk:
         if rules is None:
             return
         record = self.book.position_record(lane.instrument)
-        units = (
-            -rules.min_trade_size
-            if record is not None and record.units < 0
-            else rules.min_trade_size
-        )
+        short = record is not None and record.units < 0
+        units = -rules.min_trade_size if short else rules.min_trade_size
         self.counts["warm_ups"] += 1
-        lane.new_algo("warm-up", _no_submit)
-        intent = OrderIntent(
-            lane.instrument,
-            units,
-            deployment=lane.deployment,
-            algo="warm-up",
-            reason="warm-up",
-            **market_fields(tick, units, 0.0, rules.display_precision),
-        )
-        self.check(lane, intent, quiet=True)
+
+        def dry_submit(intent: OrderIntent) -> OrderRecord | None:
+            decision = self.check(lane, intent, quiet=True)
+            if not decision.approved:
+                return None
+            sent = decision.intent
+            return OrderRecord(
+                "warm-up", "", sent.instrument, sent.units, sent.type, OrderState.FILLED,
+                tick.ts_us, tick.ts_us, filled_units=sent.units, avg_price=tick.mid,
+            )  # fmt: skip
+
+        algo = lane.new_algo("warm-up", dry_submit)
+        if isinstance(algo, AlgoBase):
+            algo.quiet = True
+            algo.start(lane.instrument, units, tick)
+        else:  # an algorithm that cannot be silenced: the risk checks alone
+            dry_submit(
+                OrderIntent(
+                    lane.instrument,
+                    units,
+                    deployment=lane.deployment,
+                    **market_fields(tick, units, 0.0, rules.display_precision),
+                )
+            )
 
     # --- orders --------------------------------------------------------------------------
     def portfolio(self) -> PortfolioView:

@@ -181,8 +181,16 @@ def test_a_refused_dry_run_is_neither_logged_nor_reported(caplog: Any) -> None:
         caplog.clear()
         with caplog.at_level("INFO"):
             assert feed(desk, range(0, 60, 5)) == [50]
-        assert not [r for r in caplog.records if r.name.startswith("tradewind.risk")], why
-        assert not [r for r in caplog.records if "refused" in r.getMessage()], why
+        assert [r.getMessage() for r in caplog.records] == [], why
+
+
+def test_an_approved_dry_run_is_silent_too(caplog: Any) -> None:
+    desk, book, events, checks = warm_desk(10)
+    with caplog.at_level("DEBUG"):
+        assert feed(desk, range(0, 60, 5)) == [50]
+    assert checks.calls == [True]  # the algorithm started, its order was checked ...
+    assert book.sent == [] and events == []  # ... and came back filled without being sent
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 20] == []
 
 
 def test_no_dry_run_while_not_trading_or_when_switched_off() -> None:

@@ -77,6 +77,7 @@ class AlgoBase:
     none of its orders is open."""
 
     name: ClassVar[str] = "algo"
+    quiet: bool = False  # a dry run (the desk's warm-up before a bar closes): nothing logged
 
     def __init__(
         self,
@@ -126,7 +127,7 @@ class AlgoBase:
             return
         self._unsent = self.units
         self._note = "working"
-        if log.isEnabledFor(logging.INFO):  # the label is made only when it is logged
+        if not self.quiet and log.isEnabledFor(logging.INFO):  # the label only when logged
             log.info("%s: working %g %s (%s)", self.label, self.units, self.instrument, self.tag)
         self._begin_work(tick)
 
@@ -216,16 +217,18 @@ class AlgoBase:
         )
         record = self._submit(intent)
         if record is None:
-            log.warning("%s: %s %g refused by risk", intent.algo, intent.type, units)
+            if not self.quiet:
+                log.warning("%s: %s %g refused by risk", intent.algo, intent.type, units)
             return None
         self._records[record.client_id] = record
         cut = self._clean(units - record.units)
         if cut:
             self._cut += cut
-            log.warning(
-                "%s: %s %g cut to %g by risk", intent.algo, intent.type, units, record.units
-            )
-        if log.isEnabledFor(logging.INFO):
+            if not self.quiet:
+                log.warning(
+                    "%s: %s %g cut to %g by risk", intent.algo, intent.type, units, record.units
+                )
+        if not self.quiet and log.isEnabledFor(logging.INFO):
             log.info("%s: %s %g -> %s", intent.algo, intent.type, record.units, record.state.value)
         return record
 
@@ -261,7 +264,7 @@ class AlgoBase:
         self._unsent = 0.0
         self._finished = True
         self._note = note
-        if log.isEnabledFor(logging.INFO):
+        if not self.quiet and log.isEnabledFor(logging.INFO):
             log.info("%s: %s", self.label, note)
 
     def _clean(self, units: float) -> float:
