@@ -208,6 +208,12 @@ def aim_rows(scenarios: list[Scenario], parts: Parts) -> list[str]:
     return rows
 
 
+def dry_effect(sc: dict[str, Scenario], key: str) -> str:
+    """'with µs (without µs)' for the p99 of the ticks that sent an intent."""
+    on, off = (pct(sc[k].pooled("intent_ns"), 99) for k in (key, f"{key}cold"))
+    return f"{us(on)} µs with it ({us(off)} µs without)"
+
+
 def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
              cost: dict[str, dict[int, float]], v: lp.RoundTrips,
              side: dict[str, dict[str, list[float]]]) -> list[str]:  # fmt: skip
@@ -254,7 +260,18 @@ def analysis(sc: dict[str, Scenario], parts: Parts, warm: dict[str, float],
         "numpy call per order). In the stream "
         f"`Desk.check` takes {risk_x:.1f}x its warm-loop time, the policy (run every bar) "
         f"{pol_x:.1f}x: an order comes once in dozens of bars, so its code and data are "
-        "likely out of the CPU caches, and the 2 cores are shared.",
+        "out of the CPU caches by then, and the 2 cores are shared.",
+        f"- Hence the dry run (`Desk._warm_before_close`, `warm_order_path_s: "
+        f"{lp.WARM_LEAD_S:g}`): once a bar, {lp.WARM_LEAD_S:g} s before its end, a quiet "
+        "algorithm starts a minimum-size order that goes through every risk check and comes "
+        "back as filled without being sent. The same rule without it (the reference rows): "
+        f"p99 tick -> intent {dry_effect(sc, 'rule60')} at 60 ticks a bar, "
+        f"{dry_effect(sc, 'rule10')} at 10. It costs "
+        f"{us(pct(rule.pooled('dry_ns'), 50))} µs (median) on one tick a bar, "
+        f"{us(warm[lp.DRY_RUN])} µs warm: ticks/s at 10 ticks a bar "
+        f"{sc['rule10'].stat('rate'):,.0f} with it, {sc['rule10cold'].stat('rate'):,.0f} "
+        "without. Live, the price thread waits on the stream nearly all the time, so that "
+        "cost is not felt; an order is.",
         f"- Venue round trip (apart): `OrderManager.submit` {ms[0]:.2f} ms at the median, the "
         f"broker call alone {ms[1]:.2f} ms: the OMS's store adds {ms[0] - ms[1]:.2f} ms in "
         f"{commits:.0f} transactions an order (the order with its command before sending, "
@@ -296,7 +313,10 @@ def render(a: argparse.Namespace, sc: dict[str, Scenario], trained: lp.Trained, 
         "`LiveDecision` (`IncrementalFeatures`, `Decider`) -> `make_algo` "
         "(`market`, bound 10 bps) -> `PreTradeRisk` + `PortfolioVaR` + `KillSwitch` (dict "
         "store) -> `send`, an in-memory sink that records the approved intent and fills it at "
-        "the touch (so the position follows the decisions). No OMS, no network.",
+        "the touch (so the position follows the decisions). No OMS, no network. The desk runs "
+        f"its order path dry once a bar, {lp.WARM_LEAD_S:g} s before the bar's end "
+        f"(`warm_order_path_s` of `{lp.DEMO_LIVE}`), except in the reference scenarios "
+        "marked 'no dry run'.",
         f"- Limits: `{lp.DEMO_LIVE}`'s, staleness 15 s: VaR {lp.LIMITS.max_var:,.0f} / ES "
         f"{lp.LIMITS.max_expected_shortfall:,.0f} USD (99%, {lp.LIMITS.var_lookback} bar "
         "returns, updated per bar; checked for every order that adds risk); NAV 100,000 USD.",

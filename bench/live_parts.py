@@ -256,6 +256,7 @@ def train_mlp(bars: BarSeries, timesteps: int) -> Trained:
 
 
 NETWORK = "the network: DiscreteActor.actions"
+DRY_RUN = "the dry run before the close: Desk._warm_before_close"
 SB3_PREDICT = "SB3's policy._predict, same observation"
 PART_NAMES = (
     "bar close: Desk._on_bar",
@@ -269,7 +270,7 @@ PART_NAMES = (
     "PreTradeRisk.check (11 checks)",
     "PortfolioVaR.check (VaR + ES)",
     "send (the in-memory sink)",
-    "the dry run before the close: Desk._warm_before_close",
+    DRY_RUN,
 )
 
 
@@ -439,7 +440,7 @@ def warm_costs(desk: Desk, policy: Any) -> dict[str, float]:
     dry_run()
     check(desk.counts["warm_ups"] == ran + 1, "the warm dry run runs")
     return {
-        "the dry run before the close: Desk._warm_before_close": bestus(dry_run, 200),
+        DRY_RUN: bestus(dry_run, 200),
         "Desk.check (all risk)": bestus(lambda: desk.check(lane, intent), 200),
         "PortfolioVaR.check (VaR + ES)": bestus(lambda: lane.var.check(intent, view), 200),
         "SB3Policy.targets": bestus(lambda: policy.targets(obs), 200),
