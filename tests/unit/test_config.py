@@ -125,6 +125,7 @@ def test_live_warm_up_lead_is_checked(tmp_path: Path) -> None:
     p.write_text(demo + "\nwarm_order_path_s: -1\n")
     with pytest.raises(ConfigError) as exc:
         load_config(p, LiveConfig)
-    assert "warm_order_path_s" in str(exc.value) and "greater than or equal to 0" in str(exc.value)
+    assert "warm_order_path_s" in str(exc.value)
+    assert "greater than or equal to 0" in str(exc.value)
     p.write_text(demo + "\nwarm_order_path_s: 0\n")  # 0: the order path never runs dry
     assert load_config(p, LiveConfig).warm_order_path_s == 0.0

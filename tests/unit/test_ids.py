@@ -14,7 +14,8 @@ def test_new_ulid_is_a_ulid_of_now() -> None:
     ids = [new_ulid() for _ in range(2000)]
     after = time.time()
     for text in ids:
-        assert len(text) == 26 and set(text) <= set(CROCKFORD)
+        assert len(text) == 26
+        assert set(text) <= set(CROCKFORD)
         parsed = ULID.from_str(text)  # the reference parser takes it ...
         assert str(parsed) == text  # ... and writes it back the same
         assert before - 0.001 <= parsed.timestamp <= after + 0.001
@@ -32,4 +33,5 @@ def test_new_ulid_encodes_every_bit_as_the_reference_does() -> None:
         assert str(ULID.from_int(value)) == text
         ones |= value
         zeros &= value
-    assert ones & ((1 << 80) - 1) == (1 << 80) - 1 and zeros & ((1 << 80) - 1) == 0
+    assert ones & ((1 << 80) - 1) == (1 << 80) - 1
+    assert zeros & ((1 << 80) - 1) == 0

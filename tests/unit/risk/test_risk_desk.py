@@ -163,10 +163,13 @@ def test_the_order_path_runs_dry_once_a_bar_on_its_first_tick_near_the_close() -
     # the tick at 60 s closes the first bar (never a dry run on a closing tick)
     warmed = feed(desk, range(0, 180, 7))
     assert warmed == [56, 112, 175]
-    assert desk.counts["bars"] == 2 and desk.counts["warm_ups"] == 3
+    assert desk.counts["bars"] == 2
+    assert desk.counts["warm_ups"] == 3
     assert checks.calls == [True, True, True]  # every risk check ran, as a dry run
-    assert book.sent == [] and events == []  # nothing sent, nothing reported
-    assert desk.counts["intents"] == 0 and checks.sent_in_last_minute(NOW + 10**9) == 0
+    assert book.sent == []
+    assert events == []
+    assert desk.counts["intents"] == 0
+    assert checks.sent_in_last_minute(NOW + 10**9) == 0
     assert desk.idle()  # the algorithm made was never started nor kept
 
 
@@ -189,7 +192,8 @@ def test_an_approved_dry_run_is_silent_too(caplog: Any) -> None:
     with caplog.at_level("DEBUG"):
         assert feed(desk, range(0, 60, 5)) == [50]
     assert checks.calls == [True]  # the algorithm started, its order was checked ...
-    assert book.sent == [] and events == []  # ... and came back filled without being sent
+    assert book.sent == []
+    assert events == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= 20] == []
 
 
