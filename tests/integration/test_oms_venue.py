@@ -16,6 +16,7 @@ from tradewind.broker.ports import OrderRequest
 from tradewind.domain.broker import BrokerEvent, Heartbeat, OrderAccepted
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState
 from tradewind.oms import OmsEvent, OrderManager
+from tradewind.oms.worker import OrderWorker
 from tradewind.storage.oms import SqlOmsStore
 
 ORDERS = "/v3/accounts/*/orders"
@@ -264,3 +265,66 @@ def test_foreign_pending_order_makes_reconciliation_unclean(venue, store) -> Non
     status = store.reconcile_status(ACCOUNT)
     assert status is not None
     assert status[0] == "failed"
+
+
+class SlowBroker:
+    """The real broker, one of whose calls waits until ``release`` is set: a broker that is
+    slow to answer a reconciliation."""
+
+    def __init__(self, broker: object, method: str) -> None:
+        self._broker, self._method = broker, method
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._broker, name)
+        if name != self._method:
+            return attr
+
+        def slow(*args: object, **kwargs: object) -> object:
+            self.entered.set()
+            assert self.release.wait(60), "never released"
+            return attr(*args, **kwargs)
+
+        return slow
+
+
+@pytest.mark.parametrize("method", ["transactions_since", "list_orders", "list_positions"])
+def test_a_reconciliation_waiting_on_the_broker_never_holds_back_a_new_order(
+    venue, store, method: str
+) -> None:
+    """Reconciliation holds the OMS's lock while it asks the broker (backfill, the pending
+    orders, the positions); an order made meanwhile (the price thread's ``submit``: in
+    memory, queued) does not wait for it, counts as in flight (not a difference), and is
+    sent once the reconciliation is done."""
+    oms = manager(venue, store)
+    slow = SlowBroker(oms.broker, method)
+    oms.broker = slow  # type: ignore[assignment]
+    worker = OrderWorker(oms).start()
+    reports: list[object] = []
+    reconciling = threading.Thread(target=lambda: reports.append(oms.reconcile()))
+    made: list[OrderRecord] = []
+    submitted = threading.Event()
+
+    def price_thread() -> None:
+        made.append(worker.submit(OrderIntent(EUR, 1000, deployment="d1")))
+        submitted.set()
+
+    reconciling.start()
+    try:
+        assert slow.entered.wait(30)
+        threading.Thread(target=price_thread).start()
+        assert submitted.wait(10), "the order waited for the reconciliation"
+        assert reconciling.is_alive()  # still waiting on the broker
+        (order,) = made
+        assert order.state is OrderState.NEW
+        assert order.client_id in oms.in_flight()
+    finally:
+        slow.release.set()
+        reconciling.join(60)
+    (report,) = reports
+    assert report.clean, report.summary()  # type: ignore[attr-defined]
+    assert worker.drain(30)
+    worker.stop()
+    assert oms.order(order.client_id).state is OrderState.FILLED
+    assert oms.position(EUR) == 1000
+    assert oms.reconcile().clean

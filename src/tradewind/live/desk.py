@@ -178,7 +178,8 @@ class Desk:
                         lane.algo = None
 
     def flush_bars(self) -> None:
-        """Close bars whose period has ended (a timer calls this when ticks stop)."""
+        """Close bars whose period has ended (a timer calls this when ticks stop), and run an
+        order path dry that is due while no tick comes (a quiet market)."""
         with self._lock:
             now = self.now_us()
             for lane in self.lanes:
@@ -186,6 +187,8 @@ class Desk:
                 for bar in lane.bars.flush(now):
                     if tick is not None:
                         self._on_bar(lane, bar, tick)
+                if self.warm_lead_us and tick is not None and lane.algo is None:
+                    self._warm_before_close(lane, tick, now)
 
     def _on_bar(self, lane: Lane, bar: Any, tick: Tick) -> None:
         self.counts["bars"] += 1
@@ -225,8 +228,9 @@ class Desk:
         if lane.algo.done:
             lane.algo = None
 
-    def _warm_before_close(self, lane: Lane, tick: Tick) -> None:
-        """Once a bar, on its first tick within ``warm_lead_us`` of its end, run the lane's
+    def _warm_before_close(self, lane: Lane, tick: Tick, now_us: int | None = None) -> None:
+        """Once a bar, on its first tick within ``warm_lead_us`` of its end (or at the timer's
+        ``flush_bars`` then, at market time ``now_us``, on the last tick), run the lane's
         order path dry: a new execution algorithm (its id drawn) starts an order of the
         minimum size on the side that adds to the position, and each order it sends goes
         through every risk check and comes back as if filled at once; nothing is sent,
@@ -234,9 +238,9 @@ class Desk:
         many bars, so by then its code and data have left the CPU's caches; run a few seconds
         before the bar closes, the real order finds them there (the bar close itself runs
         every bar and stays warm)."""
-        period = lane.bars.period_us
-        start = tick.ts_us - tick.ts_us % period
-        if start == lane.warmed_us or tick.ts_us - start < period - self.warm_lead_us:
+        period, now = lane.bars.period_us, tick.ts_us if now_us is None else now_us
+        start = now - now % period
+        if start == lane.warmed_us or now - start < period - self.warm_lead_us:
             return
         lane.warmed_us = start
         if not self.trading or lane.failed:

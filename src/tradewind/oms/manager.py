@@ -113,6 +113,7 @@ class OrderManager:
         self.on_event = on_event
         self._after_send = after_send  # a test's crash point: after the broker acted
         self._lock = threading.RLock()
+        self._prepare_lock = threading.Lock()  # ``prepare`` only (see there)
         self._in_flight: set[str] = set()
         self._requests: dict[str, OrderRequest] = {}
         self._unstored: set[str] = set()  # prepared, not committed yet
@@ -182,7 +183,14 @@ class OrderManager:
     def prepare(self, intent: OrderIntent) -> OrderRecord:
         """Give the order its client id and make it NEW in memory, in flight, without storing
         or sending it (no database write, no network): ``send`` commits it, then sends it,
-        maybe on another thread. ``order``, ``open_orders`` and reconciliation see it now."""
+        maybe on another thread. ``order``, ``open_orders`` and reconciliation see it now.
+
+        It takes no OMS lock, so the price thread never waits for a reconciliation that holds
+        it across its broker calls. It only adds entries under a new client id, in flight
+        first and open last: whoever sees the order open sees it in flight, and it stays in
+        flight until ``send`` is done with it, which takes the lock (so not before the
+        reconciliation ends). Reconciliation reads the open orders before the orders in
+        flight (``reconcile.resolve_open``, ``reconcile.differences``)."""
         cid = new_ulid()
         now = self.clock()
         order = OrderRecord(
@@ -203,11 +211,11 @@ class OrderManager:
             stop_loss=intent.stop_loss,
         )
         request = _request(intent, cid)
-        with self._lock:
+        with self._prepare_lock:
             self._in_flight.add(cid)
             self._unstored.add(cid)
-            self._orders[cid] = order
             self._requests[cid] = request
+            self._orders[cid] = order  # last: open means in flight already
         return order
 
     def store_prepared(self, client_id: str) -> None:

@@ -112,8 +112,10 @@ def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], dict[str,
     resolved: list[str] = []
     waiting: dict[str, str] = {}
     now = oms.clock()
+    # open orders first: one prepared meanwhile (no lock) is in flight by the time it is open
+    orders = oms.open_orders()
     in_flight = oms.in_flight()
-    for order in oms.open_orders():
+    for order in orders:
         if order.state not in _UNSENT or order.client_id in in_flight:
             continue
         cid = order.client_id
@@ -142,12 +144,16 @@ def resolve_open(oms: OrderManager, grace_us: int) -> tuple[list[str], dict[str,
     return resolved, waiting
 
 
-def differences(oms: OrderManager, unsettled: frozenset[str]) -> list[tuple[str, bool]]:
+def differences(oms: OrderManager, waiting: frozenset[str]) -> list[tuple[str, bool]]:
     """Differences between the local books and the broker's, after backfill and resolve, as
-    (difference, explained by an ``unsettled`` order: in flight or waiting) pairs. Runs under
-    the OMS's lock (``OrderManager.reconcile``): no order is prepared, nor does one in flight
-    record its answer, meanwhile, so ``unsettled`` holds still."""
+    (difference, explained by an unsettled order: ``waiting`` or in flight) pairs. Runs under
+    the OMS's lock (``OrderManager.reconcile``): no order in flight records its answer or is
+    sent meanwhile. Orders may still be prepared (``OrderManager.prepare`` takes no lock):
+    the open orders are read before the orders in flight, so one prepared in between is
+    both; one prepared after is not compared (it cannot reach the broker before the
+    reconciliation ends)."""
     ours = {o.client_id: o for o in oms.open_orders()}
+    unsettled = waiting | oms.in_flight()
     busy = {o.instrument for cid, o in ours.items() if cid in unsettled}
     diffs: list[tuple[str, bool]] = []
     theirs = pending_at_broker(oms)
@@ -185,7 +191,7 @@ def reconcile(oms: OrderManager, grace_us: int = 60_000_000) -> ReconcileReport:
     if resolved:
         more, _ = backfill(oms)
         backfilled += more
-    found = differences(oms, frozenset(waiting) | oms.in_flight())
+    found = differences(oms, frozenset(waiting))
     diffs = [d for d, explained in found if not explained]
     report = ReconcileReport(
         clean=not diffs,

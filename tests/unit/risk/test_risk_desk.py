@@ -204,3 +204,22 @@ def test_no_dry_run_while_not_trading_or_when_switched_off() -> None:
     desk, _, _, checks = warm_desk(0)  # warm_order_path_s: 0
     assert feed(desk, range(0, 180, 5)) == []
     assert checks.calls == []
+
+
+def test_in_a_quiet_market_the_timer_runs_the_order_path_dry() -> None:
+    """No tick in a bar's last seconds: ``flush_bars`` (the trader's timer) runs it on the
+    last tick, at market time (the latest tick's time plus the wall time since)."""
+    wall = [0]
+    desk, book, events, checks = warm_desk(10)
+    desk._wall_ns = lambda: wall[0]
+    base = NOW - NOW % 60_000_000
+    desk.on_tick(Tick(EUR, base + 20_000_000, 1.0999, 1.1001))  # the bar's only tick, at 20 s
+    for seconds in (25, 45, 49):  # not yet within 10 s of the end
+        wall[0] = (seconds - 20) * 1_000_000_000
+        desk.flush_bars()
+    assert desk.counts["warm_ups"] == 0
+    for seconds in (51, 55, 59):  # due at 51 s, once
+        wall[0] = (seconds - 20) * 1_000_000_000
+        desk.flush_bars()
+    assert desk.counts["warm_ups"] == 1 and checks.calls == [True]
+    assert book.sent == [] and events == [] and desk.counts["bars"] == 0
