@@ -74,6 +74,7 @@ class Lane:
     algo: ExecutionAlgo | None = None
     failed: str = ""  # why this lane stopped deciding (a DecisionError)
     warmed_us: int = -1  # the open time of the bar whose order path was last run dry
+    warm_due_us: int = 0  # market time from which the next dry run is due
     targets: list[tuple[int, float]] = field(default_factory=list)  # (bar ts_us, units)
 
 
@@ -161,7 +162,7 @@ class Desk:
                     lane.algo.on_tick(accepted)
                     if lane.algo.done:
                         lane.algo = None
-                elif self.warm_lead_us and not closed:
+                elif accepted.ts_us >= lane.warm_due_us and self.warm_lead_us and not closed:
                     self._warm_before_close(lane, accepted)
             self.processed_us = max(self.processed_us, accepted.ts_us)
 
@@ -240,9 +241,11 @@ class Desk:
         every bar and stays warm)."""
         period, now = lane.bars.period_us, tick.ts_us if now_us is None else now_us
         start = now - now % period
-        if start == lane.warmed_us or now - start < period - self.warm_lead_us:
+        due = start + period - min(self.warm_lead_us, period)
+        if now < due or start == lane.warmed_us:
+            lane.warm_due_us = due if now < due else due + period  # ticks skip the call
             return
-        lane.warmed_us = start
+        lane.warmed_us, lane.warm_due_us = start, due + period
         if not self.trading or lane.failed:
             return
         rules = lane.risk.rules.get(lane.instrument)

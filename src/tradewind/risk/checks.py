@@ -99,15 +99,15 @@ class PreTradeRisk:
             part = rules.round_units(part) if rules is not None else part
             if part != 0:
                 return self._reduce_only(intent, part, market, portfolio, now_us, quiet)
-        order = OrderContext(
-            intent=intent,
-            tick=market.tick,
-            portfolio=portfolio,
-            now_us=now_us,
-            kill_state=kill,
-            rules=self.rules.get(name),
-            reducing=reducing,
-            sent_last_minute=self.sent_in_last_minute(now_us),
+        order = OrderContext(  # positional: the fields in order (kwargs cost on this path)
+            intent,
+            market.tick,
+            portfolio,
+            now_us,
+            kill,
+            self.rules.get(name),
+            reducing,
+            self.sent_in_last_minute(now_us),
         )
         limits = self.limits
         for check, run in self._reducing if reducing else self._adding:
