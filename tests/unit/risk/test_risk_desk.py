@@ -221,5 +221,8 @@ def test_in_a_quiet_market_the_timer_runs_the_order_path_dry() -> None:
     for seconds in (51, 55, 59):  # due at 51 s, once
         wall[0] = (seconds - 20) * 1_000_000_000
         desk.flush_bars()
-    assert desk.counts["warm_ups"] == 1 and checks.calls == [True]
-    assert book.sent == [] and events == [] and desk.counts["bars"] == 0
+    assert desk.counts["warm_ups"] == 1
+    assert checks.calls == [True]
+    assert book.sent == []
+    assert events == []
+    assert desk.counts["bars"] == 0
