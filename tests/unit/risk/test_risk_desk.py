@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from risk_support import EUR, NOW, MemoryKillStore, limits, rules, tick
 
-from tradewind.config.execution import MarketConfig
+from tradewind.config.execution import BestLimitConfig, MarketConfig, StopConfig, TwapConfig
 from tradewind.domain.orders import OrderIntent, OrderRecord, OrderState, PositionRecord
 from tradewind.domain.ticks import Tick
 from tradewind.live.bars import BarAggregator
@@ -115,7 +116,9 @@ class CountingRisk(PreTradeRisk):
         return super().check(*a, quiet=quiet, **kw)
 
 
-def warm_desk(lead_s: float, **risk: Any) -> tuple[Desk, Book, list[Any], CountingRisk]:
+def warm_desk(
+    lead_s: float, execution: Any = None, **risk: Any
+) -> tuple[Desk, Book, list[Any], CountingRisk]:
     book, events = Book(), []
     checks = CountingRisk(limits(**risk), rules())
     lane = Lane(
@@ -126,7 +129,7 @@ def warm_desk(lead_s: float, **risk: Any) -> tuple[Desk, Book, list[Any], Counti
         risk=checks,
         var=PortfolioVaR(limits(**risk)),
         new_algo=lambda tag, submit: make_algo(
-            MarketConfig(), submit=submit, oms=book, rules=rules()[EUR], tag=tag
+            execution or MarketConfig(), submit=submit, oms=book, rules=rules()[EUR], tag=tag
         ),
     )
     desk = Desk(
@@ -226,3 +229,24 @@ def test_in_a_quiet_market_the_timer_runs_the_order_path_dry() -> None:
     assert book.sent == []
     assert events == []
     assert desk.counts["bars"] == 0
+
+
+@pytest.mark.parametrize(
+    "execution",
+    [
+        MarketConfig(bound_bps=10),
+        BestLimitConfig(),
+        StopConfig(trigger_bps=5),
+        TwapConfig(horizon_s=60, slices=3),
+    ],
+    ids=lambda c: c.algo,
+)
+def test_every_execution_algorithm_runs_dry_silently(execution: Any, caplog: Any) -> None:
+    desk, book, events, checks = warm_desk(10, execution)
+    with caplog.at_level("DEBUG"):
+        assert feed(desk, range(0, 120, 5)) == [50, 110]
+    assert book.sent == []
+    assert events == []
+    assert desk.idle()
+    assert set(checks.calls) <= {True}  # whatever it sent at start was a dry run
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 20] == []
