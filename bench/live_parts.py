@@ -434,7 +434,7 @@ def warm_costs(desk: Desk, policy: Any) -> dict[str, float]:
     ran = desk.counts["warm_ups"]
 
     def dry_run() -> None:
-        lane.warmed_us = -1
+        lane.warm_due_us = 0
         desk._warm_before_close(lane, near)
 
     dry_run()

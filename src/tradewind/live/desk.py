@@ -30,7 +30,7 @@ from tradewind.domain.ticks import Tick
 from tradewind.live.bars import BarAggregator
 from tradewind.live.decisions import LiveDecision
 from tradewind.live.ticks import TickFilter
-from tradewind.oms.execution import ExecutionAlgo, market_fields
+from tradewind.oms.execution import ExecutionAlgo
 from tradewind.oms.execution.base import AlgoBase
 from tradewind.oms.ledger import to_account_factor
 from tradewind.risk import (
@@ -73,7 +73,6 @@ class Lane:
     new_algo: AlgoFactory
     algo: ExecutionAlgo | None = None
     failed: str = ""  # why this lane stopped deciding (a DecisionError)
-    warmed_us: int = -1  # the open time of the bar whose order path was last run dry
     warm_due_us: int = 0  # market time from which the next dry run is due
     targets: list[tuple[int, float]] = field(default_factory=list)  # (bar ts_us, units)
 
@@ -239,13 +238,15 @@ class Desk:
         many bars, so by then its code and data have left the CPU's caches; run a few seconds
         before the bar closes, the real order finds them there (the bar close itself runs
         every bar and stays warm)."""
-        period, now = lane.bars.period_us, tick.ts_us if now_us is None else now_us
-        start = now - now % period
-        due = start + period - min(self.warm_lead_us, period)
-        if now < due or start == lane.warmed_us:
-            lane.warm_due_us = due if now < due else due + period  # ticks skip the call
+        now = tick.ts_us if now_us is None else now_us
+        if now < lane.warm_due_us:  # ran this bar already, or not due yet
             return
-        lane.warmed_us, lane.warm_due_us = start, due + period
+        period = lane.bars.period_us
+        due = now - now % period + period - min(self.warm_lead_us, period)
+        if now < due:
+            lane.warm_due_us = due  # ticks skip the call until then
+            return
+        lane.warm_due_us = due + period  # the next bar's
         if not self.trading or lane.failed:
             return
         rules = lane.risk.rules.get(lane.instrument)
@@ -267,18 +268,9 @@ class Desk:
             )  # fmt: skip
 
         algo = lane.new_algo("warm-up", dry_submit)
-        if isinstance(algo, AlgoBase):
+        if isinstance(algo, AlgoBase):  # every algorithm of ``make_algo``: it can be silenced
             algo.quiet = True
             algo.start(lane.instrument, units, tick)
-        else:  # an algorithm that cannot be silenced: the risk checks alone
-            dry_submit(
-                OrderIntent(
-                    lane.instrument,
-                    units,
-                    deployment=lane.deployment,
-                    **market_fields(tick, units, 0.0, rules.display_precision),
-                )
-            )
 
     # --- orders --------------------------------------------------------------------------
     def portfolio(self) -> PortfolioView:
