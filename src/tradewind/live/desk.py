@@ -282,13 +282,15 @@ class Desk:
             f = to_account_factor(inst, self.account.currency, mids)
             if f is not None:
                 factors[inst] = f
-        return PortfolioView(
-            positions=positions,
-            pending_units={i: self.book.pending_units(i) for i in instruments},
-            mids=mids,
-            to_account=factors,
-            nav=self.account.nav,
-            margin_available=self.account.margin_available,
+        pending = self.book.pending_units
+        account = self.account
+        return PortfolioView(  # positional: positions, pending_units, mids, to_account, ...
+            positions,
+            {i: pending(i) for i in instruments},
+            mids,
+            factors,
+            account.nav,
+            account.margin_available,
         )
 
     def check(self, lane: Lane, intent: OrderIntent, *, quiet: bool = False) -> RiskDecision:

@@ -108,6 +108,9 @@ class PreTradeRisk:
             self.rules.get(name),
             reducing,
             self.sent_in_last_minute(now_us),
+            name,
+            position,
+            pending,
         )
         limits = self.limits
         for check, run in self._reducing if reducing else self._adding:

@@ -13,13 +13,15 @@ from tradewind.config.risk import RiskLimits
 from tradewind.domain import OrderIntent, Tick
 from tradewind.risk.killswitch import KillState
 from tradewind.risk.rules import InstrumentRules
-from tradewind.risk.views import PortfolioView, money, num, worst_position
+from tradewind.risk.views import PortfolioView, money, num, reduces, worst_position
 
 
 class OrderContext(NamedTuple):
-    """One order under check, with everything a check looks at. ``sent_last_minute`` is
-    how many orders went out in the 60 s up to ``now_us``. Immutable (a named tuple: made
-    once per order on the live order path, cheaper than a frozen dataclass)."""
+    """One order under check, with everything a check looks at. ``name`` is the order's
+    instrument; ``position`` and ``pending`` are the portfolio's in it;
+    ``sent_last_minute`` is how many orders went out in the 60 s up to ``now_us``.
+    Immutable (a named tuple: made once per order on the live order path, cheaper than a
+    frozen dataclass; ``context`` makes one from the parts)."""
 
     intent: OrderIntent
     tick: Tick | None
@@ -29,15 +31,33 @@ class OrderContext(NamedTuple):
     rules: InstrumentRules | None
     reducing: bool
     sent_last_minute: int
-
-    @property
-    def name(self) -> str:
-        return self.intent.instrument
+    name: str
+    position: float
+    pending: float
 
     @property
     def pos(self) -> str:
-        p = self.portfolio
-        return f"position {num(p.position(self.name))}, pending {num(p.pending(self.name))}"
+        return f"position {num(self.position)}, pending {num(self.pending)}"
+
+
+def context(
+    intent: OrderIntent,
+    tick: Tick | None,
+    portfolio: PortfolioView,
+    now_us: int,
+    kill_state: KillState,
+    rules: InstrumentRules | None,
+    sent_last_minute: int = 0,
+) -> OrderContext:
+    """The context of ``intent`` (its position, pending units and whether it reduces, read
+    off ``portfolio``)."""
+    name = intent.instrument
+    position, pending = portfolio.position(name), portfolio.pending(name)
+    reducing = reduces(position, pending, intent.units)
+    return OrderContext(
+        intent, tick, portfolio, now_us, kill_state, rules, reducing, sent_last_minute,
+        name, position, pending,
+    )  # fmt: skip
 
 
 # Checks after ``tradeable`` may rely on rules; after ``stale_price``, on a valid tick.
@@ -94,17 +114,17 @@ def precision(o: OrderContext, limits: RiskLimits) -> str | None:
             f"{o.name} order of {num(intent.units)} units has more than "
             f"{rules.trade_units_precision} decimals (the broker's units precision)"
         )
-    for label, price in (
-        ("price", intent.price),
-        ("price bound", intent.price_bound),
-        ("stop loss", intent.stop_loss),
-    ):
+    prices = intent.price, intent.price_bound, intent.stop_loss
+    for label, price in zip(_PRECISION_LABELS, prices, strict=True):
         if price is not None and not rules.price_ok(price):
             return (
                 f"{o.name} {label} {num(price)} has more than {rules.display_precision} "
                 f"decimals (the broker's display precision)"
             )
     return None
+
+
+_PRECISION_LABELS = ("price", "price bound", "stop loss")
 
 
 def max_order_units(o: OrderContext, limits: RiskLimits) -> str | None:
@@ -118,8 +138,7 @@ def max_order_units(o: OrderContext, limits: RiskLimits) -> str | None:
 
 
 def max_position(o: OrderContext, limits: RiskLimits) -> str | None:
-    p = o.portfolio
-    after = worst_position(p.position(o.name), p.pending(o.name), o.intent.units)
+    after = worst_position(o.position, o.pending, o.intent.units)
     limit = limits.position_units_limit(o.name)
     if after > limit:
         return (
@@ -130,15 +149,19 @@ def max_position(o: OrderContext, limits: RiskLimits) -> str | None:
 
 
 def max_notional(o: OrderContext, limits: RiskLimits) -> str | None:
-    p = o.portfolio
+    p, this = o.portfolio, o.name
     assert o.tick is not None
     total = 0.0
-    for name in sorted({*p.positions, *p.pending_units, o.name}):
-        order = o.intent.units if name == o.name else 0.0
-        units = worst_position(p.position(name), p.pending(name), order)
+    held = p.positions.keys() | p.pending_units.keys()
+    for name in sorted(held | {this}) if held else (this,):
+        if name == this:
+            units = worst_position(o.position, o.pending, o.intent.units)
+            mid: float | None = o.tick.mid
+        else:
+            units = worst_position(p.position(name), p.pending(name), 0.0)
+            mid = p.mids.get(name)
         if units == 0:
             continue
-        mid = o.tick.mid if name == o.name else p.mids.get(name)
         factor = p.to_account.get(name)
         if mid is None or factor is None:
             missing = "mid price" if mid is None else "account-currency factor"

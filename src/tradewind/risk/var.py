@@ -106,34 +106,43 @@ class PortfolioVaR:
         held = {k: v for k, v in units.items() if v != 0}
         if not held:
             return 0.0, 0.0
+        if len(held) == 1:  # one instrument: read off its sorted returns, no numpy call
+            ((name, one),) = held.items()
+            with self._lock:
+                window, value = self._exposure(name, one, portfolio)
+                if window.bad or not math.isfinite(value):
+                    raise ValueError(_NOT_FINITE)
+                return window.var_es(value, self.limits.var_confidence)
         names = tuple(sorted(held))
         exposure = []
         with self._lock:
             windows = []
             for name in names:
-                mid, factor = portfolio.mids.get(name), portfolio.to_account.get(name)
-                if mid is None or factor is None:
-                    missing = "mid price" if mid is None else "account-currency factor"
-                    raise ValueError(f"no {missing} for {name}")
-                window = self._windows.get(name)
-                size = window.count if window is not None else 0
-                if window is None or size < MIN_VAR_RETURNS:
-                    raise ValueError(
-                        f"not enough history for {name}: {size} bar returns; need {MIN_VAR_RETURNS}"
-                    )
+                window, value = self._exposure(name, held[name], portfolio)
                 windows.append(window)
-                exposure.append(held[name] * mid * factor)
-            confidence = self.limits.var_confidence
-            if len(names) == 1:
-                (window,), (one,) = windows, exposure
-                if window.bad or not math.isfinite(one):
-                    raise ValueError(_NOT_FINITE)
-                return window.var_es(one, confidence)
+                exposure.append(value)
             matrix, finite = self._aligned(names, windows)
         e = np.array(exposure)
         if not (finite and np.isfinite(e).all()):
             raise ValueError(_NOT_FINITE)
-        return _tail(matrix @ e, confidence)
+        return _tail(matrix @ e, self.limits.var_confidence)
+
+    def _exposure(
+        self, name: str, units: float, portfolio: PortfolioView
+    ) -> tuple[ReturnWindow, float]:
+        """``name``'s returns and the account-currency exposure of ``units`` of it; ValueError
+        if a price, a factor or enough history is missing (called under the lock)."""
+        mid, factor = portfolio.mids.get(name), portfolio.to_account.get(name)
+        if mid is None or factor is None:
+            missing = "mid price" if mid is None else "account-currency factor"
+            raise ValueError(f"no {missing} for {name}")
+        window = self._windows.get(name)
+        size = window.count if window is not None else 0
+        if window is None or size < MIN_VAR_RETURNS:
+            raise ValueError(
+                f"not enough history for {name}: {size} bar returns; need {MIN_VAR_RETURNS}"
+            )
+        return window, units * mid * factor
 
     def _aligned(
         self, names: tuple[str, ...], windows: list[ReturnWindow]
@@ -163,9 +172,10 @@ class PortfolioVaR:
         position, pending = portfolio.position(name), portfolio.pending(name)
         if reduces(position, pending, intent.units):
             return RiskDecision.ok(intent, "reduces risk")
-        held = {*portfolio.positions, *portfolio.pending_units}
-        after = {k: portfolio.position(k) + portfolio.pending(k) for k in held}
-        after[name] = position + pending + intent.units
+        after = {name: position + pending + intent.units}
+        for k in portfolio.positions.keys() | portfolio.pending_units.keys():
+            if k != name:
+                after[k] = portfolio.position(k) + portfolio.pending(k)
         try:
             var, es = self.measure(after, portfolio)
         except ValueError as exc:
@@ -186,7 +196,7 @@ class PortfolioVaR:
                 f"limit {money(es_limit)}",
                 quiet,
             )
-        return RiskDecision.ok(intent, f"VaR {money(var)}, ES {money(es)}")
+        return RiskDecision.ok(intent, f"VaR {var:.2f}, ES {es:.2f}")  # money(), inline
 
     def _refuse(self, intent: OrderIntent, reason: str, quiet: bool = False) -> RiskDecision:
         decision = RiskDecision.refuse(intent, "var", reason)

@@ -82,5 +82,5 @@ class ReturnWindow:
             while j > 0 and s[j - 1] * exposure <= cut:
                 j -= 1
             tail = s[j:]
-        mean = sum(x * exposure for x in tail) / len(tail)
+        mean = sum(map(exposure.__mul__, tail)) / len(tail)  # x * exposure, summed in order
         return max(0.0, -cut) + 0.0, max(0.0, -mean) + 0.0  # + 0.0: no "-0.0"

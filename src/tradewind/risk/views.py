@@ -1,25 +1,26 @@
 """What the risk checks look at (the market and the portfolio, as the caller sees them now) and
-what they answer. Plain frozen values: the checks hold no reference to the OMS or the broker.
+what they answer. Plain immutable values: the checks hold no reference to the OMS or the
+broker. They are named tuples, not frozen dataclasses: one of each is made per order on the
+live order path, and a named tuple is made in one call where a frozen dataclass sets each
+field through ``object.__setattr__``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tradewind.domain import OrderIntent, Tick
 
 
-@dataclass(frozen=True, slots=True)
-class MarketView:
+class MarketView(NamedTuple):
     """The last tick of the order's instrument (None: no price yet)."""
 
     tick: Tick | None
 
 
-@dataclass(frozen=True, slots=True)
-class PortfolioView:
+class PortfolioView(NamedTuple):
     """The account as the caller sees it now.
 
     ``positions`` are filled units per instrument; ``pending_units`` the net unfilled units of
@@ -43,8 +44,7 @@ class PortfolioView:
         return float(self.pending_units.get(instrument, 0.0))
 
 
-@dataclass(frozen=True, slots=True)
-class RiskDecision:
+class RiskDecision(NamedTuple):
     """A check's answer. ``check`` is "ok" or the failed check's name; ``reason`` says, for a
     person, what was checked, the limit and the value (empty or informative when approved).
     ``str(decision)`` is "check: reason", the form the logs use.
@@ -78,12 +78,13 @@ def reduces(position: float, pending: float, units: float) -> bool:
     Pending orders on the same side as this one might fill first, so they count against what
     is left to reduce: ``|units| + same-side pending <= |position|``. Pending orders on the
     other side are ignored (if they never fill, the position stays where it is)."""
-    if position == 0 or units == 0 or not math.isfinite(units):
-        return False
-    if math.copysign(1.0, units) == math.copysign(1.0, position):
-        return False
-    same_side = max(0.0, pending * math.copysign(1.0, units))
-    return abs(units) + same_side <= abs(position)
+    # the same as: opposite signs, then |units| + max(0, pending * sign(units)) <= |position|
+    # (written out per side: this runs twice for every order; NaN and inf units never reduce)
+    if units > 0:
+        return position < 0 and units != math.inf and units + max(0.0, pending) <= -position
+    if units < 0:
+        return position > 0 and units != -math.inf and max(0.0, -pending) - units <= position
+    return False
 
 
 def reducing_part(position: float, pending: float, units: float) -> float:

@@ -150,7 +150,8 @@ class Decider:
         if not len(x):
             return None
         obs = np.array(x[-1], dtype=np.float64)
-        return None if np.isnan(obs).any() else obs
+        # a NaN anywhere: no decision (a few columns: a loop over floats beats a numpy reduce)
+        return None if any(map(math.isnan, obs.tolist())) else obs
 
     def _policy_obs(
         self, x: npt.NDArray[np.float64], close: float, units: float, avg_price: float

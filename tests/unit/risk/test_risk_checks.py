@@ -7,6 +7,8 @@ import logging
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from risk_support import EUR, JPY, NOW, limits, market, order, portfolio, rules, tick
 
 from tradewind.domain import OrderIntent
@@ -19,8 +21,8 @@ from tradewind.risk import (
     PreTradeRisk,
     RiskDecision,
     pretrade,
+    views,
 )
-from tradewind.risk.pretrade import OrderContext
 
 
 def risk(**overrides: object) -> PreTradeRisk:
@@ -452,9 +454,7 @@ def test_margin_in_account_currency_and_unknown_factor() -> None:
     pf = portfolio(to_account={EUR: 1.0}, mids={EUR: 1.1, JPY: 150.0})
     d = run(order(1000, JPY), jpy, pf)
     assert d.check == "max_notional"
-    ctx = OrderContext(
-        order(1000, JPY), jpy.tick, pf, NOW, KillState.ACTIVE, rules()[JPY], False, 0
-    )
+    ctx = pretrade.context(order(1000, JPY), jpy.tick, pf, NOW, KillState.ACTIVE, rules()[JPY])
     assert pretrade.margin(ctx, limits()) == (
         "no account-currency factor for USD_JPY: the margin needed is unknown"
     )
@@ -486,3 +486,26 @@ def test_round_units_toward_zero_and_unknown_instrument() -> None:
     assert r.round_units(EUR, 0.4) == 0.0
     with pytest.raises(KeyError, match="no instrument rules for XAU_USD"):
         r.round_units("XAU_USD", 1.0)
+
+
+# ``views.reduces`` is written out per side for speed; it must answer as its definition does
+
+
+def _reduces_by_definition(position: float, pending: float, units: float) -> bool:
+    if position == 0 or units == 0 or not math.isfinite(units):
+        return False
+    if math.copysign(1.0, units) == math.copysign(1.0, position):
+        return False
+    same_side = max(0.0, pending * math.copysign(1.0, units))
+    return abs(units) + same_side <= abs(position)
+
+
+_EDGES = st.sampled_from([0.0, -0.0, 1.0, -1.0, 1000.0, -1000.0, math.inf, -math.inf, math.nan])
+_UNITS = st.one_of(_EDGES, st.floats(allow_nan=True, allow_infinity=True, width=64))
+
+
+@given(position=_UNITS, pending=_UNITS, units=_UNITS)
+def test_reduces_matches_its_definition(position: float, pending: float, units: float) -> None:
+    assert views.reduces(position, pending, units) is _reduces_by_definition(
+        position, pending, units
+    )
