@@ -19,21 +19,25 @@ _PAIRS = tuple(a + b for a in CROCKFORD for b in CROCKFORD)  # 10 bits -> 2 char
 
 def new_ulid() -> str:
     """A new ULID string: 26 characters, the time part first (so ids sort by millisecond)."""
-    n = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    # 130 bits as 13 pairs of characters, from three small ints (one machine word each, so
+    # no big-int arithmetic): the time's 48 bits in 5 pairs (the first holds its top 8 bits:
+    # a ULID starts with 0-7), then the 80 random bits as two 40-bit halves of 4 pairs
+    t = time.time_ns() // 1_000_000
+    r = os.urandom(10)
+    hi, lo = int.from_bytes(r[:5], "big"), int.from_bytes(r[5:], "big")
     p = _PAIRS
-    # 130 bits in 13 pairs: the first pair holds the top 8 bits (a ULID starts with 0-7)
     return (
-        p[n >> 120]
-        + p[(n >> 110) & 1023]
-        + p[(n >> 100) & 1023]
-        + p[(n >> 90) & 1023]
-        + p[(n >> 80) & 1023]
-        + p[(n >> 70) & 1023]
-        + p[(n >> 60) & 1023]
-        + p[(n >> 50) & 1023]
-        + p[(n >> 40) & 1023]
-        + p[(n >> 30) & 1023]
-        + p[(n >> 20) & 1023]
-        + p[(n >> 10) & 1023]
-        + p[n & 1023]
+        p[t >> 40]
+        + p[(t >> 30) & 1023]
+        + p[(t >> 20) & 1023]
+        + p[(t >> 10) & 1023]
+        + p[t & 1023]
+        + p[hi >> 30]
+        + p[(hi >> 20) & 1023]
+        + p[(hi >> 10) & 1023]
+        + p[hi & 1023]
+        + p[lo >> 30]
+        + p[(lo >> 20) & 1023]
+        + p[(lo >> 10) & 1023]
+        + p[lo & 1023]
     )

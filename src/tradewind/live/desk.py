@@ -74,6 +74,7 @@ class Lane:
     algo: ExecutionAlgo | None = None
     failed: str = ""  # why this lane stopped deciding (a DecisionError)
     warm_due_us: int = 0  # market time from which the next dry run is due
+    dry_fill: OrderRecord | None = None  # what a dry run's order comes back as (reused)
     targets: list[tuple[int, float]] = field(default_factory=list)  # (bar ts_us, units)
 
 
@@ -261,11 +262,13 @@ class Desk:
             decision = self.check(lane, intent, quiet=True)
             if not decision.approved:
                 return None
-            sent = decision.intent
-            return OrderRecord(
-                "warm-up", "", sent.instrument, sent.units, sent.type, OrderState.FILLED,
-                tick.ts_us, tick.ts_us, filled_units=sent.units, avg_price=tick.mid,
-            )  # fmt: skip
+            sent, fill = decision.intent, lane.dry_fill
+            if fill is None or fill.units != sent.units or fill.type != sent.type:
+                fill = lane.dry_fill = OrderRecord(  # made once: the algorithm is dropped
+                    "warm-up", "", sent.instrument, sent.units, sent.type, OrderState.FILLED,
+                    tick.ts_us, tick.ts_us, filled_units=sent.units, avg_price=tick.mid,
+                )  # fmt: skip
+            return fill
 
         algo = lane.new_algo("warm-up", dry_submit)
         if isinstance(algo, AlgoBase):  # every algorithm of ``make_algo``: it can be silenced

@@ -78,6 +78,17 @@ class AlgoBase:
 
     name: ClassVar[str] = "algo"
     quiet: bool = False  # a dry run (the desk's warm-up before a bar closes): nothing logged
+    # the state of a new algorithm, as class defaults (immutable values: an instance's own
+    # attribute replaces them when first set; fewer stores when one is made on an order)
+    units: float = 0.0
+    started_us: int = 0
+    last_us: int = 0
+    _unsent: float = 0.0  # units the algorithm still means to send (signed)
+    _sent: int = 0  # child orders asked for (refused ones included): the "#n" of the next
+    _cut: float = 0.0  # units risk cut off child orders it sent smaller (signed)
+    _started: bool = False
+    _finished: bool = False
+    _note: str = "not started"
 
     def __init__(
         self,
@@ -97,16 +108,7 @@ class AlgoBase:
         self.pip = pip if pip is not None else pip_size(rules.display_precision)
         self.id = new_ulid()
         self.instrument = rules.symbol
-        self.units = 0.0
-        self.started_us = 0
-        self.last_us = 0
         self._records: dict[str, OrderRecord] = {}
-        self._unsent = 0.0  # units the algorithm still means to send (signed)
-        self._sent = 0  # child orders asked for (refused ones included): the "#n" of the next
-        self._cut = 0.0  # units risk cut off child orders it sent smaller (signed)
-        self._started = False
-        self._finished = False
-        self._note = "not started"
         self._cancel_asked: dict[str, int] = {}  # client id -> market time of the last ask
 
     # --- the protocol --------------------------------------------------------------------
