@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,10 +36,10 @@ log = logging.getLogger(__name__)
 US = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class LiveBar:
+class LiveBar(NamedTuple):
     """One closed bar of mid prices; ``ts_us`` is the open time (int epoch µs, UTC) on the
-    grid; ``volume`` the number of ticks."""
+    grid; ``volume`` the number of ticks. Immutable (a named tuple: one is made per bar on
+    the price thread, in one call where a frozen dataclass sets each field apart)."""
 
     instrument: str
     timeframe: Timeframe
