@@ -117,8 +117,8 @@ class LiveConfig(FrozenModel):
     # every third of it); a second trader on the account refuses to start while it is valid
     lease_ttl_s: float = Field(default=30.0, gt=0)
     # each lane's order path runs dry (an algorithm made, every risk check, nothing sent or
-    # logged) once a bar, on its first tick this long (market time) before the bar's end, so
-    # an order at the close finds its code and data in the CPU's caches; 0: never
+    # logged) once a bar, by the trader's timer this long (market time) before the bar's end,
+    # so an order at the close finds its code and data in the CPU's caches; 0: never
     warm_order_path_s: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")

@@ -13,6 +13,10 @@ sends it), so nothing here blocks on the database or the network; the trader
 The desk's clock is market time: the latest tick's time plus the wall time since it arrived
 (times ``clock_speed``, for a paper venue on a fast clock), so staleness and algorithm
 timeouts work the same on the venue and on OANDA.
+
+Orders come once in many bars, so the order path is cold when one comes: once a bar, a few
+seconds before it closes, the trader's timer (``flush_bars``) runs it dry, off the price
+thread's path (``_warm_before_close``).
 """
 
 from __future__ import annotations
@@ -162,8 +166,6 @@ class Desk:
                     lane.algo.on_tick(accepted)
                     if lane.algo.done:
                         lane.algo = None
-                elif accepted.ts_us >= lane.warm_due_us and self.warm_lead_us and not closed:
-                    self._warm_before_close(lane, accepted)
             self.processed_us = max(self.processed_us, accepted.ts_us)
 
     def poll(self) -> None:
@@ -179,8 +181,11 @@ class Desk:
                         lane.algo = None
 
     def flush_bars(self) -> None:
-        """Close bars whose period has ended (a timer calls this when ticks stop), and run an
-        order path dry that is due while no tick comes (a quiet market)."""
+        """The trader's timer (every 0.2 s, on its own thread): close bars whose period has
+        ended (when ticks stop), and run each lane's order path dry once it is due
+        (``_warm_before_close``). The dry run is here, not in ``on_tick``, so that the price
+        thread never pays for it: it runs between ticks, and in a burst of ticks at most once
+        a timer interval, whatever the tick rate."""
         with self._lock:
             now = self.now_us()
             for lane in self.lanes:
@@ -230,15 +235,15 @@ class Desk:
             lane.algo = None
 
     def _warm_before_close(self, lane: Lane, tick: Tick, now_us: int | None = None) -> None:
-        """Once a bar, on its first tick within ``warm_lead_us`` of its end (or at the timer's
-        ``flush_bars`` then, at market time ``now_us``, on the last tick), run the lane's
-        order path dry: a new execution algorithm (its id drawn) starts an order of the
-        minimum size on the side that adds to the position, and each order it sends goes
-        through every risk check and comes back as if filled at once; nothing is sent,
-        recorded, logged or reported, and the algorithm is dropped. An order comes once in
-        many bars, so by then its code and data have left the CPU's caches; run a few seconds
-        before the bar closes, the real order finds them there (the bar close itself runs
-        every bar and stays warm)."""
+        """Once a bar, at the timer's first ``flush_bars`` within ``warm_lead_us`` of its end
+        (market time ``now_us``, else the last tick's), run the lane's order path dry on the
+        last tick: a new execution algorithm (its id drawn) starts an order of the minimum
+        size on the side that adds to the position, and each order it sends goes through
+        every risk check and comes back as if filled at once; nothing is sent, recorded,
+        logged or reported, and the algorithm is dropped. An order comes once in many bars,
+        so by then its code and data have left the CPU's caches; run a few seconds before the
+        bar closes, the real order finds them there (the bar close itself runs every bar and
+        stays warm)."""
         now = tick.ts_us if now_us is None else now_us
         if now < lane.warm_due_us:  # ran this bar already, or not due yet
             return

@@ -148,22 +148,26 @@ def warm_desk(
 
 
 def feed(desk: Desk, seconds: range) -> list[int]:
-    """Ticks at these seconds after a bar boundary; returns the seconds whose tick ran the
-    order path dry."""
+    """Ticks at these seconds after a bar boundary, each followed by the trader's timer
+    (``flush_bars``, at the tick's market time: the desk's wall clock stands still); returns
+    the seconds after whose tick the timer ran the order path dry. A tick never runs it."""
     base = NOW - NOW % 60_000_000
+    desk._wall_ns = lambda: 0
     warmed = []
     for s in seconds:
         before = desk.counts["warm_ups"]
         desk.on_tick(Tick(EUR, base + s * 1_000_000, 1.0999, 1.1001))
+        assert desk.counts["warm_ups"] == before  # not on the price thread
+        desk.flush_bars()
         if desk.counts["warm_ups"] > before:
             warmed.append(s)
     return warmed
 
 
-def test_the_order_path_runs_dry_once_a_bar_on_its_first_tick_near_the_close() -> None:
+def test_the_timer_runs_the_order_path_dry_once_a_bar_near_the_close() -> None:
     desk, book, events, checks = warm_desk(10)
-    # ticks every 7 s over three bars: 49 s is before the last 10 s, 56 s is within them;
-    # the tick at 60 s closes the first bar (never a dry run on a closing tick)
+    # ticks every 7 s over three bars, the timer after each: 49 s is before the last 10 s,
+    # 56 s is within them; the tick at 63 s opened the second bar
     warmed = feed(desk, range(0, 180, 7))
     assert warmed == [56, 112, 175]
     assert desk.counts["bars"] == 2
