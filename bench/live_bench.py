@@ -94,7 +94,7 @@ def dry_runs(s: Scenario) -> np.ndarray:
         return out
     for i, t in enumerate(s.ticks):
         start = t.ts_us - t.ts_us % period
-        if not s.closing[i] and start not in done and t.ts_us - start >= period - lead_us:
+        if start not in done and t.ts_us - start >= period - lead_us:
             done.add(start)
             out[i] = True
     return out

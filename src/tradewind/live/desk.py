@@ -250,7 +250,7 @@ class Desk:
         period = lane.bars.period_us
         due = now - now % period + period - min(self.warm_lead_us, period)
         if now < due:
-            lane.warm_due_us = due  # ticks skip the call until then
+            lane.warm_due_us = due  # the timer's calls return at once until then
             return
         lane.warm_due_us = due + period  # the next bar's
         if not self.trading or lane.failed:

@@ -13,7 +13,7 @@ from tradewind.config.risk import RiskLimits
 from tradewind.domain import OrderIntent, Tick
 from tradewind.risk.killswitch import KillState
 from tradewind.risk.rules import InstrumentRules
-from tradewind.risk.views import PortfolioView, money, num, reduces, worst_position
+from tradewind.risk.views import PortfolioView, money, num, worst_position
 
 
 class OrderContext(NamedTuple):
@@ -21,7 +21,7 @@ class OrderContext(NamedTuple):
     instrument; ``position`` and ``pending`` are the portfolio's in it;
     ``sent_last_minute`` is how many orders went out in the 60 s up to ``now_us``.
     Immutable (a named tuple: made once per order on the live order path, cheaper than a
-    frozen dataclass; ``context`` makes one from the parts)."""
+    frozen dataclass)."""
 
     intent: OrderIntent
     tick: Tick | None
@@ -38,26 +38,6 @@ class OrderContext(NamedTuple):
     @property
     def pos(self) -> str:
         return f"position {num(self.position)}, pending {num(self.pending)}"
-
-
-def context(
-    intent: OrderIntent,
-    tick: Tick | None,
-    portfolio: PortfolioView,
-    now_us: int,
-    kill_state: KillState,
-    rules: InstrumentRules | None,
-    sent_last_minute: int = 0,
-) -> OrderContext:
-    """The context of ``intent`` (its position, pending units and whether it reduces, read
-    off ``portfolio``)."""
-    name = intent.instrument
-    position, pending = portfolio.position(name), portfolio.pending(name)
-    reducing = reduces(position, pending, intent.units)
-    return OrderContext(
-        intent, tick, portfolio, now_us, kill_state, rules, reducing, sent_last_minute,
-        name, position, pending,
-    )  # fmt: skip
 
 
 # Checks after ``tradeable`` may rely on rules; after ``stale_price``, on a valid tick.
@@ -152,8 +132,7 @@ def max_notional(o: OrderContext, limits: RiskLimits) -> str | None:
     p, this = o.portfolio, o.name
     assert o.tick is not None
     total = 0.0
-    held = p.positions.keys() | p.pending_units.keys()
-    for name in sorted(held | {this}) if held else (this,):
+    for name in sorted(p.positions.keys() | p.pending_units.keys() | {this}):
         if name == this:
             units = worst_position(o.position, o.pending, o.intent.units)
             mid: float | None = o.tick.mid

@@ -454,7 +454,10 @@ def test_margin_in_account_currency_and_unknown_factor() -> None:
     pf = portfolio(to_account={EUR: 1.0}, mids={EUR: 1.1, JPY: 150.0})
     d = run(order(1000, JPY), jpy, pf)
     assert d.check == "max_notional"
-    ctx = pretrade.context(order(1000, JPY), jpy.tick, pf, NOW, KillState.ACTIVE, rules()[JPY])
+    ctx = pretrade.OrderContext(
+        order(1000, JPY), jpy.tick, pf, NOW, KillState.ACTIVE, rules()[JPY], False, 0,
+        JPY, 0.0, 0.0,
+    )  # fmt: skip
     assert pretrade.margin(ctx, limits()) == (
         "no account-currency factor for USD_JPY: the margin needed is unknown"
     )
